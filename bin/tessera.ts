@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { composeCommand } from '../supergraph/compose-command.ts';
+
+const usage = `Usage: tessera <command> [options]
+
+Commands:
+  compose   --config supergraph.yaml [--output supergraph.graphql]   compose subgraphs into a supergraph
+  gateway   --config tessera.yaml                                    serve a supergraph (env: PORT, HOST, LOG_LEVEL)
+  subgraph  <accounts|products|reviews|inventory> [--port N] [--host H] [--admin]   run one example subgraph
+  dev                                                                 compose + run the example stack on :4000
+
+Exit codes: 0 ok, 1 failure (composition, supergraph), 2 usage, 78 invalid config.`;
+
+const [command, ...rest] = process.argv.slice(2);
+
+async function main(): Promise<number> {
+  switch (command) {
+    case 'compose': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', default: 'supergraph.yaml' }, output: { type: 'string', short: 'o' } } });
+      return composeCommand({ config: values.config!, output: values.output }, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+    }
+    case 'gateway': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+      const { runGateway } = await import('../gateway/main.ts');
+      return runGateway(values.config ?? process.env['TESSERA_CONFIG'] ?? 'tessera.yaml');
+    }
+    case 'subgraph': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { port: { type: 'string' }, host: { type: 'string' }, admin: { type: 'boolean' } } });
+      const { runSubgraph } = await import('../subgraphs/main.ts');
+      return runSubgraph(positionals[0], { port: values.port, host: values.host, admin: values.admin ?? process.env['TESSERA_SUBGRAPH_ADMIN'] === '1' });
+    }
+    case 'dev': {
+      const { runDev } = await import('./dev.ts');
+      return runDev();
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${usage}\n`);
+      return 2;
+  }
+}
+
+main().then(
+  (code) => {
+    // Long-running commands keep their own handles open and return -1.
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

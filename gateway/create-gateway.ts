@@ -1,0 +1,84 @@
+import type { AddressInfo } from 'node:net';
+import { createApollo } from './apollo/create-apollo.ts';
+import { unknownSubgraphNames } from './config/resolve-subgraphs.ts';
+import type { Config } from './config/schema.ts';
+import { createHttpServer } from './http/server.ts';
+import { Lifecycle } from './lifecycle/state.ts';
+import { createLogger, type Logger } from './observability/log.ts';
+import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
+import { SubgraphClients } from './subgraph-client/clients.ts';
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly lifecycle: Lifecycle;
+  readonly log: Logger;
+  /** Re-reads the supergraph file (what SIGHUP does). */
+  reload(): Promise<ReloadOutcome>;
+  /** Readiness 503 → stop accepting → drain in-flight (bounded) → close. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+export class SupergraphLoadError extends Error {
+  readonly code = 'SUPERGRAPH_INVALID';
+}
+
+/** `@join__graph(name: "products", url: "http://…")` entries of a supergraph SDL. */
+export function subgraphsOf(supergraphSdl: string): Array<{ name: string; url: string }> {
+  return [...supergraphSdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map((m) => ({ name: m[1]!, url: m[2]! }));
+}
+
+export async function createGateway(config: Config, opts: { log?: Logger } = {}): Promise<RunningGateway> {
+  const log = opts.log ?? createLogger({ level: config.log.level, name: 'tessera-gateway' });
+  const lifecycle = new Lifecycle();
+  const clients = new SubgraphClients(config, log);
+  const source = new FileSupergraphSource(config.supergraph.file, { watch: config.supergraph.watch, debounceMs: config.supergraph.watchDebounceMs, log });
+  const { apollo, gateway } = createApollo({ config, log, source, clients });
+
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    const subgraphs = subgraphsOf(coreSupergraphSdl);
+    const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
+    if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');
+    clients.retain(subgraphs).catch((err: Error) => log.warn({ err: err.message }, 'closing a stale subgraph client failed'));
+  });
+
+  try {
+    await apollo.start();
+  } catch (err) {
+    await clients.closeAll();
+    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${config.supergraph.file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+
+  const server = createHttpServer({ config, apollo, lifecycle, log, readyInfo: () => ({ supergraphGeneration: source.generation }) });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
+  lifecycle.phase = 'serving';
+  log.info({ url, supergraph: config.supergraph.file, generation: source.generation }, 'gateway listening');
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      const { readinessDelayMs, drainTimeoutMs } = config.server.shutdown;
+      lifecycle.phase = 'draining';
+      log.info({ readinessDelayMs, drainTimeoutMs, inFlight: lifecycle.inFlightRequests }, 'shutting down: readiness is now 503');
+      if (readinessDelayMs > 0) await new Promise((r) => setTimeout(r, readinessDelayMs));
+      lifecycle.phase = 'closing';
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drained = await lifecycle.waitForIdle(drainTimeoutMs);
+      if (!drained) log.warn({ inFlight: lifecycle.inFlightRequests }, 'drain timeout reached; closing remaining connections');
+      server.closeAllConnections();
+      await closed;
+      await apollo.stop();
+      await clients.closeAll();
+      lifecycle.phase = 'stopped';
+      log.info('gateway stopped');
+    })());
+
+  return { url, port, lifecycle, log, reload: () => source.reload('SIGHUP'), shutdown };
+}

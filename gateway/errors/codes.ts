@@ -1,0 +1,104 @@
+/**
+ * The one catalog of error codes Tessera raises. The code is the public contract; clients match on
+ * `extensions.code`, never on messages. `status` is the HTTP status a request-level error sets;
+ * `null` marks a field-level error that travels inside a 200 response next to partial data.
+ * docs/errors.md is checked against this object by test/contract/error-codes-documented.test.ts.
+ */
+export const errorCodes = {
+  BAD_REQUEST: {
+    status: 400,
+    description: 'The HTTP request is not a valid GraphQL request (malformed JSON, missing or non-string `query`, bad `variables`).',
+    fix: 'Send a JSON body with a string `query` and, optionally, an object `variables`.',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'A POST body was sent with a content type other than `application/json`.',
+    fix: 'Send `Content-Type: application/json`.',
+  },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    description: 'The HTTP method is not accepted on this path, or a mutation was sent with GET.',
+    fix: 'Use POST (or GET for queries only).',
+  },
+  NOT_FOUND: {
+    status: 404,
+    description: 'No endpoint at this path.',
+    fix: 'GraphQL is served at /graphql; probes at /health and /ready.',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    description: 'The request body exceeds `server.bodyLimitBytes`.',
+    fix: 'Send a smaller request, or raise the limit.',
+  },
+  GRAPHQL_PARSE_FAILED: {
+    status: 400,
+    description: 'The query is not syntactically valid GraphQL.',
+    fix: 'Fix the query text at the reported location.',
+  },
+  GRAPHQL_VALIDATION_FAILED: {
+    status: 400,
+    description: 'The query does not validate against the supergraph API schema (unknown field, wrong argument…).',
+    fix: 'Check field and argument names against the schema.',
+  },
+  BAD_USER_INPUT: {
+    status: 400,
+    description: 'A variable value does not match its declared type.',
+    fix: 'Send variables of the declared types.',
+  },
+  OPERATION_RESOLUTION_FAILURE: {
+    status: 400,
+    description: 'The document has several operations and `operationName` does not pick exactly one.',
+    fix: 'Send `operationName` naming one operation in the document.',
+  },
+  PERSISTED_QUERY_NOT_SUPPORTED: {
+    status: 400,
+    description: 'Automatic persisted queries are not enabled on this gateway.',
+    fix: 'Send the full query text.',
+  },
+  SUBGRAPH_UNAVAILABLE: {
+    status: null,
+    description: 'A subgraph could not be reached (connection refused or reset, DNS or TLS failure). Its fields are null; other fields are served.',
+    fix: 'Check the subgraph named in `extensions.serviceName`; the gateway logs the cause.',
+  },
+  SUBGRAPH_TIMEOUT: {
+    status: null,
+    description: 'A subgraph did not answer within its timeout. Its fields are null; other fields are served.',
+    fix: 'Check the subgraph\'s latency or raise `subgraphs.<name>.timeoutMs`.',
+  },
+  SUBGRAPH_HTTP_ERROR: {
+    status: null,
+    description: 'A subgraph answered with a non-2xx HTTP status or a body that is not a GraphQL response; `extensions.status` carries the status.',
+    fix: 'Check the subgraph named in `extensions.serviceName`.',
+  },
+  CONFIG_INVALID: {
+    status: null,
+    description: 'Start-up only: the configuration file has unknown keys or wrong values. Each problem names its key path. Exit code 78.',
+    fix: 'Correct the keys listed in the message.',
+  },
+  SUPERGRAPH_INVALID: {
+    status: null,
+    description: 'A supergraph file could not be loaded (at start-up: exit code 1; on reload: the old supergraph keeps serving).',
+    fix: 'Recompose the supergraph with `tessera compose`.',
+  },
+  COMPOSITION_FAILED: {
+    status: null,
+    description: 'CLI only: `tessera compose` found composition errors; nothing was written. Exit code 1.',
+    fix: 'Fix the errors listed per subgraph.',
+  },
+  SHUTTING_DOWN: {
+    status: 503,
+    description: 'The gateway is draining for shutdown and takes no new operations.',
+    fix: 'Retry against another replica.',
+  },
+  INTERNAL_SERVER_ERROR: {
+    status: 500,
+    description: 'An unexpected failure inside the gateway. The message is masked; the log line with the same request id has the cause.',
+    fix: 'Report it with the `x-request-id` response header.',
+  },
+} as const satisfies Record<string, { status: number | null; description: string; fix: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errorCodes, code);
+}

@@ -1,0 +1,19 @@
+import { exampleSubgraphs } from './catalog.ts';
+import { startSubgraph } from './shared/start-subgraph.ts';
+
+/** `tessera subgraph <name>`: one example subgraph as its own process. */
+export async function runSubgraph(name: string | undefined, opts: { port?: string; host?: string; admin: boolean }): Promise<number> {
+  const entry = name ? exampleSubgraphs[name] : undefined;
+  if (!entry) {
+    process.stderr.write(`unknown subgraph "${name ?? ''}"; expected one of: ${Object.keys(exampleSubgraphs).join(', ')}\n`);
+    return 2;
+  }
+  const port = opts.port !== undefined ? Number(opts.port) : Number(process.env['PORT'] ?? entry.port);
+  const host = opts.host ?? process.env['HOST'] ?? '127.0.0.1';
+  const running = await startSubgraph(entry.definition, { port, host, admin: opts.admin });
+  process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), name: `subgraph-${running.name}`, msg: 'subgraph listening', url: running.url })}\n`);
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return -1;
+}

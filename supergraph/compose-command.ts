@@ -1,0 +1,52 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { composeSupergraph, type CompositionProblem } from './compose.ts';
+import { readSubgraphSdl } from './fetch-sdl.ts';
+import { loadSupergraphConfig } from './supergraph-config.ts';
+
+export const EXIT = { ok: 0, compositionFailed: 1, usage: 2 } as const;
+
+export interface ComposeCommandIo { stdout: (s: string) => void; stderr: (s: string) => void }
+
+/**
+ * `tessera compose`: supergraph.yaml → supergraph SDL. Writes atomically (temp file + rename), so
+ * a watching gateway never reads a half-written file, and writes nothing when composition fails.
+ */
+export async function composeCommand(opts: { config: string; output?: string }, io: ComposeCommandIo): Promise<number> {
+  let sources;
+  try {
+    sources = loadSupergraphConfig(opts.config);
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return EXIT.usage;
+  }
+  let subgraphs;
+  try {
+    subgraphs = await Promise.all(sources.map(async (s) => ({ name: s.name, url: s.routingUrl, sdl: await readSubgraphSdl(s) })));
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return EXIT.usage;
+  }
+  const result = composeSupergraph(subgraphs);
+  if (!result.ok) {
+    io.stderr(`error[COMPOSITION_FAILED]: composition of ${subgraphs.length} subgraphs failed with ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing was written.\n`);
+    for (const e of result.errors) io.stderr(formatProblem('error', e));
+    return EXIT.compositionFailed;
+  }
+  for (const h of result.hints) io.stderr(formatProblem('warning', h));
+  if (opts.output) {
+    mkdirSync(dirname(opts.output), { recursive: true });
+    const tmp = `${opts.output}.${process.pid}.tmp`;
+    writeFileSync(tmp, result.supergraphSdl);
+    renameSync(tmp, opts.output);
+    io.stderr(`composed ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) into ${opts.output}\n`);
+  } else {
+    io.stdout(result.supergraphSdl);
+  }
+  return EXIT.ok;
+}
+
+export function formatProblem(kind: 'error' | 'warning', p: CompositionProblem): string {
+  const where = p.locations.map((l) => `    at ${l.subgraph ?? '?'}:${l.line}:${l.column}`).join('\n');
+  return `${kind}[${p.code}]: ${p.message}\n${where ? `${where}\n` : ''}`;
+}
