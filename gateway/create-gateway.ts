@@ -75,7 +75,7 @@ export async function createGateway(config: Config, opts: { log?: Logger } = {})
       server.closeAllConnections();
       await closed;
       await apollo.stop();
-      await clients.closeAll();
+      await clients.closeAll({ force: !drained });
       lifecycle.phase = 'stopped';
       log.info('gateway stopped');
     })());

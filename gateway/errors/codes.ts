@@ -70,6 +70,11 @@ export const errorCodes = {
     description: 'A subgraph answered with a non-2xx HTTP status or a body that is not a GraphQL response; `extensions.status` carries the status.',
     fix: 'Check the subgraph named in `extensions.serviceName`.',
   },
+  DOWNSTREAM_SERVICE_ERROR: {
+    status: null,
+    description: 'A subgraph returned a GraphQL error without a code of its own; `extensions.serviceName` names it. Subgraph errors that carry a code keep it.',
+    fix: 'See the subgraph named in `extensions.serviceName`.',
+  },
   CONFIG_INVALID: {
     status: null,
     description: 'Start-up only: the configuration file has unknown keys or wrong values. Each problem names its key path. Exit code 78.',

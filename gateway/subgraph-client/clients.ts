@@ -36,9 +36,10 @@ export class SubgraphClients {
     await Promise.all(stale.map(([, c]) => c.close()));
   }
 
-  async closeAll(): Promise<void> {
+  /** `force` aborts requests still in flight (after a drain timeout) instead of waiting for them. */
+  async closeAll(opts: { force?: boolean } = {}): Promise<void> {
     const all = [...this.clients.values()];
     this.clients.clear();
-    await Promise.all(all.map((c) => c.close()));
+    await Promise.all(all.map((c) => (opts.force ? c.destroy() : c.close())));
   }
 }

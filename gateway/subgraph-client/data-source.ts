@@ -75,6 +75,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   close(): Promise<void> {
     return this.pool.close();
   }
+
+  /** Aborts in-flight requests and closes the sockets now. */
+  destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
 }
 
 function parseGraphQLResponse(text: string): GatewayGraphQLResponse | null {
