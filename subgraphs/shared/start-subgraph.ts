@@ -48,6 +48,10 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
         stats.reset();
         return send(res, 200, { ok: true });
       }
+      if (path === '/_stats/recording' && req.method === 'POST' && opts.admin) {
+        stats.recording = (JSON.parse((await readBody(req)) || '{}') as { on?: boolean }).on === true;
+        return send(res, 200, { recording: stats.recording });
+      }
       if (path === '/_faults' && req.method === 'POST' && opts.admin) {
         const body = JSON.parse((await readBody(req)) || '{}') as Partial<Fault> & { times?: number };
         fault = body.delayMs || body.status || body.hang
@@ -65,7 +69,8 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
         operationName: body.operationName ?? null,
         query: body.query,
         variables: body.variables ?? null,
-        headers: opts.admin ? flatHeaders(req.headers) : {},
+        headers: stats.recording ? flatHeaders(req.headers) : {},
+        at: performance.now(),
       });
 
       const active = fault;

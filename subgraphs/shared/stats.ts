@@ -4,6 +4,8 @@ export interface ReceivedRequest {
   readonly query: string;
   readonly variables: Record<string, unknown> | null;
   readonly headers: Record<string, string>;
+  /** performance.now() at arrival: orders requests across subgraphs sharing a process. */
+  readonly at: number;
 }
 
 export class SubgraphStats {
@@ -12,10 +14,12 @@ export class SubgraphStats {
   entityKeys = 0;
   batches: Record<string, { calls: number; keys: number }> = {};
   received: ReceivedRequest[] = [];
-  /** Recording bodies is for tests; the benchmark turns it off. */
+  /** Recording bodies is for tests and for capturing the benchmark's direct plan. */
+  recording: boolean;
   private readonly keepBodies: number;
   constructor(keepBodies: number) {
     this.keepBodies = keepBodies;
+    this.recording = keepBodies > 0;
   }
 
   recordRequest(req: ReceivedRequest): void {
@@ -25,7 +29,7 @@ export class SubgraphStats {
       this.entityCalls++;
       this.entityKeys += reps.length;
     }
-    if (this.keepBodies > 0) {
+    if (this.recording) {
       this.received.push(req);
       if (this.received.length > this.keepBodies) this.received.shift();
     }
