@@ -7,7 +7,8 @@ const usage = `Usage: tessera <command> [options]
 Commands:
   compose   --config supergraph.yaml [--output supergraph.graphql]   compose subgraphs into a supergraph
   gateway   --config tessera.yaml                                    serve a supergraph (env: PORT, HOST, LOG_LEVEL)
-  subgraph  <accounts|products|reviews|inventory> [--port N] [--host H] [--admin]   run one example subgraph
+  subgraph  <accounts|products|reviews|inventory> [--port N] [--host H] [--admin]
+            [--tls-cert F --tls-key F [--tls-ca F]]                   run one example subgraph (HTTPS/mTLS with the TLS flags)
   dev                                                                 compose + run the example stack on :4000
 
 Exit codes: 0 ok, 1 failure (composition, supergraph), 2 usage, 78 invalid config.`;
@@ -26,9 +27,18 @@ async function main(): Promise<number> {
       return runGateway(values.config ?? process.env['TESSERA_CONFIG'] ?? 'tessera.yaml');
     }
     case 'subgraph': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { port: { type: 'string' }, host: { type: 'string' }, admin: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { port: { type: 'string' }, host: { type: 'string' }, admin: { type: 'boolean' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' } },
+      });
       const { runSubgraph } = await import('../subgraphs/main.ts');
-      return runSubgraph(positionals[0], { port: values.port, host: values.host, admin: values.admin ?? process.env['TESSERA_SUBGRAPH_ADMIN'] === '1' });
+      return runSubgraph(positionals[0], {
+        port: values.port,
+        host: values.host,
+        admin: values.admin ?? process.env['TESSERA_SUBGRAPH_ADMIN'] === '1',
+        tls: values['tls-cert'] && values['tls-key'] ? { certFile: values['tls-cert'], keyFile: values['tls-key'], caFile: values['tls-ca'] } : undefined,
+      });
     }
     case 'dev': {
       const { runDev } = await import('./dev.ts');

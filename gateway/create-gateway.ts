@@ -5,6 +5,7 @@ import type { Config } from './config/schema.ts';
 import { createHttpServer } from './http/server.ts';
 import { Lifecycle } from './lifecycle/state.ts';
 import { createLogger, type Logger } from './observability/log.ts';
+import { Metrics } from './observability/metrics.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
 
@@ -13,6 +14,7 @@ export interface RunningGateway {
   readonly port: number;
   readonly lifecycle: Lifecycle;
   readonly log: Logger;
+  readonly metrics: Metrics;
   /** Re-reads the supergraph file (what SIGHUP does). */
   reload(): Promise<ReloadOutcome>;
   /** Readiness 503 → stop accepting → drain in-flight (bounded) → close. Idempotent. */
@@ -31,9 +33,15 @@ export function subgraphsOf(supergraphSdl: string): Array<{ name: string; url: s
 export async function createGateway(config: Config, opts: { log?: Logger } = {}): Promise<RunningGateway> {
   const log = opts.log ?? createLogger({ level: config.log.level, name: 'tessera-gateway' });
   const lifecycle = new Lifecycle();
-  const clients = new SubgraphClients(config, log);
-  const source = new FileSupergraphSource(config.supergraph.file, { watch: config.supergraph.watch, debounceMs: config.supergraph.watchDebounceMs, log });
-  const { apollo, gateway } = createApollo({ config, log, source, clients });
+  const metrics = new Metrics();
+  const clients = new SubgraphClients(config, { log, metrics });
+  const source = new FileSupergraphSource(config.supergraph.file, {
+    watch: config.supergraph.watch,
+    debounceMs: config.supergraph.watchDebounceMs,
+    log,
+    onReload: (o) => metrics.supergraphGeneration.set(o.generation),
+  });
+  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients });
 
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     const subgraphs = subgraphsOf(coreSupergraphSdl);
@@ -49,14 +57,15 @@ export async function createGateway(config: Config, opts: { log?: Logger } = {})
     throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${config.supergraph.file}: ${(err as Error).message.split('\n')[0]}`);
   }
 
-  const server = createHttpServer({ config, apollo, lifecycle, log, readyInfo: () => ({ supergraphGeneration: source.generation }) });
+  metrics.supergraphGeneration.set(source.generation);
+  const server = createHttpServer({ config, apollo, lifecycle, log, metrics, readyInfo: () => ({ supergraphGeneration: source.generation }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
+  const url = `${config.server.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
   lifecycle.phase = 'serving';
   log.info({ url, supergraph: config.supergraph.file, generation: source.generation }, 'gateway listening');
 
@@ -80,5 +89,5 @@ export async function createGateway(config: Config, opts: { log?: Logger } = {})
       log.info('gateway stopped');
     })());
 
-  return { url, port, lifecycle, log, reload: () => source.reload('SIGHUP'), shutdown };
+  return { url, port, lifecycle, log, metrics, reload: () => source.reload('SIGHUP'), shutdown };
 }

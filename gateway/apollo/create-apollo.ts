@@ -1,5 +1,5 @@
 import { ApolloGateway, type SupergraphManager } from '@apollo/gateway';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
@@ -7,28 +7,13 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { Config } from '../config/schema.ts';
 import type { GatewayContext } from '../context.ts';
-import { formatError, isUnexpected } from '../errors/mask.ts';
+import { formatError } from '../errors/mask.ts';
 import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { SubgraphClients } from '../subgraph-client/clients.ts';
+import { gatewayPlugin } from './gateway-plugin.ts';
 
-/** Logs, with the request id, every error that formatError masks for the client. */
-function errorLogPlugin(log: Logger): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, request }) {
-          for (const e of errors) {
-            if (!isUnexpected({ message: e.message, extensions: e.extensions })) continue;
-            const cause = e.originalError ?? e;
-            log.error({ requestId: contextValue.requestId, operationName: request.operationName, err: cause.stack ?? cause.message }, 'internal error (masked for the client)');
-          }
-        },
-      };
-    },
-  };
-}
-
-export function createApollo(opts: { config: Config; log: Logger; source: SupergraphManager; clients: SubgraphClients }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
+export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
   const { config, log } = opts;
   const gateway = new ApolloGateway({
     supergraphSdl: opts.source,
@@ -52,7 +37,7 @@ export function createApollo(opts: { config: Config; log: Logger; source: Superg
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
-      errorLogPlugin(log),
+      gatewayPlugin(log, opts.metrics),
     ],
   });
   return { apollo, gateway };

@@ -53,7 +53,35 @@ export function parseConfig(raw: unknown, opts: { source?: string; baseDir?: str
   const config = result.data;
   const baseDir = opts.baseDir ?? process.cwd();
   if (!isAbsolute(config.supergraph.file)) config.supergraph.file = resolve(baseDir, config.supergraph.file);
+  const pemProblems = loadPemFiles(config, baseDir);
+  if (pemProblems.length) throw new ConfigError(source, pemProblems);
   return deepFreeze(config) as Config;
+}
+
+/**
+ * TLS values are PEM text or a file path. Files are read once here, so a bad path stops start-up
+ * with its key named instead of failing on the first request.
+ */
+function loadPemFiles(config: z.output<typeof configSchema>, baseDir: string): string[] {
+  const problems: string[] = [];
+  const read = (owner: Record<string, unknown>, key: string, path: string) => {
+    const value = owner[key];
+    if (typeof value !== 'string' || value.includes('-----BEGIN')) return;
+    const file = isAbsolute(value) ? value : resolve(baseDir, value);
+    try {
+      const text = readFileSync(file, 'utf8');
+      if (!text.includes('-----BEGIN')) problems.push(`${path}: ${file} is not a PEM file`);
+      owner[key] = text;
+    } catch (err) {
+      problems.push(`${path}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  };
+  for (const [name, sub] of Object.entries(config.subgraphs)) {
+    if (!sub.tls) continue;
+    for (const k of ['ca', 'cert', 'key']) read(sub.tls, k, `subgraphs.${name}.tls.${k}`);
+  }
+  if (config.server.tls) for (const k of ['ca', 'cert', 'key']) read(config.server.tls, k, `server.tls.${k}`);
+  return problems;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

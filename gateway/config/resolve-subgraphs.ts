@@ -1,24 +1,50 @@
-import { subgraphDefaults, type SubgraphSettingsInput } from './schema.ts';
-import type { Config } from './schema.ts';
+import { subgraphDefaults, type Config, type DeepReadonly, type SubgraphSettingsInput } from './schema.ts';
+
+type HeaderRule = { named: string; rename?: string; default?: string } | { matching: string };
 
 export interface SubgraphSettings {
   readonly name: string;
   readonly url: string;
   readonly timeoutMs: number;
+  readonly attemptTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly pool: { readonly connections: number; readonly keepAliveTimeoutMs: number; readonly pipelining: number };
+  readonly retry: {
+    readonly maxAttempts: number;
+    readonly baseDelayMs: number;
+    readonly maxDelayMs: number;
+    readonly budgetRatio: number;
+    readonly budgetMinPerSecond: number;
+    readonly budgetWindowMs: number;
+  };
+  readonly breaker: { readonly enabled: boolean; readonly errorThresholdPercentage: number; readonly volumeThreshold: number; readonly rollingWindowMs: number; readonly resetTimeoutMs: number };
+  readonly dedupe: boolean;
+  readonly headers: { readonly propagate: readonly HeaderRule[]; readonly set: Readonly<Record<string, string>> };
+  /** PEM contents (files were read by load.ts). */
+  readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string; readonly rejectUnauthorized?: boolean };
 }
 
 /** defaults ← `subgraphs.all` ← `subgraphs.<name>`, for one subgraph of the loaded supergraph. */
 export function resolveSubgraphSettings(config: Config, name: string, routingUrl: string): SubgraphSettings {
-  const all: Readonly<SubgraphSettingsInput> = config.subgraphs['all'] ?? {};
-  const own: Readonly<SubgraphSettingsInput> = config.subgraphs[name] ?? {};
+  const all: DeepReadonly<SubgraphSettingsInput> = config.subgraphs['all'] ?? {};
+  const own: DeepReadonly<SubgraphSettingsInput> = config.subgraphs[name] ?? {};
+  const d = subgraphDefaults;
   return {
     name,
     url: own.url ?? routingUrl,
-    timeoutMs: own.timeoutMs ?? all.timeoutMs ?? subgraphDefaults.timeoutMs,
-    connectTimeoutMs: own.connectTimeoutMs ?? all.connectTimeoutMs ?? subgraphDefaults.connectTimeoutMs,
-    pool: { ...subgraphDefaults.pool, ...all.pool, ...own.pool },
+    timeoutMs: own.timeoutMs ?? all.timeoutMs ?? d.timeoutMs,
+    attemptTimeoutMs: own.attemptTimeoutMs ?? all.attemptTimeoutMs ?? d.attemptTimeoutMs,
+    connectTimeoutMs: own.connectTimeoutMs ?? all.connectTimeoutMs ?? d.connectTimeoutMs,
+    pool: { ...d.pool, ...all.pool, ...own.pool },
+    retry: { ...d.retry, ...all.retry, ...own.retry },
+    breaker: { ...d.breaker, ...all.breaker, ...own.breaker },
+    dedupe: own.dedupe ?? all.dedupe ?? d.dedupe,
+    headers: {
+      // Lists add up (`all` rules, then the subgraph's own); static headers merge by name.
+      propagate: [...(all.headers?.propagate ?? []), ...(own.headers?.propagate ?? [])],
+      set: { ...all.headers?.set, ...own.headers?.set },
+    },
+    tls: { ...all.tls, ...own.tls },
   };
 }
 

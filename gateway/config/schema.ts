@@ -4,11 +4,37 @@ import { z } from 'zod';
  * Per-subgraph client settings. Every field is optional here because a named entry only lists
  * what it overrides; `subgraphDefaults` below supplies the rest (see resolve-subgraphs.ts).
  */
+/** A PEM value: inline text, or a path to a file (read and checked at start-up by load.ts). */
+const pem = z.string().min(1);
+
+const tlsClientSchema = z.strictObject({
+  /** CA bundle that signs the subgraph's server certificate (default: Node's root store). */
+  ca: pem.optional(),
+  /** Client certificate for mTLS. */
+  cert: pem.optional(),
+  /** Client private key for mTLS. */
+  key: pem.optional(),
+  /** SNI / name checked against the server certificate (default: the URL's host). */
+  servername: z.string().min(1).optional(),
+  rejectUnauthorized: z.boolean().optional(),
+});
+
+const headerRuleSchema = z.union([
+  z.strictObject({ named: z.string().min(1), rename: z.string().min(1).optional(), default: z.string().optional() }),
+  z.strictObject({ matching: z.string().min(1) }),
+]);
+
+/**
+ * Per-subgraph client settings. Every field is optional here because a named entry only lists
+ * what it overrides; `subgraphDefaults` below supplies the rest (see resolve-subgraphs.ts).
+ */
 export const subgraphSettingsSchema = z.strictObject({
   /** Overrides the routing URL from the supergraph (e.g. service names inside docker-compose). */
   url: z.url({ protocol: /^https?$/ }).optional(),
   /** Whole-request deadline for one subgraph fetch, retries included. */
   timeoutMs: z.int().positive().optional(),
+  /** Deadline of one attempt. */
+  attemptTimeoutMs: z.int().positive().optional(),
   /** TCP + TLS connect timeout. */
   connectTimeoutMs: z.int().positive().optional(),
   pool: z
@@ -21,14 +47,57 @@ export const subgraphSettingsSchema = z.strictObject({
       pipelining: z.int().min(1).max(16).optional(),
     })
     .optional(),
+  retry: z
+    .strictObject({
+      /** Total attempts, the first included; 1 disables retries. */
+      maxAttempts: z.int().min(1).max(10).optional(),
+      /** Exponential backoff base; each delay is random in [0, min(maxDelayMs, baseDelayMs·2^n)]. */
+      baseDelayMs: z.int().min(0).optional(),
+      maxDelayMs: z.int().min(0).optional(),
+      /** Retries allowed per request over the budget window (0.2 = at most 20% extra load). */
+      budgetRatio: z.number().min(0).max(10).optional(),
+      /** Retries always allowed per second, so a quiet subgraph can still be retried. */
+      budgetMinPerSecond: z.number().min(0).optional(),
+      budgetWindowMs: z.int().min(1000).optional(),
+    })
+    .optional(),
+  breaker: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      /** Error percentage over the rolling window that opens the circuit. */
+      errorThresholdPercentage: z.number().min(1).max(100).optional(),
+      /** Requests in the window before the percentage counts. */
+      volumeThreshold: z.int().min(1).optional(),
+      rollingWindowMs: z.int().min(100).optional(),
+      /** Time open before one half-open probe is let through. */
+      resetTimeoutMs: z.int().min(10).optional(),
+    })
+    .optional(),
+  /** Share one in-flight subgraph request among identical query fetches (never mutations). */
+  dedupe: z.boolean().optional(),
+  headers: z
+    .strictObject({
+      /** Client headers forwarded to the subgraph (hop-by-hop headers never are). */
+      propagate: z.array(headerRuleSchema).optional(),
+      /** Static headers set on every request to the subgraph. */
+      set: z.record(z.string().min(1), z.string()).optional(),
+    })
+    .optional(),
+  tls: tlsClientSchema.optional(),
 });
 export type SubgraphSettingsInput = z.infer<typeof subgraphSettingsSchema>;
 
 export const subgraphDefaults = {
-  timeoutMs: 10_000, // 10 s
+  timeoutMs: 10_000, // 10 s: whole request, retries included
+  attemptTimeoutMs: 5_000, // 5 s
   connectTimeoutMs: 2_000, // 2 s
   pool: { connections: 128, keepAliveTimeoutMs: 30_000, pipelining: 1 },
-} as const;
+  retry: { maxAttempts: 3, baseDelayMs: 25, maxDelayMs: 1_000, budgetRatio: 0.2, budgetMinPerSecond: 5, budgetWindowMs: 10_000 },
+  breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 20, rollingWindowMs: 10_000, resetTimeoutMs: 5_000 },
+  dedupe: true,
+  headers: { propagate: [] as Array<z.infer<typeof headerRuleSchema>>, set: {} as Record<string, string> },
+  tls: {} as z.infer<typeof tlsClientSchema>,
+};
 
 export const configSchema = z.strictObject({
   server: z
@@ -40,6 +109,16 @@ export const configSchema = z.strictObject({
       /** Apollo's CSRF prevention: GET and simple POSTs need a non-simple header. */
       csrfPrevention: z.boolean().default(true),
       introspection: z.boolean().default(true),
+      /** TLS for the gateway's own listener. */
+      tls: z
+        .strictObject({
+          cert: pem,
+          key: pem,
+          /** CA for client certificates; with `requestClientCert`, clients must present one it signed. */
+          ca: pem.optional(),
+          requestClientCert: z.boolean().default(false),
+        })
+        .optional(),
       shutdown: z
         .strictObject({
           /** After SIGTERM, /ready answers 503 this long before the listener closes (load balancers notice). */

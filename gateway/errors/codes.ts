@@ -65,6 +65,11 @@ export const errorCodes = {
     description: 'A subgraph did not answer within its timeout. Its fields are null; other fields are served.',
     fix: 'Check the subgraph\'s latency or raise `subgraphs.<name>.timeoutMs`.',
   },
+  SUBGRAPH_CIRCUIT_OPEN: {
+    status: null,
+    description: 'The subgraph failed often enough that its circuit breaker opened; its fields are null and no request was sent. A probe is let through after `breaker.resetTimeoutMs`.',
+    fix: 'Check the subgraph named in `extensions.serviceName`; the breaker closes by itself once it recovers.',
+  },
   SUBGRAPH_HTTP_ERROR: {
     status: null,
     description: 'A subgraph answered with a non-2xx HTTP status or a body that is not a GraphQL response; `extensions.status` carries the status.',

@@ -1,9 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Config } from '../config/schema.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Lifecycle } from '../lifecycle/state.ts';
 import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { requestIdFrom } from './request-id.ts';
 import { responseMediaType, sendError, sendJson } from './respond.ts';
@@ -13,6 +15,7 @@ export interface HttpDeps {
   readonly apollo: ApolloServer<GatewayContext>;
   readonly lifecycle: Lifecycle;
   readonly log: Logger;
+  readonly metrics: Metrics;
   /** Extra fields for /ready (e.g. the supergraph generation). */
   readonly readyInfo: () => Record<string, unknown>;
 }
@@ -23,14 +26,16 @@ export interface HttpDeps {
  * Apollo Server, which parses, validates, plans and executes.
  */
 export function createHttpServer(deps: HttpDeps): Server {
-  const { config, lifecycle, log } = deps;
-  const server = createServer((req, res) => {
+  const { config, lifecycle, log, metrics } = deps;
+  const handler: RequestListener = (req, res) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     lifecycle.requestStarted();
+    metrics.inFlight.inc();
     res.once('close', () => {
       lifecycle.requestFinished();
+      metrics.inFlight.dec();
       if (config.log.requests) {
         log.info({ requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request completed');
       }
@@ -41,7 +46,11 @@ export function createHttpServer(deps: HttpDeps): Server {
       log.error({ requestId, err: (err as Error)?.stack ?? String(err) }, 'unhandled error in HTTP handler');
       sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error', req.headers.accept);
     });
-  });
+  };
+  const tls = config.server.tls;
+  const server: Server = tls
+    ? createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert, rejectUnauthorized: tls.requestClientCert }, handler)
+    : createServer(handler);
   server.keepAliveTimeout = 65_000; // above common load-balancer idle timeouts (60 s)
   server.headersTimeout = 66_000;
   return server;
@@ -56,6 +65,10 @@ async function route(req: IncomingMessage, res: ServerResponse, requestId: strin
       return handleGraphQL(req, res, requestId, q === -1 ? '' : url.slice(q), deps);
     case '/health':
       return sendJson(res, 200, JSON.stringify({ status: 'ok' }));
+    case '/metrics': {
+      const text = await deps.metrics.registry.metrics();
+      return sendJson(res, 200, text, deps.metrics.registry.contentType);
+    }
     case '/ready': {
       const ready = deps.lifecycle.ready;
       return sendJson(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : deps.lifecycle.phase, ...deps.readyInfo() }));
@@ -104,7 +117,7 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
-  const context: GatewayContext = { requestId, log: deps.log };
+  const context: GatewayContext = { requestId, log: deps.log, headers: req.headers };
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method, headers, search, body },
     context: async () => context,

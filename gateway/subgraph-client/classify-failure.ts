@@ -1,24 +1,35 @@
 import type { ErrorCode } from '../errors/codes.ts';
 
 export interface ClassifiedFailure {
-  readonly code: Extract<ErrorCode, 'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR'>;
+  readonly code: Extract<ErrorCode, 'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN'>;
   /** Client-visible: names the subgraph, never its address or the request body. */
   readonly message: string;
-  /** Log-only detail: the undici/system error code or the HTTP status. */
+  /** Log-only detail: the undici/system/TLS error code, or the HTTP status and body excerpt. */
   readonly cause: string;
   readonly status?: number;
 }
 
-const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const timeoutCodes = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'ATTEMPT_TIMEOUT', 'DEADLINE_EXCEEDED']);
 
-/** The one place that maps transport errors and bad answers to catalog codes. */
+/** Abort reasons of the client's own timers: which limit ended the attempt decides whether to retry. */
+export const attemptTimeout = (ms: number) => Object.assign(new Error(`attempt timed out after ${ms} ms`), { code: 'ATTEMPT_TIMEOUT' });
+export const deadlineExceeded = (ms: number) => Object.assign(new Error(`deadline of ${ms} ms exceeded`), { code: 'DEADLINE_EXCEEDED' });
+
+/** The code a transport error is known by: ours, undici's, the system's or TLS's. */
+export function errorCode(err: unknown): string {
+  const e = err as { name?: string; code?: string; cause?: { code?: string; name?: string } };
+  return e?.code ?? e?.cause?.code ?? e?.name ?? 'UNKNOWN';
+}
+
+/** The one place that maps transport errors, open circuits and bad answers to catalog codes. */
 export function classifyFailure(subgraph: string, err: unknown): ClassifiedFailure {
-  const e = err as { name?: string; code?: string; cause?: { code?: string; name?: string }; message?: string };
-  const code = e.code ?? e.cause?.code ?? e.name ?? 'UNKNOWN';
-  if (e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError' || timeoutCodes.has(code)) {
-    return { code: 'SUBGRAPH_TIMEOUT', message: `Subgraph "${subgraph}" did not respond in time`, cause: code };
+  const code = errorCode(err);
+  const detail = `${code}${(err as Error)?.message ? `: ${(err as Error).message}` : ''}`;
+  if (code === 'EOPENBREAKER') {
+    return { code: 'SUBGRAPH_CIRCUIT_OPEN', message: `Subgraph "${subgraph}" is failing; its circuit breaker is open`, cause: code };
   }
-  return { code: 'SUBGRAPH_UNAVAILABLE', message: `Subgraph "${subgraph}" is unavailable`, cause: `${code}${e.message ? `: ${e.message}` : ''}` };
+  if (timeoutCodes.has(code)) return { code: 'SUBGRAPH_TIMEOUT', message: `Subgraph "${subgraph}" did not respond in time`, cause: detail };
+  return { code: 'SUBGRAPH_UNAVAILABLE', message: `Subgraph "${subgraph}" is unavailable`, cause: detail };
 }
 
 export function httpFailure(subgraph: string, status: number, detail: string): ClassifiedFailure {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { Logger } from '../observability/log.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { SubgraphDataSource } from './data-source.ts';
 
 /**
@@ -11,9 +12,11 @@ export class SubgraphClients {
   private readonly clients = new Map<string, SubgraphDataSource>();
   private readonly config: Config;
   private readonly log: Logger;
-  constructor(config: Config, log: Logger) {
+  private readonly metrics: Metrics;
+  constructor(config: Config, deps: { log: Logger; metrics: Metrics }) {
     this.config = config;
-    this.log = log;
+    this.log = deps.log;
+    this.metrics = deps.metrics;
   }
 
   get(name: string, routingUrl: string): SubgraphDataSource {
@@ -21,7 +24,7 @@ export class SubgraphClients {
     const key = `${name} ${settings.url}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new SubgraphDataSource(settings, this.log);
+      client = new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics });
       this.clients.set(key, client);
       this.log.debug({ subgraph: name, url: settings.url }, 'subgraph client created');
     }

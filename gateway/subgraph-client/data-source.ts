@@ -1,30 +1,61 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type CircuitBreaker from 'opossum';
 import type { Pool } from 'undici';
 import type { SubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/log.ts';
-import { classifyFailure, httpFailure, type ClassifiedFailure } from './classify-failure.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { createBreaker } from './breaker.ts';
+import { attemptTimeout, classifyFailure, deadlineExceeded, errorCode, httpFailure, type ClassifiedFailure } from './classify-failure.ts';
 import { failurePath } from './error-path.ts';
+import { compileHeaderRules, type HeaderBuilder } from './headers.ts';
 import { createPool } from './pool.ts';
+import { RetryBudget } from './retry-budget.ts';
+import { backoffMs, isMutationText, mayRetry, statusFailure, transportFailure, type AttemptFailure } from './retry-policy.ts';
+
+/** An attempt that failed in a way the breaker counts and the retry loop may retry. */
+class AttemptError extends Error {
+  readonly failure: ClassifiedFailure;
+  readonly retry: AttemptFailure;
+  constructor(failure: ClassifiedFailure, retry: AttemptFailure) {
+    super(failure.cause);
+    this.failure = failure;
+    this.retry = retry;
+  }
+}
+
+interface Answer { status: number; text: string }
+type Outcome = { ok: true; answer: Answer; attempts: number } | { ok: false; failure: ClassifiedFailure; attempts: number };
 
 /**
- * Tessera's client for one subgraph, plugged in through @apollo/gateway's `buildService`. It
- * never throws: a failure is returned as a GraphQL error so that the gateway attaches
- * `serviceName` and maps the path, and the other subgraphs' fields are still served.
+ * Tessera's client for one subgraph, plugged in through @apollo/gateway's `buildService`: a
+ * keep-alive pool, per-attempt and overall deadlines, retries that are safe for the operation
+ * type and bounded by a budget, a circuit breaker, and in-flight deduplication. It never throws:
+ * a failure is returned as a GraphQL error so that the gateway attaches `serviceName` and maps
+ * the path, and the other subgraphs' fields are still served.
  */
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly settings: SubgraphSettings;
   private readonly pool: Pool;
   private readonly path: string;
   private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly headers: HeaderBuilder;
+  private readonly budget: RetryBudget;
+  private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
+  private readonly inflight = new Map<string, Promise<Outcome>>();
 
-  constructor(settings: SubgraphSettings, log: Logger) {
+  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics }) {
     this.settings = settings;
     const url = new URL(settings.url);
     this.path = `${url.pathname}${url.search}`;
     this.pool = createPool(settings);
-    this.log = log;
+    this.log = deps.log;
+    this.metrics = deps.metrics;
+    this.headers = compileHeaderRules(settings.headers);
+    this.budget = new RetryBudget({ ratio: settings.retry.budgetRatio, minPerSecond: settings.retry.budgetMinPerSecond, windowMs: settings.retry.budgetWindowMs });
+    this.breaker = createBreaker((body: string, headers: Record<string, string>, deadlineAt: number) => this.attempt(body, headers, deadlineAt), settings, deps);
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
@@ -32,39 +63,123 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const query = request.query ?? '';
     const ctx = options.context as Partial<GatewayContext>;
     const body = JSON.stringify({ query, variables: request.variables, operationName: request.operationName });
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+    const headers = this.headers(ctx.headers, undefined);
+    const isMutation = isMutationText(query);
 
-    let failure: ClassifiedFailure;
-    try {
-      const res = await this.pool.request({
-        path: this.path,
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-      const text = await res.body.text();
-      const parsed = parseGraphQLResponse(text);
-      if (res.statusCode >= 200 && res.statusCode < 300 && parsed) return parsed;
-      // GraphQL-over-HTTP lets a subgraph answer 4xx with a well-formed GraphQL error body.
-      if (res.statusCode >= 400 && res.statusCode < 500 && parsed?.errors && parsed.data === undefined) return parsed;
-      failure = httpFailure(this.settings.name, res.statusCode, parsed ? 'GraphQL body with non-2xx status' : `body: ${text.slice(0, 200)}`);
-    } catch (err) {
-      failure = classifyFailure(this.settings.name, err);
+    let outcome: Outcome;
+    if (this.settings.dedupe && !isMutation) {
+      // Same body and same forwarded headers: the same answer. The text is shared and each
+      // caller parses its own copy, because the gateway merges into the objects it receives.
+      // The request id is left out of the key (it differs per request); the first caller's goes.
+      const key = `${body}\n${JSON.stringify(headers)}`;
+      if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+      let shared = this.inflight.get(key);
+      if (shared) {
+        this.metrics.dedupeHits.inc({ subgraph: this.settings.name });
+      } else {
+        shared = this.execute(body, headers, false, ctx).finally(() => this.inflight.delete(key));
+        this.inflight.set(key, shared);
+      }
+      outcome = await shared;
+    } else {
+      if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+      outcome = await this.execute(body, headers, isMutation, ctx);
     }
 
+    if (outcome.ok) {
+      const { status, text } = outcome.answer;
+      const parsed = parseGraphQLResponse(text);
+      if (parsed && status >= 200 && status < 300) return parsed;
+      // GraphQL-over-HTTP lets a subgraph answer 4xx with a well-formed GraphQL error body.
+      if (parsed?.errors && parsed.data === undefined && status >= 400) return parsed;
+      return this.failed(httpFailure(this.settings.name, status, parsed ? 'GraphQL body with an error status' : `not a GraphQL response: ${text.slice(0, 200)}`), options, ctx);
+    }
+    return this.failed(outcome.failure, options, ctx);
+  }
+
+  /** The retry loop around breaker-guarded attempts, under one overall deadline. */
+  private async execute(body: string, headers: Record<string, string>, isMutation: boolean, ctx: Partial<GatewayContext>): Promise<Outcome> {
+    const { name, retry, timeoutMs } = this.settings;
+    const started = performance.now();
+    const deadlineAt = started + timeoutMs;
+    this.budget.recordRequest();
+    this.metrics.subgraphInFlight.inc({ subgraph: name });
+    let attempts = 0;
+    try {
+      for (;;) {
+        attempts++;
+        try {
+          const answer = this.breaker ? await this.breaker.fire(body, headers, deadlineAt) : await this.attempt(body, headers, deadlineAt);
+          this.metrics.subgraphDuration.observe({ subgraph: name, outcome: 'success' }, (performance.now() - started) / 1000);
+          return { ok: true, answer, attempts };
+        } catch (err) {
+          const attemptError = err instanceof AttemptError ? err : null;
+          const failure = attemptError?.failure ?? classifyFailure(name, err);
+          const why: AttemptFailure = attemptError?.retry ?? { transient: false, neverSent: errorCode(err) === 'EOPENBREAKER', reason: errorCode(err) };
+          if (failure.code === 'SUBGRAPH_TIMEOUT') this.metrics.subgraphTimeouts.inc({ subgraph: name });
+          const done = (): Outcome => {
+            this.metrics.subgraphDuration.observe({ subgraph: name, outcome: failure.code }, (performance.now() - started) / 1000);
+            return { ok: false, failure: attempts > 1 ? { ...failure, cause: `${failure.cause} (after ${attempts} attempts)` } : failure, attempts };
+          };
+          if (attempts >= retry.maxAttempts || performance.now() >= deadlineAt || !mayRetry(why, isMutation)) return done();
+          const delay = backoffMs(attempts, retry, why);
+          if (performance.now() - started + delay >= timeoutMs) return done();
+          if (!this.budget.tryRetry()) {
+            this.metrics.subgraphRetryBudgetExhausted.inc({ subgraph: name });
+            return done();
+          }
+          this.metrics.subgraphRetries.inc({ subgraph: name, reason: why.reason });
+          (ctx.log ?? this.log).debug({ subgraph: name, attempt: attempts, reason: why.reason, delayMs: delay, requestId: ctx.requestId }, 'retrying subgraph request');
+          if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    } finally {
+      this.metrics.subgraphInFlight.dec({ subgraph: name });
+    }
+  }
+
+  /**
+   * One HTTP exchange under the sooner of the attempt timeout and the overall deadline (our own
+   * timer: undici's are coarse, ~1 s). Throws AttemptError for what the breaker should count:
+   * transport errors, timeouts, 5xx and 429.
+   */
+  private async attempt(body: string, headers: Record<string, string>, deadlineAt: number): Promise<Answer> {
+    const { attemptTimeoutMs, timeoutMs } = this.settings;
+    const remaining = deadlineAt - performance.now();
+    const abort = new AbortController();
+    const timer = remaining <= attemptTimeoutMs
+      ? setTimeout(() => abort.abort(deadlineExceeded(timeoutMs)), Math.max(0, remaining))
+      : setTimeout(() => abort.abort(attemptTimeout(attemptTimeoutMs)), attemptTimeoutMs);
+    let status: number;
+    let text: string;
+    let retryAfter: string | string[] | undefined;
+    try {
+      const res = await this.pool.request({ path: this.path, method: 'POST', headers, body, signal: abort.signal });
+      status = res.statusCode;
+      retryAfter = res.headers['retry-after'];
+      text = await res.body.text();
+    } catch (err) {
+      throw new AttemptError(classifyFailure(this.settings.name, err), transportFailure(errorCode(err)));
+    } finally {
+      clearTimeout(timer);
+    }
+    if (status >= 500 || status === 429) throw new AttemptError(httpFailure(this.settings.name, status, `body: ${text.slice(0, 200)}`), statusFailure(status, retryAfter));
+    return { status, text };
+  }
+
+  private failed(failure: ClassifiedFailure, options: GraphQLDataSourceProcessOptions<GatewayContext>, ctx: Partial<GatewayContext>): GatewayGraphQLResponse {
     (ctx.log ?? this.log).warn(
-      { subgraph: this.settings.name, code: failure.code, cause: failure.cause, url: this.settings.url, requestId: ctx.requestId },
+      { subgraph: this.settings.name, code: failure.code, cause: failure.cause, status: failure.status, url: this.settings.url, requestId: ctx.requestId },
       'subgraph request failed',
     );
+    const { request } = options;
     const isEntityFetch = Array.isArray(request.variables?.['representations']);
     const document = 'document' in options ? options.document : undefined;
     return {
       errors: [
         {
           message: failure.message,
-          path: failurePath(query, document, isEntityFetch),
+          path: failurePath(request.query ?? '', document, isEntityFetch),
           extensions: { code: failure.code, ...(failure.status ? { status: failure.status } : {}) },
         },
       ],
@@ -72,13 +187,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   /** Waits for in-flight requests, then closes the sockets. */
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    this.breaker?.shutdown();
+    await this.pool.close();
   }
 
   /** Aborts in-flight requests and closes the sockets now. */
-  destroy(): Promise<void> {
-    return this.pool.destroy();
+  async destroy(): Promise<void> {
+    this.breaker?.shutdown();
+    await this.pool.destroy();
   }
 }
 

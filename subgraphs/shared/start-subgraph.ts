@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -18,10 +19,12 @@ export interface SubgraphOptions {
   host?: string;
   /** Enables POST /_faults and body recording: for tests and demos, never for production. */
   admin?: boolean;
+  /** Serve HTTPS; with `ca`, clients must present a certificate signed by it (mTLS). */
+  tls?: { cert: string; key: string; ca?: string };
 }
 
 /** A fault the test harness injects into the real server (it really delays, hangs or fails). */
-interface Fault { delayMs: number; status: number | null; hang: boolean; remaining: number | null }
+interface Fault { delayMs: number; status: number | null; hang: boolean; remaining: number | null; headers: Record<string, string> }
 
 export interface RunningSubgraph {
   readonly name: string;
@@ -39,7 +42,7 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
   let fault: Fault | null = null;
   const hanging = new Set<ServerResponse>();
 
-  const server = createServer(async (req, res) => {
+  const handler: RequestListener = async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/health') return send(res, 200, { status: 'ok' });
@@ -55,7 +58,7 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
       if (path === '/_faults' && req.method === 'POST' && opts.admin) {
         const body = JSON.parse((await readBody(req)) || '{}') as Partial<Fault> & { times?: number };
         fault = body.delayMs || body.status || body.hang
-          ? { delayMs: body.delayMs ?? 0, status: body.status ?? null, hang: body.hang ?? false, remaining: body.times ?? null }
+          ? { delayMs: body.delayMs ?? 0, status: body.status ?? null, hang: body.hang ?? false, remaining: body.times ?? null, headers: body.headers ?? {} }
           : null;
         return send(res, 200, { ok: true });
       }
@@ -82,7 +85,7 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
           return;
         }
         if (active.delayMs) await new Promise((r) => setTimeout(r, active.delayMs));
-        if (active.status) return send(res, active.status, { errors: [{ message: `injected ${active.status}` }] });
+        if (active.status) return send(res, active.status, { errors: [{ message: `injected ${active.status}` }] }, active.headers);
       }
 
       const parsed = documents.get(body.query);
@@ -98,7 +101,10 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
     } catch (err) {
       send(res, 400, { errors: [{ message: err instanceof SyntaxError ? 'malformed JSON body' : String((err as Error).message) }] });
     }
-  });
+  };
+  const server = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: !!opts.tls.ca }, handler)
+    : createServer(handler);
   server.keepAliveTimeout = 60_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -109,7 +115,7 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
   const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
   return {
     name: def.name,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`,
+    url: `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`,
     stats,
     async close() {
       for (const res of hanging) res.destroy();
@@ -157,10 +163,10 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
   res.end(json);
 }
 

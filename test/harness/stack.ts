@@ -16,7 +16,7 @@ export interface RunningSubgraphProc {
   proc: Proc;
   stats(): Promise<{ requests: number; entityCalls: number; entityKeys: number; batches: Record<string, { calls: number; keys: number }>; received: Array<{ query: string; variables: any; headers: Record<string, string> }> }>;
   resetStats(): Promise<void>;
-  fault(f: { delayMs?: number; status?: number; hang?: boolean; times?: number } | null): Promise<void>;
+  fault(f: { delayMs?: number; status?: number; hang?: boolean; times?: number; headers?: Record<string, string> } | null): Promise<void>;
 }
 
 /** Starts one example subgraph as its own process with the admin endpoints on. */

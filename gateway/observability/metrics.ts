@@ -1,0 +1,70 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric Tessera exports (README "Metrics" lists them). One instance per gateway, so tests
+ * and several gateways in one process never share counters.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'tessera_requests_total',
+    help: 'GraphQL requests by operation type and outcome (success, partial, error).',
+    labelNames: ['operation_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({ name: 'tessera_http_in_flight_requests', help: 'HTTP requests being served.', registers: [this.registry] });
+  readonly subgraphDuration = new Histogram({
+    name: 'tessera_subgraph_request_duration_seconds',
+    help: 'Subgraph fetch duration, retries included, by subgraph and outcome.',
+    labelNames: ['subgraph', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly subgraphRetries = new Counter({
+    name: 'tessera_subgraph_retries_total',
+    help: 'Subgraph retries by subgraph and the failure that caused them.',
+    labelNames: ['subgraph', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly subgraphRetryBudgetExhausted = new Counter({
+    name: 'tessera_subgraph_retry_budget_exhausted_total',
+    help: 'Retries not attempted because the subgraph\'s retry budget was spent.',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+  readonly subgraphTimeouts = new Counter({
+    name: 'tessera_subgraph_timeouts_total',
+    help: 'Subgraph attempts that timed out.',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+  readonly breakerState = new Gauge({
+    name: 'tessera_subgraph_breaker_state',
+    help: 'Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+  readonly breakerTransitions = new Counter({
+    name: 'tessera_subgraph_breaker_transitions_total',
+    help: 'Circuit breaker state changes per subgraph, by new state.',
+    labelNames: ['subgraph', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly subgraphInFlight = new Gauge({
+    name: 'tessera_subgraph_in_flight_requests',
+    help: 'Subgraph requests in flight (deduplicated requests count once).',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+  readonly dedupeHits = new Counter({
+    name: 'tessera_subgraph_dedupe_hits_total',
+    help: 'Subgraph fetches served by an identical request already in flight.',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+  readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
+  }
+}
