@@ -9,6 +9,8 @@ export function createPool(settings: SubgraphSettings): Pool {
     connections: settings.pool.connections,
     pipelining: settings.pool.pipelining,
     keepAliveTimeout: settings.pool.keepAliveTimeoutMs,
+    // A server's `Keep-Alive: timeout=N` hint may shorten idle time, never lengthen it past ours.
+    keepAliveMaxTimeout: settings.pool.keepAliveTimeoutMs,
     connect: {
       timeout: settings.connectTimeoutMs,
       ...(tls.ca ? { ca: tls.ca } : {}),

@@ -24,7 +24,16 @@ export interface SubgraphOptions {
 }
 
 /** A fault the test harness injects into the real server (it really delays, hangs or fails). */
-interface Fault { delayMs: number; status: number | null; hang: boolean; remaining: number | null; headers: Record<string, string> }
+interface Fault {
+  delayMs: number;
+  status: number | null;
+  hang: boolean;
+  remaining: number | null;
+  headers: Record<string, string>;
+  /** Flapping: only every Nth request gets `status`; the others are served. */
+  failEvery: number | null;
+  seen: number;
+}
 
 export interface RunningSubgraph {
   readonly name: string;
@@ -58,7 +67,7 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
       if (path === '/_faults' && req.method === 'POST' && opts.admin) {
         const body = JSON.parse((await readBody(req)) || '{}') as Partial<Fault> & { times?: number };
         fault = body.delayMs || body.status || body.hang
-          ? { delayMs: body.delayMs ?? 0, status: body.status ?? null, hang: body.hang ?? false, remaining: body.times ?? null, headers: body.headers ?? {} }
+          ? { delayMs: body.delayMs ?? 0, status: body.status ?? null, hang: body.hang ?? false, remaining: body.times ?? null, headers: body.headers ?? {}, failEvery: body.failEvery ?? null, seen: 0 }
           : null;
         return send(res, 200, { ok: true });
       }
@@ -85,7 +94,8 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
           return;
         }
         if (active.delayMs) await new Promise((r) => setTimeout(r, active.delayMs));
-        if (active.status) return send(res, active.status, { errors: [{ message: `injected ${active.status}` }] }, active.headers);
+        const fails = active.failEvery === null || active.seen++ % active.failEvery === 0;
+        if (active.status && fails) return send(res, active.status, { errors: [{ message: `injected ${active.status}` }] }, active.headers);
       }
 
       const parsed = documents.get(body.query);

@@ -16,12 +16,12 @@ export interface RunningSubgraphProc {
   proc: Proc;
   stats(): Promise<{ requests: number; entityCalls: number; entityKeys: number; batches: Record<string, { calls: number; keys: number }>; received: Array<{ query: string; variables: any; headers: Record<string, string> }> }>;
   resetStats(): Promise<void>;
-  fault(f: { delayMs?: number; status?: number; hang?: boolean; times?: number; headers?: Record<string, string> } | null): Promise<void>;
+  fault(f: { delayMs?: number; status?: number; hang?: boolean; times?: number; headers?: Record<string, string>; failEvery?: number } | null): Promise<void>;
 }
 
 /** Starts one example subgraph as its own process with the admin endpoints on. */
-export async function startSubgraphProc(name: SubgraphName, port = 0): Promise<RunningSubgraphProc> {
-  const proc = runCli(['subgraph', name, '--port', String(port), '--admin']);
+export async function startSubgraphProc(name: SubgraphName, port = 0, extraArgs: string[] = []): Promise<RunningSubgraphProc> {
+  const proc = runCli(['subgraph', name, '--port', String(port), '--admin', ...extraArgs]);
   const line = await proc.waitForLog('subgraph listening');
   const url = String(line['url']);
   const base = url.replace(/\/graphql$/, '');
@@ -30,6 +30,7 @@ export async function startSubgraphProc(name: SubgraphName, port = 0): Promise<R
     url,
     port: Number(new URL(url).port),
     proc,
+    // Admin calls to a TLS subgraph go over its plain twin of the API: not needed by any test.
     stats: async () => (await getJson(`${base}/_stats`)).body,
     resetStats: async () => void (await fetch(`${base}/_stats/reset`, { method: 'POST' })),
     fault: async (f) => void (await fetch(`${base}/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f ?? {}) })),
@@ -57,6 +58,8 @@ export interface Stack extends AsyncDisposable {
   /** Composes the running subgraphs (SDLs optionally edited) and writes the supergraph file atomically. */
   writeSupergraph(edit?: Partial<Record<SubgraphName, (sdl: string) => string>>): void;
   restartSubgraph(name: SubgraphName): Promise<void>;
+  /** Another gateway process on the same supergraph, with its own config overrides (disposed with the stack). */
+  startGateway(config?: Record<string, any>, env?: Record<string, string>): Promise<{ proc: Proc; url: string; base: string }>;
 }
 
 export interface StackOptions {
@@ -64,12 +67,16 @@ export interface StackOptions {
   config?: Record<string, any>;
   sdlEdits?: Partial<Record<SubgraphName, (sdl: string) => string>>;
   env?: Record<string, string>;
+  /** Extra CLI arguments per subgraph (e.g. TLS flags). */
+  subgraphArgs?: Partial<Record<SubgraphName, string[]>>;
+  /** Start no gateway (the test starts its own with `startGateway`). */
+  noGateway?: boolean;
 }
 
 /** Four real subgraph processes, a composed supergraph file and a real gateway process. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
-  const started = await Promise.all(allSubgraphs.map((n) => startSubgraphProc(n)));
+  const started = await Promise.all(allSubgraphs.map((n) => startSubgraphProc(n, 0, opts.subgraphArgs?.[n])));
   const subgraphs = Object.fromEntries(started.map((s) => [s.name, s])) as Record<SubgraphName, RunningSubgraphProc>;
   const supergraphFile = join(dir, 'supergraph.graphql');
   const writeSupergraph = (edit: StackOptions['sdlEdits'] = {}) => {
@@ -79,35 +86,45 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     renameSync(`${supergraphFile}.tmp`, supergraphFile);
   };
   writeSupergraph(opts.sdlEdits);
-  const config = deepMerge(
-    { server: { port: 0, host: '127.0.0.1' }, supergraph: { file: supergraphFile, watchDebounceMs: 50 }, log: { level: 'info', requests: false } },
-    opts.config ?? {},
-  );
-  const configFile = join(dir, 'tessera.yaml');
-  writeFileSync(configFile, stringify(config));
-  const gateway = runCli(['gateway', '--config', configFile], { env: opts.env });
-  let url: string;
-  try {
-    url = String((await gateway.waitForLog('gateway listening'))['url']);
-  } catch (err) {
-    await Promise.all(started.map((s) => s.proc.kill()));
-    throw err;
+  const extraGateways: Proc[] = [];
+  let gatewayCount = 0;
+  const startGateway = async (overrides: Record<string, any> = {}, env: Record<string, string> = {}) => {
+    const config = deepMerge(
+      { server: { port: 0, host: '127.0.0.1' }, supergraph: { file: supergraphFile, watchDebounceMs: 50 }, log: { level: 'info', requests: false } },
+      overrides,
+    );
+    const configFile = join(dir, `tessera-${++gatewayCount}.yaml`);
+    writeFileSync(configFile, stringify(config));
+    const proc = runCli(['gateway', '--config', configFile], { env });
+    extraGateways.push(proc);
+    const url = String((await proc.waitForLog('gateway listening'))['url']);
+    return { proc, url, base: url.replace(/\/graphql$/, '') };
+  };
+  let first: Awaited<ReturnType<typeof startGateway>> | null = null;
+  if (!opts.noGateway) {
+    try {
+      first = await startGateway(opts.config, opts.env);
+    } catch (err) {
+      await Promise.all([...started.map((s) => s.proc.kill()), ...extraGateways.map((g) => g.kill())]);
+      throw err;
+    }
   }
   const stack: Stack = {
     dir,
     supergraphFile,
     subgraphs,
-    gateway,
-    url,
-    base: url.replace(/\/graphql$/, ''),
+    gateway: first?.proc as Proc,
+    url: first?.url ?? '',
+    base: first?.base ?? '',
+    startGateway,
     writeSupergraph,
     async restartSubgraph(name) {
       const old = subgraphs[name];
       await old.proc.kill();
-      subgraphs[name] = await startSubgraphProc(name, old.port);
+      subgraphs[name] = await startSubgraphProc(name, old.port, opts.subgraphArgs?.[name]);
     },
     async [Symbol.asyncDispose]() {
-      await Promise.all([gateway.kill(), ...Object.values(subgraphs).map((s) => s.proc.kill())]);
+      await Promise.all([...extraGateways.map((g) => g.kill()), ...Object.values(subgraphs).map((s) => s.proc.kill())]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
