@@ -1,6 +1,7 @@
 import { ApolloGateway, type SupergraphManager } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
@@ -34,6 +35,8 @@ export function createApollo(opts: { config: Config; log: Logger; metrics: Metri
     stopOnTerminationSignals: false,
     formatError,
     plugins: [
+      // Tessera sets no HTTP cache headers, so Apollo need not compute a cache policy per request.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),

@@ -9,6 +9,13 @@ import type { Metrics } from '../observability/metrics.ts';
  * type and outcome, and logs (with the request id) each error that formatError masks.
  */
 export function gatewayPlugin(log: Logger, metrics: Metrics): ApolloServerPlugin<GatewayContext> {
+  const counters = new Map<string, { inc(): void }>();
+  const count = (operationType: string, outcome: string) => {
+    const key = `${operationType} ${outcome}`;
+    let c = counters.get(key);
+    if (!c) counters.set(key, (c = metrics.requests.labels({ operation_type: operationType, outcome })));
+    c.inc();
+  };
   return {
     async requestDidStart() {
       return {
@@ -22,7 +29,7 @@ export function gatewayPlugin(log: Logger, metrics: Metrics): ApolloServerPlugin
         async willSendResponse({ operation, response }) {
           const result = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const outcome = !result?.errors?.length ? 'success' : result.data ? 'partial' : 'error';
-          metrics.requests.inc({ operation_type: operation?.operation ?? 'none', outcome });
+          count(operation?.operation ?? 'none', outcome);
         },
       };
     },

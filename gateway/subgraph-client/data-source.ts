@@ -45,6 +45,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly budget: RetryBudget;
   private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** Label children resolved once: prom-client hashes label objects on every un-cached call. */
+  private readonly m: {
+    success: { observe(v: number): void };
+    failure: (code: ClassifiedFailure['code']) => { observe(v: number): void };
+    inFlight: { inc(): void; dec(): void };
+    timeouts: { inc(): void };
+    budgetExhausted: { inc(): void };
+    dedupeHits: { inc(): void };
+  };
 
   constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics }) {
     this.settings = settings;
@@ -55,6 +64,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.metrics = deps.metrics;
     this.headers = compileHeaderRules(settings.headers);
     this.budget = new RetryBudget({ ratio: settings.retry.budgetRatio, minPerSecond: settings.retry.budgetMinPerSecond, windowMs: settings.retry.budgetWindowMs });
+    const subgraph = settings.name;
+    this.m = {
+      success: deps.metrics.subgraphDuration.labels({ subgraph, outcome: 'success' }),
+      failure: (code) => deps.metrics.subgraphDuration.labels({ subgraph, outcome: code }),
+      inFlight: deps.metrics.subgraphInFlight.labels({ subgraph }),
+      timeouts: deps.metrics.subgraphTimeouts.labels({ subgraph }),
+      budgetExhausted: deps.metrics.subgraphRetryBudgetExhausted.labels({ subgraph }),
+      dedupeHits: deps.metrics.dedupeHits.labels({ subgraph }),
+    };
     this.breaker = createBreaker((body: string, headers: Record<string, string>, deadlineAt: number) => this.attempt(body, headers, deadlineAt), settings, deps);
   }
 
@@ -75,7 +93,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
       let shared = this.inflight.get(key);
       if (shared) {
-        this.metrics.dedupeHits.inc({ subgraph: this.settings.name });
+        this.m.dedupeHits.inc();
       } else {
         shared = this.execute(body, headers, false, ctx).finally(() => this.inflight.delete(key));
         this.inflight.set(key, shared);
@@ -103,29 +121,29 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const started = performance.now();
     const deadlineAt = started + timeoutMs;
     this.budget.recordRequest();
-    this.metrics.subgraphInFlight.inc({ subgraph: name });
+    this.m.inFlight.inc();
     let attempts = 0;
     try {
       for (;;) {
         attempts++;
         try {
           const answer = this.breaker ? await this.breaker.fire(body, headers, deadlineAt) : await this.attempt(body, headers, deadlineAt);
-          this.metrics.subgraphDuration.observe({ subgraph: name, outcome: 'success' }, (performance.now() - started) / 1000);
+          this.m.success.observe((performance.now() - started) / 1000);
           return { ok: true, answer, attempts };
         } catch (err) {
           const attemptError = err instanceof AttemptError ? err : null;
           const failure = attemptError?.failure ?? classifyFailure(name, err);
           const why: AttemptFailure = attemptError?.retry ?? { transient: false, neverSent: errorCode(err) === 'EOPENBREAKER', reason: errorCode(err) };
-          if (failure.code === 'SUBGRAPH_TIMEOUT') this.metrics.subgraphTimeouts.inc({ subgraph: name });
+          if (failure.code === 'SUBGRAPH_TIMEOUT') this.m.timeouts.inc();
           const done = (): Outcome => {
-            this.metrics.subgraphDuration.observe({ subgraph: name, outcome: failure.code }, (performance.now() - started) / 1000);
+            this.m.failure(failure.code).observe((performance.now() - started) / 1000);
             return { ok: false, failure: attempts > 1 ? { ...failure, cause: `${failure.cause} (after ${attempts} attempts)` } : failure, attempts };
           };
           if (attempts >= retry.maxAttempts || performance.now() >= deadlineAt || !mayRetry(why, isMutation)) return done();
           const delay = backoffMs(attempts, retry, why);
           if (performance.now() - started + delay >= timeoutMs) return done();
           if (!this.budget.tryRetry()) {
-            this.metrics.subgraphRetryBudgetExhausted.inc({ subgraph: name });
+            this.m.budgetExhausted.inc();
             return done();
           }
           this.metrics.subgraphRetries.inc({ subgraph: name, reason: why.reason });
@@ -134,7 +152,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         }
       }
     } finally {
-      this.metrics.subgraphInFlight.dec({ subgraph: name });
+      this.m.inFlight.dec();
     }
   }
 
