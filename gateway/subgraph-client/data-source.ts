@@ -5,6 +5,7 @@ import type { Pool } from 'undici';
 import type { SubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/log.ts';
+import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { createBreaker } from './breaker.ts';
 import { attemptTimeout, classifyFailure, deadlineExceeded, errorCode, httpFailure, type ClassifiedFailure } from './classify-failure.ts';
@@ -45,6 +46,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly budget: RetryBudget;
   private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  private readonly failureLog = new LogThrottle(1000);
   /** Label children resolved once: prom-client hashes label objects on every un-cached call. */
   private readonly m: {
     success: { observe(v: number): void };
@@ -186,10 +188,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   private failed(failure: ClassifiedFailure, options: GraphQLDataSourceProcessOptions<GatewayContext>, ctx: Partial<GatewayContext>): GatewayGraphQLResponse {
-    (ctx.log ?? this.log).warn(
-      { subgraph: this.settings.name, code: failure.code, cause: failure.cause, status: failure.status, url: this.settings.url, requestId: ctx.requestId },
-      'subgraph request failed',
-    );
+    const suppressed = this.failureLog.take(failure.code);
+    if (suppressed !== null) {
+      (ctx.log ?? this.log).warn(
+        { subgraph: this.settings.name, code: failure.code, cause: failure.cause, status: failure.status, url: this.settings.url, requestId: ctx.requestId, suppressed },
+        'subgraph request failed',
+      );
+    }
     const { request } = options;
     const isEntityFetch = Array.isArray(request.variables?.['representations']);
     const document = 'document' in options ? options.document : undefined;

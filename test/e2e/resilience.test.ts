@@ -160,6 +160,10 @@ describe('retry budget', () => {
     // Each of the 50 failed first attempts asked for a retry (a granted retry that failed may ask
     // again): the budget refused at least the 45 that did not fit.
     assert.ok(refused >= 50 - retries, `refused ${refused} requests for a retry`);
+    // 50 failures, but the log says so about once a second, with a count.
+    const lines = stack.gateway.logs().filter((l) => l['msg'] === 'subgraph request failed');
+    assert.ok(lines.length >= 1 && lines.length <= 10, `${lines.length} failure log lines for 50 failed requests`);
+    assert.equal(lines.length + lines.reduce((n, l) => n + Number(l['suppressed']), 0) <= 50, true);
   });
 });
 
