@@ -8,7 +8,7 @@ import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { requestIdFrom } from './request-id.ts';
-import { responseMediaType, sendError, sendJson } from './respond.ts';
+import { sendError, sendJson } from './respond.ts';
 
 export interface HttpDeps {
   readonly config: Config;
@@ -133,4 +133,3 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
   res.end();
 }
 
-export { responseMediaType };

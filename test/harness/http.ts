@@ -13,25 +13,21 @@ export async function gql<T = any>(url: string, body: unknown, headers: Record<s
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let parsed: any;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, headers: res.headers, body: parsed as T, text };
+  return { status: res.status, headers: res.headers, body: parseOr(text, undefined) as T, text };
 }
 
 export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(url, init);
   const text = await res.text();
-  let body: any;
+  return { status: res.status, headers: res.headers, body: parseOr(text, text) };
+}
+
+function parseOr(text: string, fallback: unknown): any {
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    body = text;
+    return fallback;
   }
-  return { status: res.status, headers: res.headers, body };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -30,7 +30,6 @@ export async function startSubgraphProc(name: SubgraphName, port = 0, extraArgs:
     url,
     port: Number(new URL(url).port),
     proc,
-    // Admin calls to a TLS subgraph go over its plain twin of the API: not needed by any test.
     stats: async () => (await getJson(`${base}/_stats`)).body,
     resetStats: async () => void (await fetch(`${base}/_stats/reset`, { method: 'POST' })),
     fault: async (f) => void (await fetch(`${base}/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f ?? {}) })),
