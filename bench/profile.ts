@@ -1,49 +1,36 @@
 // `node bench/profile.ts [--target tessera|baseline] [--query standard] [--duration 10]`: runs one
 // target under load with --cpu-prof and prints the functions with the most self time. The
 // .cpuprofile is kept in bench/.work/ (open it in Chrome DevTools or speedscope for a flame graph).
-import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { composeSupergraph } from '../supergraph/compose.ts';
+import { freePort, root, start, stop, writeSupergraph } from './processes.ts';
 import { queries, type QueryName } from './queries.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const root = here('../');
 const work = here('./.work/');
 const { values } = parseArgs({ options: { target: { type: 'string', default: 'tessera' }, query: { type: 'string', default: 'standard' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } } });
 
-function start(args: string[], env: Record<string, string> = {}): Promise<{ url: string; line: any; kill: (s: NodeJS.Signals) => Promise<void> }> {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  return new Promise((resolve) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('listening'));
-      if (line) {
-        const parsed = JSON.parse(line);
-        resolve({ url: parsed.url, line: parsed, kill: (s) => new Promise((r) => { child.once('exit', () => r()); child.kill(s); }) });
-      }
-    });
-  });
-}
-
 mkdirSync(work, { recursive: true });
-const subgraphs = await start([here('./subgraphs.ts')]);
-const composed = composeSupergraph(Object.entries(subgraphs.line.urls as Record<string, string>).map(([name, url]) => ({ name, url, sdl: readFileSync(`${root}subgraphs/${name}/schema.graphql`, 'utf8') })));
-if (!composed.ok) throw new Error('composition failed');
-writeFileSync(`${work}supergraph.graphql`, composed.supergraphSdl);
+const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], {});
+writeSupergraph(subgraphs.line['urls'] as Record<string, string>, `${work}supergraph.graphql`);
 const profDir = `${work}prof-${Date.now()}`;
 const entry = values.target === 'baseline' ? [here('./baselines/apollo-gateway.ts')] : [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')];
-const target = await start([`--cpu-prof`, `--cpu-prof-dir=${profDir}`, ...entry], { PORT: '4950', SUPERGRAPH_FILE: `${work}supergraph.graphql` });
+// Tessera's start-up re-exec keeps these flags (it appends its own V8 flags to execArgv).
+const target = await start(values.target!, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], { PORT: String(await freePort()), SUPERGRAPH_FILE: `${work}supergraph.graphql` });
 const query = queries[values.query as QueryName].query;
 const result = await autocannon({ url: target.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), connections: Number(values.connections), duration: Number(values.duration) });
 process.stderr.write(`${values.target}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}\n`);
-await target.kill('SIGINT');
-await subgraphs.kill('SIGKILL');
+await stop(target, 'SIGINT'); // a clean exit writes the profile
+await stop(subgraphs);
 
-const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))!;
+// `tessera gateway` re-executes itself once (process.execve) for its V8 flags, and the process it
+// replaces writes a start-up-only profile first: the last profile is the one that served the load.
+const file = readdirSync(profDir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .sort((a, b) => statSync(`${profDir}/${a}`).mtimeMs - statSync(`${profDir}/${b}`).mtimeMs)
+  .at(-1)!;
 const profile = JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }>; samples: number[] };
 const self = new Map<string, number>();
 let total = 0;

@@ -1,16 +1,14 @@
 // `npm run bench`: the same load against each target, in one run, in alternating rounds.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { composeSupergraph } from '../supergraph/compose.ts';
+import { freePort, root, start, writeSupergraph, type Running } from './processes.ts';
 import { queries, type QueryName } from './queries.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const root = here('../');
 const work = here('./.work/');
 
 const allTargets = ['direct', 'baseline', 'hive', 'tessera', 'tessera-policies'] as const;
@@ -54,49 +52,7 @@ function coreLayout(): { gateway: string | null; subgraphs: string | null; load:
 const layout = coreLayout();
 if (layout.load) spawnSync('taskset', ['-a', '-p', '-c', layout.load, String(process.pid)]);
 
-// ---- processes ---------------------------------------------------------------------------------
-interface Running { name: string; child: ChildProcess; url: string; line: Record<string, unknown> }
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 process.on('SIGINT', () => process.exit(130));
-
-function start(name: string, args: string[], env: Record<string, string>, cpu: string | null, timeoutMs = 60_000): Promise<Running> {
-  const [cmd, argv] = cpu ? ['taskset', ['-c', cpu, process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms\n${err.slice(-2000)}`)), timeoutMs);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      for (const l of out.split('\n')) {
-        if (!l.startsWith('{')) continue;
-        try {
-          const line = JSON.parse(l) as Record<string, unknown>;
-          if (line['msg'] === 'listening' || line['msg'] === 'gateway listening') {
-            clearTimeout(timer);
-            resolve({ name, child, url: String(line['url'] ?? ''), line });
-          }
-        } catch {}
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before listening\n${err.slice(-2000)}`));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function peakRssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -116,12 +72,8 @@ log(`layout: ${layout.note}`);
 
 const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], { BENCH_RECORD: '1' }, layout.subgraphs);
 const subgraphUrls = subgraphs.line['urls'] as Record<string, string>;
-const composed = composeSupergraph(
-  Object.entries(subgraphUrls).map(([name, url]) => ({ name, url, sdl: readFileSync(`${root}subgraphs/${name}/schema.graphql`, 'utf8') })),
-);
-if (!composed.ok) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join('; ')}`);
 const supergraphFile = `${work}supergraph.graphql`;
-writeFileSync(supergraphFile, composed.supergraphSdl);
+writeSupergraph(subgraphUrls, supergraphFile);
 
 const targets = new Map<TargetName, Running>();
 const skipped = new Map<TargetName, string>();

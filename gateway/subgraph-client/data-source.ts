@@ -83,16 +83,18 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const query = request.query ?? '';
     const ctx = options.context as Partial<GatewayContext>;
     const body = JSON.stringify({ query, variables: request.variables, operationName: request.operationName });
-    const headers = this.headers(ctx.headers, undefined);
+    const headers = this.headers(ctx.headers);
     const isMutation = isMutationText(query);
+    // Same body and same forwarded headers: the same answer. The request id is left out of the
+    // key (it differs per request); a shared request carries the first caller's.
+    const dedupeKey = this.settings.dedupe && !isMutation ? `${body}\n${JSON.stringify(headers)}` : null;
+    if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
 
     let outcome: Outcome;
-    if (this.settings.dedupe && !isMutation) {
-      // Same body and same forwarded headers: the same answer. The text is shared and each
-      // caller parses its own copy, because the gateway merges into the objects it receives.
-      // The request id is left out of the key (it differs per request); the first caller's goes.
-      const key = `${body}\n${JSON.stringify(headers)}`;
-      if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+    if (dedupeKey !== null) {
+      // The text is shared and each caller parses its own copy, because the gateway merges into
+      // the objects it receives.
+      const key = dedupeKey;
       let shared = this.inflight.get(key);
       if (shared) {
         this.m.dedupeHits.inc();
@@ -102,7 +104,6 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       }
       outcome = await shared;
     } else {
-      if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
       outcome = await this.execute(body, headers, isMutation, ctx);
     }
 

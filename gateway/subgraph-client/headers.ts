@@ -7,7 +7,8 @@ const NEVER_FORWARDED = new Set([
   'transfer-encoding', 'upgrade', 'host', 'content-length', 'content-type', 'accept', 'accept-encoding', 'expect', 'http2-settings',
 ]);
 
-export type HeaderBuilder = (incoming: IncomingHttpHeaders | undefined, requestId: string | undefined) => Record<string, string>;
+/** The headers of one subgraph request: content negotiation, then propagated, then static ones. */
+export type HeaderBuilder = (incoming: IncomingHttpHeaders | undefined) => Record<string, string>;
 
 /** Compiles a subgraph's header rules once; the result runs per fetch. */
 export function compileHeaderRules(headers: SubgraphSettings['headers']): HeaderBuilder {
@@ -16,7 +17,7 @@ export function compileHeaderRules(headers: SubgraphSettings['headers']): Header
   const fixed = Object.entries(headers.set).map(([k, v]) => [k.toLowerCase(), v] as const);
   for (const r of named) if (NEVER_FORWARDED.has(r.from) || NEVER_FORWARDED.has(r.to)) throw new Error(`header "${r.from}" is hop-by-hop or client-owned and cannot be propagated`);
 
-  return (incoming, requestId) => {
+  return (incoming) => {
     const out: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (incoming) {
       for (const r of named) {
@@ -35,7 +36,6 @@ export function compileHeaderRules(headers: SubgraphSettings['headers']): Header
       for (const r of named) if (r.fallback !== undefined) out[r.to] = r.fallback;
     }
     for (const [k, v] of fixed) out[k] = v;
-    if (requestId) out['x-request-id'] = requestId;
     return out;
   };
 }
