@@ -6,6 +6,7 @@ import { installSignals } from '../gateway/main.ts';
 import { createLogger } from '../gateway/observability/log.ts';
 import { exampleSubgraphs } from '../subgraphs/catalog.ts';
 import { composeCommand } from '../supergraph/compose-command.ts';
+import { demoIssuer, ensureDemoKeys } from './demo-token.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = fileURLToPath(new URL('./tessera.ts', import.meta.url));
@@ -37,8 +38,9 @@ export async function runDev(): Promise<number> {
     return 1;
   }
 
+  await ensureDemoKeys(`${root}.tessera/demo-issuer.private.jwk.json`, `${root}.tessera/demo-issuer.jwks.json`);
   const config = loadConfigFile(`${root}tessera.yaml`);
-  const gateway = await createGateway(config, { log: createLogger({ level: config.log.level, name: 'tessera-gateway' }) });
+  const gateway = await createGateway(config, { log: createLogger({ level: config.log.level, name: 'tessera-gateway' }), baseDir: root });
   installSignals(gateway, killAll);
   for (const c of children) {
     c.once('exit', (code, signal) => {
@@ -55,6 +57,12 @@ export async function runDev(): Promise<number> {
   Try:
     curl -s ${gateway.url} -H 'content-type: application/json' \\
       -d '{"query":"{ topProducts(first: 2) { name price inStock shippingEstimate reviews(first: 1) { body author { username name } } } }"}'
+
+  Fields behind @authenticated / @requiresScopes / @policy come back null for anonymous callers.
+  Mint a demo token (issuer ${demoIssuer.issuer}) and send it as a bearer token:
+    TOKEN=$(node bin/tessera.ts token --sub 1 --scope "read:email read:profile read:pii" --claim role=staff)
+    curl -s ${gateway.url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\
+      -d '{"query":"{ me { name email birthDate } topProducts(first: 1) { name quantity } }"}'
 
   Ctrl-C stops everything.
 

@@ -26,6 +26,8 @@ Commands:
   subgraph  <accounts|products|reviews|inventory> [--port N] [--host H] [--admin]
             [--tls-cert F --tls-key F [--tls-ca F]]                   run one example subgraph (HTTPS/mTLS with the TLS flags)
   dev                                                                 compose + run the example stack on :4000
+  token     [--sub 1] [--scope "read:email"] [--claim role=staff]… [--ttl 3600]
+                                                                      mint a token from npm start's demo issuer
 
 Exit codes: 0 ok, 1 failure (composition, supergraph), 2 usage, 78 invalid config.`;
 
@@ -62,6 +64,23 @@ async function main(): Promise<number> {
       ensureV8Flags();
       const { runDev } = await import('./dev.ts');
       return runDev();
+    }
+    case 'token': {
+      const { values } = parseArgs({ args: rest, options: { sub: { type: 'string', default: '1' }, scope: { type: 'string', default: '' }, claim: { type: 'string', multiple: true, default: [] }, ttl: { type: 'string', default: '3600' } } });
+      const claims: Record<string, string> = {};
+      for (const c of values.claim) {
+        const eq = c.indexOf('=');
+        if (eq < 1) {
+          process.stderr.write(`--claim expects name=value, got "${c}"\n`);
+          return 2;
+        }
+        claims[c.slice(0, eq)] = c.slice(eq + 1);
+      }
+      const { mintDemoToken } = await import('./demo-token.ts');
+      const { fileURLToPath } = await import('node:url');
+      const keyFile = fileURLToPath(new URL('../.tessera/demo-issuer.private.jwk.json', import.meta.url));
+      process.stdout.write(`${await mintDemoToken(keyFile, { sub: values.sub, scope: values.scope, claims, ttlSec: Number(values.ttl) })}\n`);
+      return 0;
     }
     case undefined:
     case 'help':

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from './observability/log.ts';
+import type { RequestState } from './policy-runner/runner.ts';
 
 /** Apollo's per-request context value: what every hook, data source and policy can read. */
 export interface GatewayContext {
@@ -8,4 +9,6 @@ export interface GatewayContext {
   readonly log: Logger;
   /** The client's request headers (the subgraph clients propagate the allow-listed ones). */
   readonly headers: IncomingHttpHeaders;
+  /** Identity and response headers the policies share for this request. */
+  readonly policy: RequestState;
 }

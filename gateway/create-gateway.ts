@@ -6,6 +6,8 @@ import { createHttpServer } from './http/server.ts';
 import { Lifecycle } from './lifecycle/state.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
+import { PolicyRunner } from './policy-runner/runner.ts';
+import type { PolicyFunction } from '../policies/policy.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
 
@@ -30,18 +32,31 @@ export function subgraphsOf(supergraphSdl: string): Array<{ name: string; url: s
   return [...supergraphSdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map((m) => ({ name: m[1]!, url: m[2]! }));
 }
 
-export async function createGateway(config: Config, opts: { log?: Logger } = {}): Promise<RunningGateway> {
+export interface GatewayOptions {
+  log?: Logger;
+  /** Directory relative policy paths resolve against (the config file's); default: cwd. */
+  baseDir?: string;
+  /** `@policy` functions registered in code, by name. */
+  policyFunctions?: Record<string, PolicyFunction>;
+}
+
+export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<RunningGateway> {
   const log = opts.log ?? createLogger({ level: config.log.level, name: 'tessera-gateway' });
   const lifecycle = new Lifecycle();
   const metrics = new Metrics();
-  const clients = new SubgraphClients(config, { log, metrics });
+  const policies = await PolicyRunner.create(config, { log, metrics, redis: null, baseDir: opts.baseDir ?? process.cwd(), policyFunctions: opts.policyFunctions });
+  const clients = new SubgraphClients(config, {
+    log,
+    metrics,
+    hook: policies.wantsSubgraphHook ? (ctx, subgraphName, outgoingHeaders) => ctx.policy && policies.onSubgraphRequest({ request: ctx.policy, subgraphName, outgoingHeaders }) : null,
+  });
   const source = new FileSupergraphSource(config.supergraph.file, {
     watch: config.supergraph.watch,
     debounceMs: config.supergraph.watchDebounceMs,
     log,
     onReload: (o) => metrics.supergraphGeneration.set(o.generation),
   });
-  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients });
+  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, policies });
 
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     const subgraphs = subgraphsOf(coreSupergraphSdl);
@@ -54,11 +69,12 @@ export async function createGateway(config: Config, opts: { log?: Logger } = {})
     await apollo.start();
   } catch (err) {
     await clients.closeAll();
-    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${config.supergraph.file}: ${(err as Error).message.split('\n')[0]}`);
+    await policies.close();
+    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${config.supergraph.file}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
   }
 
   metrics.supergraphGeneration.set(source.generation);
-  const server = createHttpServer({ config, apollo, lifecycle, log, metrics, readyInfo: () => ({ supergraphGeneration: source.generation }) });
+  const server = createHttpServer({ config, apollo, lifecycle, log, metrics, policies, readyInfo: () => ({ supergraphGeneration: source.generation }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => resolve());
@@ -67,7 +83,7 @@ export async function createGateway(config: Config, opts: { log?: Logger } = {})
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
   const url = `${config.server.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
   lifecycle.phase = 'serving';
-  log.info({ url, supergraph: config.supergraph.file, generation: source.generation }, 'gateway listening');
+  log.info({ url, supergraph: config.supergraph.file, generation: source.generation, policies: policies.names }, 'gateway listening');
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
@@ -85,6 +101,7 @@ export async function createGateway(config: Config, opts: { log?: Logger } = {})
       await closed;
       await apollo.stop();
       await clients.closeAll({ force: !drained });
+      await policies.close();
       lifecycle.phase = 'stopped';
       log.info('gateway stopped');
     })());

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import { createGateway, SupergraphLoadError } from './create-gateway.ts';
 import { createLogger } from './observability/log.ts';
@@ -17,8 +18,13 @@ export async function runGateway(configFile: string): Promise<number> {
   const log = createLogger({ level: config.log.level, name: 'tessera-gateway' });
   let gateway;
   try {
-    gateway = await createGateway(config, { log });
+    gateway = await createGateway(config, { log, baseDir: dirname(resolve(configFile)) });
   } catch (err) {
+    if (err instanceof ConfigError) {
+      log.fatal({ code: err.code }, err.message);
+      process.stderr.write(`${err.message}\n`);
+      return 78;
+    }
     if (err instanceof SupergraphLoadError) {
       log.fatal({ code: err.code }, err.message);
       process.stderr.write(`${err.message}\n`);

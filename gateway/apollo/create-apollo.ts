@@ -11,10 +11,12 @@ import type { GatewayContext } from '../context.ts';
 import { formatError } from '../errors/mask.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { policyPlugin } from '../policy-runner/apollo-plugin.ts';
+import type { PolicyRunner } from '../policy-runner/runner.ts';
 import type { SubgraphClients } from '../subgraph-client/clients.ts';
 import { gatewayPlugin } from './gateway-plugin.ts';
 
-export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
+export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients; policies: PolicyRunner }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
   const { config, log } = opts;
   const gateway = new ApolloGateway({
     supergraphSdl: opts.source,
@@ -41,6 +43,7 @@ export function createApollo(opts: { config: Config; log: Logger; metrics: Metri
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       gatewayPlugin(log, opts.metrics),
+      policyPlugin(opts.policies),
     ],
   });
   return { apollo, gateway };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policiesConfigSchema } from '../../policies/registry.ts';
 
 /**
  * Per-subgraph client settings. Every field is optional here because a named entry only lists
@@ -146,6 +147,7 @@ export const configSchema = z.strictObject({
       }
     })
     .default({}),
+  policies: policiesConfigSchema,
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -55,6 +55,26 @@ export const errorCodes = {
     description: 'Automatic persisted queries are not enabled on this gateway.',
     fix: 'Send the full query text.',
   },
+  UNAUTHENTICATED: {
+    status: 401,
+    description: 'The bearer token is invalid (the message says why: expired, not yet valid, wrong issuer or audience, bad signature, disallowed algorithm, malformed, too large…), or a token is required and missing, or the operation needs an authenticated caller (reject mode, introspection). The response carries `WWW-Authenticate: Bearer`.',
+    fix: 'Send a valid token from an accepted issuer in `Authorization: Bearer …`.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    description: 'Authorization in `reject` mode: the operation selects fields the caller\'s token does not allow; `extensions.unauthorizedPaths` lists them. Nothing was sent to any subgraph.',
+    fix: 'Remove those fields or use a token with the required scopes or policies.',
+  },
+  AUTH_UNAVAILABLE: {
+    status: 503,
+    description: 'A token was sent but its issuer\'s JWKS could not be fetched and no keys are cached (IdP down or unreachable). Sent with `Retry-After`.',
+    fix: 'Retry later; check the gateway\'s `JWKS fetch failed` log lines.',
+  },
+  UNAUTHORIZED_FIELD_OR_TYPE: {
+    status: null,
+    description: 'Authorization in `filter` mode: this field (or its type) needs authentication, scopes or a policy the caller lacks. It is null (or its nearest nullable parent is), one error per path, `@` marking list items; the other fields are served and the field never reached a subgraph.',
+    fix: 'Use a token with the scopes or claims the field\'s `@authenticated`/`@requiresScopes`/`@policy` require.',
+  },
   SUBGRAPH_UNAVAILABLE: {
     status: null,
     description: 'A subgraph could not be reached (connection refused or reset, DNS or TLS failure). Its fields are null; other fields are served.',

@@ -6,6 +6,7 @@ import type { GatewayContext } from '../context.ts';
 import type { Lifecycle } from '../lifecycle/state.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { RequestState, type PolicyRunner } from '../policy-runner/runner.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendError, sendJson } from './respond.ts';
@@ -16,6 +17,7 @@ export interface HttpDeps {
   readonly lifecycle: Lifecycle;
   readonly log: Logger;
   readonly metrics: Metrics;
+  readonly policies: PolicyRunner;
   /** Extra fields for /ready (e.g. the supergraph generation). */
   readonly readyInfo: () => Record<string, unknown>;
 }
@@ -117,12 +119,19 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
-  const context: GatewayContext = { requestId, log: deps.log, headers: req.headers };
+  const state = new RequestState(requestId, req.headers, req.socket.remoteAddress ?? '', deps.log);
+  const context: GatewayContext = { requestId, log: deps.log, headers: req.headers, policy: state };
   const result = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method, headers, search, body },
-    context: async () => context,
+    // Request-phase policies (authentication) run here: a GraphQLError thrown from the context
+    // function is sent as-is, with the status and headers on its `extensions.http`.
+    context: async () => {
+      await deps.policies.onRequest(state);
+      return context;
+    },
   });
   for (const [name, value] of result.headers) res.setHeader(name, value);
+  if (state.responseHeaders) for (const [name, value] of state.responseHeaders) res.setHeader(name, value);
   res.statusCode = result.status ?? 200;
   if (result.body.kind === 'complete') {
     res.setHeader('content-length', Buffer.byteLength(result.body.string));

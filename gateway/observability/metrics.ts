@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PolicyMetrics } from '../../policies/policy.ts';
 
 /**
  * Every metric Tessera exports (README "Metrics" lists them). One instance per gateway, so tests
@@ -64,7 +65,30 @@ export class Metrics {
   });
   readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
 
+  readonly policyDuration = new Histogram({
+    name: 'tessera_policy_duration_seconds',
+    help: 'Time spent in each policy hook, by policy and phase (request, operation).',
+    labelNames: ['policy', 'phase'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
+  }
+
+  /** Lets policy modules add their own metrics without importing prom-client's registry. */
+  forPolicies(): PolicyMetrics {
+    const registers = [this.registry];
+    return {
+      counter: (name, help, labelNames = []) => {
+        const c = new Counter({ name, help, labelNames: [...labelNames], registers });
+        return { inc: (labels = {}, value = 1) => c.inc(labels, value) };
+      },
+      histogram: (name, help, buckets) => {
+        const h = new Histogram({ name, help, buckets, registers });
+        return { observe: (v) => h.observe(v) };
+      },
+    };
   }
 }

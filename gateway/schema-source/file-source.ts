@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { SupergraphManager } from '@apollo/gateway';
+import { supergraphForPlanner } from './security-features.ts';
 import type { Logger } from '../observability/log.ts';
 
 export type ReloadOutcome =
@@ -82,7 +83,7 @@ export class FileSupergraphSource implements SupergraphManager {
       throw new Error(`cannot read supergraph file ${this.file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
     if (!sdl.trim()) throw new Error(`supergraph file ${this.file} is empty`);
-    return sdl;
+    return supergraphForPlanner(sdl);
   }
 
   /** Watches the directory, not the file: `tessera compose` and editors replace the file by rename. */

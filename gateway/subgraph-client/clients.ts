@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { SubgraphDataSource } from './data-source.ts';
+import { SubgraphDataSource, type SubgraphHook } from './data-source.ts';
 
 /**
  * One client per (subgraph, URL). A reload that keeps a subgraph's URL keeps its pool and warm
@@ -13,10 +13,12 @@ export class SubgraphClients {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly metrics: Metrics;
-  constructor(config: Config, deps: { log: Logger; metrics: Metrics }) {
+  private readonly hook: SubgraphHook | null;
+  constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
     this.config = config;
     this.log = deps.log;
     this.metrics = deps.metrics;
+    this.hook = deps.hook ?? null;
   }
 
   get(name: string, routingUrl: string): SubgraphDataSource {
@@ -24,7 +26,7 @@ export class SubgraphClients {
     const key = `${name} ${settings.url}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics });
+      client = new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook });
       this.clients.set(key, client);
       this.log.debug({ subgraph: name, url: settings.url }, 'subgraph client created');
     }

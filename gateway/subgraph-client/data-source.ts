@@ -27,6 +27,9 @@ class AttemptError extends Error {
 }
 
 interface Answer { status: number; text: string }
+/** The policies' per-fetch hook: may edit the outgoing headers (e.g. forward verified claims). */
+export type SubgraphHook = (ctx: Partial<GatewayContext>, subgraphName: string, headers: Record<string, string>) => void;
+
 type Outcome = { ok: true; answer: Answer; attempts: number } | { ok: false; failure: ClassifiedFailure; attempts: number };
 
 /**
@@ -43,6 +46,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly headers: HeaderBuilder;
+  private readonly hook: SubgraphHook | null;
   private readonly budget: RetryBudget;
   private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
   private readonly inflight = new Map<string, Promise<Outcome>>();
@@ -57,7 +61,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     dedupeHits: { inc(): void };
   };
 
-  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics }) {
+  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
+    this.hook = deps.hook ?? null;
     this.settings = settings;
     const url = new URL(settings.url);
     this.path = `${url.pathname}${url.search}`;
@@ -84,6 +89,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const ctx = options.context as Partial<GatewayContext>;
     const body = JSON.stringify({ query, variables: request.variables, operationName: request.operationName });
     const headers = this.headers(ctx.headers);
+    this.hook?.(ctx, this.settings.name, headers);
     const isMutation = isMutationText(query);
     // Same body and same forwarded headers: the same answer. The request id is left out of the
     // key (it differs per request); a shared request carries the first caller's.

@@ -37,16 +37,22 @@ export const productsSubgraph: SubgraphDefinition<Ctx> = {
         ];
         return take(hits, args.first);
       },
+      catalog: (_root, args: { first?: number | null }) => take([...allCategories, ...all], args.first),
     },
     Product: {
       __resolveReference: (ref: ProductRef, ctx: Ctx) =>
         'upc' in ref ? ctx.byUpc.load(ref.upc) : ctx.bySkuVariant.load(`${ref.sku}|${ref.variant}`),
       category: (p: ProductRecord) => categoryById.get(p.categoryId),
+      internalNotes: (p: ProductRecord) => `Supplier SKU ${p.sku}-${p.variant}; reorder below 20.`,
     },
     Category: {
+      internalNotes: (c: CategoryRecord) => `Category ${c.id}: review assortment quarterly.`,
       products: (c: CategoryRecord, args: { first?: number | null }) => take(productsByCategory.get(c.id) ?? [], args.first),
     },
     SearchResult: {
+      __resolveType: (value: ProductRecord | CategoryRecord) => ('upc' in value ? 'Product' : 'Category'),
+    },
+    CatalogEntry: {
       __resolveType: (value: ProductRecord | CategoryRecord) => ('upc' in value ? 'Product' : 'Category'),
     },
   },

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** Asymmetric JWS algorithms: the default allow-list, so a public key can never be used as an HMAC secret. */
+export const asymmetricAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+const algorithm = z.enum([...asymmetricAlgorithms, 'HS256', 'HS384', 'HS512']);
+
+const issuerSchema = z
+  .strictObject({
+    /** Expected `iss`; also how a token is matched to its issuer. */
+    issuer: z.string().min(1),
+    /** Remote JWKS (cached; refetched on rotation). */
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Local JWKS file, read at start-up; relative to the config file. */
+    jwksFile: z.string().min(1).optional(),
+    /** Accepted `aud` values; a token must name at least one. */
+    audiences: z.array(z.string().min(1)).min(1),
+    algorithms: z.array(algorithm).min(1).default([...asymmetricAlgorithms]),
+  })
+  .refine((i) => (i.jwksUrl === undefined) !== (i.jwksFile === undefined), { message: 'set exactly one of `jwksUrl` and `jwksFile`' });
+
+export const authConfigSchema = z.strictObject({
+  issuers: z.array(issuerSchema).min(1),
+  /** Refuse requests without a token (401). When false, they run as anonymous. */
+  required: z.boolean().default(false),
+  /** Where the token is read: a header with a scheme (default `Authorization: Bearer`) or a cookie. */
+  token: z
+    .union([
+      z.strictObject({ header: z.string().min(1).default('authorization'), scheme: z.string().default('Bearer') }),
+      z.strictObject({ cookie: z.string().min(1) }),
+    ])
+    .default({ header: 'authorization', scheme: 'Bearer' }),
+  /** Accepted clock skew for `exp`/`nbf`/`iat`. */
+  clockToleranceSec: z.int().min(0).max(300).default(30),
+  /** Longer tokens are refused before any parsing. */
+  maxTokenBytes: z.int().positive().default(8_192),
+  /** Claims holding scopes: a space-separated string or an array. */
+  scopeClaims: z.array(z.string().min(1)).min(1).default(['scope', 'scp']),
+  jwks: z
+    .strictObject({
+      /** After an unknown `kid` or a failed fetch, no refetch for this long (IdP flood protection). */
+      cooldownMs: z.int().min(0).default(30_000),
+      /** Keys older than this are refreshed in the background; stale keys keep serving if the IdP is down. */
+      maxAgeMs: z.int().min(1_000).default(600_000),
+      timeoutMs: z.int().min(100).default(3_000),
+    })
+    .prefault({}),
+  /** Verified tokens remembered (until `exp`, at most 5 min) so repeat callers skip signature checks. */
+  cacheSize: z.int().min(0).default(10_000),
+  /** Verified claims sent to subgraphs: `{ claim: sub, header: x-user-id }`. Client headers of these names are dropped. */
+  forwardClaims: z.array(z.strictObject({ claim: z.string().min(1), header: z.string().min(1) })).default([]),
+  /** When set, all verified claims are sent as JSON in this header. */
+  forwardClaimsAsJson: z.string().min(1).optional(),
+});
+
+export type AuthConfig = z.output<typeof authConfigSchema>;
+export type IssuerConfig = AuthConfig['issuers'][number];
