@@ -7,6 +7,7 @@ import { Lifecycle } from './lifecycle/state.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
 import { PolicyRunner } from './policy-runner/runner.ts';
+import { closeRedis, createRedis } from './redis/client.ts';
 import type { PolicyFunction } from '../policies/policy.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
@@ -44,7 +45,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const log = opts.log ?? createLogger({ level: config.log.level, name: 'tessera-gateway' });
   const lifecycle = new Lifecycle();
   const metrics = new Metrics();
-  const policies = await PolicyRunner.create(config, { log, metrics, redis: null, baseDir: opts.baseDir ?? process.cwd(), policyFunctions: opts.policyFunctions });
+  const redis = config.redis ? createRedis(config.redis, log) : null;
+  let policies: PolicyRunner;
+  try {
+    policies = await PolicyRunner.create(config, { log, metrics, redis, baseDir: opts.baseDir ?? process.cwd(), policyFunctions: opts.policyFunctions });
+  } catch (err) {
+    if (redis) await closeRedis(redis);
+    throw err;
+  }
   const clients = new SubgraphClients(config, {
     log,
     metrics,
@@ -70,6 +78,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   } catch (err) {
     await clients.closeAll();
     await policies.close();
+    if (redis) await closeRedis(redis);
     throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${config.supergraph.file}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
   }
 
@@ -102,6 +111,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       await apollo.stop();
       await clients.closeAll({ force: !drained });
       await policies.close();
+      if (redis) await closeRedis(redis);
       lifecycle.phase = 'stopped';
       log.info('gateway stopped');
     })());

@@ -41,6 +41,8 @@ export interface OperationPhase extends RequestPhase {
   readonly operation: OperationDefinitionNode;
   readonly operationName: string | null;
   readonly variables: Readonly<Record<string, unknown>>;
+  /** Set by the cost policy; the rate limiter spends it (1 per request when no cost policy runs). */
+  estimatedCost: number | null;
   /**
    * Plan and execute this document instead (e.g. with unauthorized fields removed). `planKey`
    * identifies the rewrite, so query plans are cached per rewritten document.
@@ -60,6 +62,7 @@ export interface SubgraphPhase {
 export interface ResponseView {
   data?: Record<string, unknown> | null;
   errors?: GraphQLFormattedError[];
+  extensions?: Record<string, unknown>;
 }
 
 /** Returned by `onOperation` to run after the response is known (e.g. fill nulls, charge actual cost). */

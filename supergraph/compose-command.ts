@@ -33,7 +33,7 @@ export async function composeCommand(opts: { config: string; output?: string }, 
     for (const e of result.errors) io.stderr(formatProblem('error', e));
     return EXIT.compositionFailed;
   }
-  for (const h of result.hints) io.stderr(formatProblem('warning', h));
+  for (const h of result.hints) io.stderr(formatProblem('hint', h));
   if (opts.output) {
     mkdirSync(dirname(opts.output), { recursive: true });
     const tmp = `${opts.output}.${process.pid}.tmp`;
@@ -46,7 +46,7 @@ export async function composeCommand(opts: { config: string; output?: string }, 
   return EXIT.ok;
 }
 
-export function formatProblem(kind: 'error' | 'warning', p: CompositionProblem): string {
+export function formatProblem(kind: 'error' | 'hint', p: CompositionProblem): string {
   const where = p.locations.map((l) => `    at ${l.subgraph ?? '?'}:${l.line}:${l.column}`).join('\n');
   return `${kind}[${p.code}]: ${p.message}\n${where ? `${where}\n` : ''}`;
 }

@@ -31,6 +31,8 @@ export function createApollo(opts: { config: Config; log: Logger; metrics: Metri
     logger: log,
     csrfPrevention: config.server.csrfPrevention,
     introspection: config.server.introspection,
+    // The token limit is applied by the parser, so a huge document is never parsed to the end.
+    parseOptions: { maxTokens: config.policies.operationLimits.maxTokens },
     includeStacktraceInErrorResponses: false,
     persistedQueries: false,
     // Tessera owns SIGTERM handling (drain first, then stop).

@@ -19,6 +19,7 @@ const envOverrides: ReadonlyArray<{ env: string; path: readonly string[]; parse:
   { env: 'PORT', path: ['server', 'port'], parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
   { env: 'HOST', path: ['server', 'host'], parse: (v) => v },
   { env: 'LOG_LEVEL', path: ['log', 'level'], parse: (v) => v },
+  { env: 'REDIS_URL', path: ['redis', 'url'], parse: (v) => v },
 ];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {

@@ -21,6 +21,8 @@ export interface SubgraphSettings {
   readonly dedupe: boolean;
   readonly headers: { readonly propagate: readonly HeaderRule[]; readonly set: Readonly<Record<string, string>> };
   /** PEM contents (files were read by load.ts). */
+  /** The gateway's own request-rate cap towards this subgraph; null = none. */
+  readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number } | null;
   readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string; readonly rejectUnauthorized?: boolean };
 }
 
@@ -45,7 +47,12 @@ export function resolveSubgraphSettings(config: Config, name: string, routingUrl
       set: { ...all.headers?.set, ...own.headers?.set },
     },
     tls: { ...all.tls, ...own.tls },
+    rateLimit: rateLimitOf(own.rateLimit ?? all.rateLimit),
   };
+}
+
+function rateLimitOf(r: DeepReadonly<SubgraphSettingsInput>['rateLimit']): SubgraphSettings['rateLimit'] {
+  return r ? { requestsPerSecond: r.requestsPerSecond, burst: r.burst ?? Math.max(1, Math.ceil(r.requestsPerSecond)) } : null;
 }
 
 /** Names under `subgraphs:` that match no subgraph of the supergraph: almost always a typo. */

@@ -85,6 +85,14 @@ export const subgraphSettingsSchema = z.strictObject({
     })
     .optional(),
   tls: tlsClientSchema.optional(),
+  /** Protects the subgraph: at most this many requests per second from this gateway (token bucket). */
+  rateLimit: z
+    .strictObject({
+      requestsPerSecond: z.number().positive(),
+      /** Requests allowed at once after a quiet period (default: one second's worth). */
+      burst: z.int().positive().optional(),
+    })
+    .optional(),
 });
 export type SubgraphSettingsInput = z.infer<typeof subgraphSettingsSchema>;
 
@@ -147,6 +155,17 @@ export const configSchema = z.strictObject({
       }
     })
     .default({}),
+  /** Shared by the rate-limit policy (and any other policy that needs cross-replica state). */
+  redis: z
+    .strictObject({
+      url: z.url({ protocol: /^rediss?$/ }),
+      /** Prefix of every key Tessera writes. */
+      keyPrefix: z.string().default('tessera:'),
+      connectTimeoutMs: z.int().positive().default(2_000),
+      /** A command slower than this fails (and the rate limiter applies its failure mode) instead of holding the request. */
+      commandTimeoutMs: z.int().positive().default(500),
+    })
+    .optional(),
   policies: policiesConfigSchema,
   log: z
     .strictObject({

@@ -75,6 +75,51 @@ export const errorCodes = {
     description: 'Authorization in `filter` mode: this field (or its type) needs authentication, scopes or a policy the caller lacks. It is null (or its nearest nullable parent is), one error per path, `@` marking list items; the other fields are served and the field never reached a subgraph.',
     fix: 'Use a token with the scopes or claims the field\'s `@authenticated`/`@requiresScopes`/`@policy` require.',
   },
+  MAX_DEPTH_EXCEEDED: {
+    status: 400,
+    description: 'The operation nests fields deeper than `policies.operationLimits.maxDepth` (fragments expanded). Checked before planning.',
+    fix: 'Flatten the query or raise the limit.',
+  },
+  MAX_ALIASES_EXCEEDED: {
+    status: 400,
+    description: 'The operation uses more aliases than `policies.operationLimits.maxAliases`.',
+    fix: 'Use fewer aliases (batch with list arguments instead).',
+  },
+  MAX_ROOT_FIELDS_EXCEEDED: {
+    status: 400,
+    description: 'The operation selects more root fields than `policies.operationLimits.maxRootFields`.',
+    fix: 'Split the operation.',
+  },
+  MAX_TOKENS_EXCEEDED: {
+    status: 400,
+    description: 'The document has more lexical tokens than `policies.operationLimits.maxTokens`; the parser stopped at the limit.',
+    fix: 'Send a smaller document.',
+  },
+  MAX_DIRECTIVES_EXCEEDED: {
+    status: 400,
+    description: 'A field carries more directives than `policies.operationLimits.maxDirectivesPerField`.',
+    fix: 'Remove repeated directives.',
+  },
+  COST_ESTIMATED_TOO_EXPENSIVE: {
+    status: 400,
+    description: 'The operation\'s static cost estimate exceeds `policies.cost.maxCost`; `extensions.cost` has `estimated` and `max`. No subgraph was called.',
+    fix: 'Ask for smaller pages (`first:`) or fewer nested lists.',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    description: 'The caller\'s cost (or request) budget for the window is spent. Sent with `Retry-After`, `RateLimit-Policy` and `RateLimit` headers.',
+    fix: 'Wait `Retry-After` seconds, send cheaper operations, or move to a larger tier.',
+  },
+  RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    description: 'Rate limits use Redis, Redis is unreachable and `policies.rateLimit.failureMode` is `closed`. Sent with `Retry-After`.',
+    fix: 'Retry shortly; check Redis. With `failureMode: open` requests are admitted instead.',
+  },
+  SUBGRAPH_RATE_LIMITED: {
+    status: null,
+    description: 'The gateway\'s own request-rate limit for this subgraph (`subgraphs.<name>.rateLimit`) is reached; no request was sent and its fields are null.',
+    fix: 'Lower traffic to that subgraph or raise its limit.',
+  },
   SUBGRAPH_UNAVAILABLE: {
     status: null,
     description: 'A subgraph could not be reached (connection refused or reset, DNS or TLS failure). Its fields are null; other fields are served.',

@@ -48,6 +48,7 @@ export function policyPlugin(runner: PolicyRunner): ApolloServerPlugin<GatewayCo
             operation: rc.operation!,
             operationName: rc.operationName,
             variables: rc.request.variables ?? {},
+            estimatedCost: null,
             replaceDocument(document, planKey) {
               // @apollo/gateway plans `document` and caches plans by `queryHash`; both must change.
               writable.document = document;

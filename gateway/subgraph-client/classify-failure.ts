@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors/codes.ts';
 
 export interface ClassifiedFailure {
-  readonly code: Extract<ErrorCode, 'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN'>;
+  readonly code: Extract<ErrorCode, 'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN' | 'SUBGRAPH_RATE_LIMITED'>;
   /** Client-visible: names the subgraph, never its address or the request body. */
   readonly message: string;
   /** Log-only detail: the undici/system/TLS error code, or the HTTP status and body excerpt. */

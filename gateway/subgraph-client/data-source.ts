@@ -13,6 +13,7 @@ import { failurePath } from './error-path.ts';
 import { compileHeaderRules, type HeaderBuilder } from './headers.ts';
 import { createPool } from './pool.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { TokenBucket } from './token-bucket.ts';
 import { backoffMs, isMutationText, mayRetry, statusFailure, transportFailure, type AttemptFailure } from './retry-policy.ts';
 
 /** An attempt that failed in a way the breaker counts and the retry loop may retry. */
@@ -47,6 +48,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly metrics: Metrics;
   private readonly headers: HeaderBuilder;
   private readonly hook: SubgraphHook | null;
+  private readonly bucket: TokenBucket | null;
   private readonly budget: RetryBudget;
   private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
   private readonly inflight = new Map<string, Promise<Outcome>>();
@@ -63,6 +65,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
   constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
     this.hook = deps.hook ?? null;
+    this.bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit.requestsPerSecond, settings.rateLimit.burst) : null;
     this.settings = settings;
     const url = new URL(settings.url);
     this.path = `${url.pathname}${url.search}`;
@@ -87,6 +90,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const { request } = options;
     const query = request.query ?? '';
     const ctx = options.context as Partial<GatewayContext>;
+    if (this.bucket && !this.bucket.take()) {
+      return this.failed({ code: 'SUBGRAPH_RATE_LIMITED', message: `Subgraph "${this.settings.name}" is over the gateway's request-rate limit for it`, cause: 'rate limit' }, options, ctx);
+    }
     const body = JSON.stringify({ query, variables: request.variables, operationName: request.operationName });
     const headers = this.headers(ctx.headers);
     this.hook?.(ctx, this.settings.name, headers);

@@ -19,7 +19,12 @@ describe('tessera compose', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'tessera-compose-')), 'nested', 'supergraph.graphql');
     await using proc = runCli(['compose', '--config', join(repoRoot, 'subgraphs/supergraph.yaml'), '--output', out]);
     assert.equal(await proc.exited, 0);
-    assert.equal(proc.stderr.join(''), `composed 4 subgraphs (accounts, products, reviews, inventory) into ${out}\n`);
+    // Composition's one hint: the interface field gets the conjunction of its implementations' scopes.
+    assert.equal(
+      proc.stderr.join(''),
+      'hint[MERGED_NON_REPEATABLE_DIRECTIVE_ARGUMENTS]: Directive @requiresScopes is applied to "CatalogEntry.internalNotes" in multiple subgraphs with different arguments. Merging strategies used by arguments: { "scopes": DNF_CONJUNCTION }\n' +
+        `composed 4 subgraphs (accounts, products, reviews, inventory) into ${out}\n`,
+    );
     const sdl = readFileSync(out, 'utf8');
     for (const [name, port] of [['accounts', 4001], ['products', 4002], ['reviews', 4003], ['inventory', 4004]]) {
       assert.match(sdl, new RegExp(`@join__graph\\(name: "${name}", url: "http://localhost:${port}/graphql"\\)`));

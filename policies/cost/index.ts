@@ -1,0 +1,63 @@
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { tesseraError } from '../../gateway/errors/tessera-error.ts';
+import type { PolicyModule } from '../policy.ts';
+import { costConfigSchema, type CostConfig } from './config.ts';
+import { readCostWeights, type CostWeights } from './directives.ts';
+import { estimateCost, SlicingArgumentError } from './estimate.ts';
+
+/**
+ * Static cost analysis: estimates each operation from the supergraph's `@cost`/`@listSize` and
+ * refuses those above `maxCost` before planning. The estimate is handed to the rate limiter.
+ */
+export const costPolicy: PolicyModule<CostConfig> = {
+  key: 'cost',
+  configSchema: costConfigSchema,
+  create(config, deps) {
+    const bySchema = new WeakMap<GraphQLSchema, CostWeights>();
+    let current: CostWeights = { cost: new Map(), listSize: new Map() };
+    // Operations without variables always cost the same: computed once per document.
+    const fixed = new WeakMap<DocumentNode, Map<string, number>>();
+    const histogram = deps.metrics.histogram('tessera_operation_cost', 'Estimated cost of operations that passed validation.', [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]);
+    const refused = deps.metrics.counter('tessera_cost_refused_total', 'Operations refused as too expensive.');
+    return {
+      name: 'cost',
+      onSchema(s) {
+        current = readCostWeights(s.supergraphSdl);
+        bySchema.set(s.apiSchema, current);
+      },
+      onOperation(op) {
+        const cacheable = !op.operation.variableDefinitions?.length;
+        const key = op.operationName ?? '';
+        let estimated = cacheable ? fixed.get(op.document)?.get(key) : undefined;
+        if (estimated === undefined) {
+          const schema = op.schema.apiSchema;
+          try {
+            estimated = estimateCost(schema, bySchema.get(schema) ?? current, op.document, op.operation, op.variables, config);
+          } catch (err) {
+            if (err instanceof SlicingArgumentError) throw tesseraError('BAD_USER_INPUT', err.message);
+            throw err;
+          }
+          if (cacheable) {
+            let m = fixed.get(op.document);
+            if (!m) fixed.set(op.document, (m = new Map()));
+            m.set(key, estimated);
+          }
+        }
+        histogram.observe(estimated);
+        op.estimatedCost = estimated;
+        if (estimated > config.maxCost) {
+          refused.inc();
+          throw tesseraError('COST_ESTIMATED_TOO_EXPENSIVE', `Operation estimated cost ${estimated} exceeds the maximum of ${config.maxCost}.`, { extensions: { cost: { estimated, max: config.maxCost } } });
+        }
+        const header = op.headers['x-tessera-cost'];
+        if (config.exposeOnRequest && header === 'true') {
+          const cost = { estimated, max: config.maxCost };
+          return (response) => {
+            response.extensions = { ...response.extensions, cost };
+          };
+        }
+        return undefined;
+      },
+    };
+  },
+};

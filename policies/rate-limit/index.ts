@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { tesseraError } from '../../gateway/errors/tessera-error.ts';
+import type { PolicyModule } from '../policy.ts';
+import { rateLimitConfigSchema, type RateLimitConfig } from './config.ts';
+import { identityResolver } from './identity.ts';
+import { MemoryStore } from './memory-store.ts';
+import { RedisStore } from './redis-store.ts';
+import type { LimitRequest, LimitResult, RateLimitStore } from './store.ts';
+
+/**
+ * Cost-based rate limits per identity: each operation spends its estimated cost (at least 1) from
+ * the caller's budget for the window, and optionally one request from a request budget. Budgets
+ * live in Redis when configured (shared by every replica), else in memory.
+ */
+export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
+  key: 'rateLimit',
+  configSchema: rateLimitConfigSchema,
+  create(config, deps) {
+    const useRedis = config.store === 'redis' || (config.store === 'auto' && deps.redis !== null);
+    if (useRedis && !deps.redis) throw new Error('store is `redis` but no top-level `redis` is configured');
+    const store: RateLimitStore = useRedis ? new RedisStore(deps.redis!) : new MemoryStore();
+    const who = identityResolver(config.identifyBy, config.trustedProxies);
+    const windowSec = Math.ceil(config.windowMs / 1000);
+    const decisions = deps.metrics.counter('tessera_rate_limit_decisions_total', 'Rate-limit decisions by outcome (allowed, limited, store_error).', ['outcome']);
+    let healthy = true;
+    deps.log.info({ store: useRedis ? 'redis' : 'memory', failureMode: config.failureMode }, 'rate limits enabled');
+
+    const budgetFor = (claims: Readonly<Record<string, unknown>>) => {
+      if (config.tiers) {
+        const plan = claims[config.tiers.claim];
+        const b = typeof plan === 'string' ? config.tiers.plans[plan] : undefined;
+        if (b) return { tier: plan as string, costPerWindow: b.costPerWindow, requestsPerWindow: b.requestsPerWindow };
+      }
+      return { tier: 'default', costPerWindow: config.costPerWindow, requestsPerWindow: config.requestsPerWindow };
+    };
+
+    return {
+      name: 'rate-limit',
+      async onOperation(op) {
+        const identity = who(op);
+        const budget = budgetFor(op.identity.claims);
+        const cost = Math.max(1, op.estimatedCost ?? 1);
+        // One hash tag per identity: both keys land in the same Redis Cluster slot.
+        const base = `rl:{${budget.tier}:${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}}`;
+        const limits: LimitRequest[] = [{ key: `${base}:cost`, amount: cost, limit: budget.costPerWindow, windowMs: config.windowMs }];
+        if (budget.requestsPerWindow) limits.push({ key: `${base}:requests`, amount: 1, limit: budget.requestsPerWindow, windowMs: config.windowMs });
+        const policyHeader = [`"cost";q=${budget.costPerWindow};w=${windowSec}`, ...(budget.requestsPerWindow ? [`"requests";q=${budget.requestsPerWindow};w=${windowSec}`] : [])].join(', ');
+        op.setResponseHeader('ratelimit-policy', policyHeader);
+        if (cost > budget.costPerWindow) {
+          decisions.inc({ outcome: 'limited' });
+          throw tesseraError('RATE_LIMITED', `Operation cost ${cost} exceeds the whole budget of ${budget.costPerWindow} per ${windowSec} s; it can never be admitted.`, { headers: { 'retry-after': String(windowSec) } });
+        }
+        let results: LimitResult[];
+        try {
+          results = await store.consume(limits);
+        } catch (err) {
+          decisions.inc({ outcome: 'store_error' });
+          if (healthy) {
+            healthy = false;
+            op.log.warn({ err: (err as Error).message, failureMode: config.failureMode }, `rate-limit store unavailable; ${config.failureMode === 'open' ? 'admitting requests unmetered' : 'refusing requests'} until it recovers`);
+          }
+          if (config.failureMode === 'closed') {
+            throw tesseraError('RATE_LIMIT_UNAVAILABLE', 'Rate limits cannot be checked right now; retry shortly.', { headers: { 'retry-after': '1' } });
+          }
+          return;
+        }
+        if (!healthy) {
+          healthy = true;
+          op.log.info('rate-limit store recovered; limits apply again');
+        }
+        op.setResponseHeader('ratelimit', results.map((r, i) => `"${i === 0 ? 'cost' : 'requests'}";r=${r.remaining};t=${Math.ceil(r.resetMs / 1000)}`).join(', '));
+        if (results.every((r) => r.allowed)) {
+          decisions.inc({ outcome: 'allowed' });
+          return;
+        }
+        decisions.inc({ outcome: 'limited' });
+        const retryAfter = Math.max(1, Math.ceil(Math.max(...results.map((r) => r.retryAfterMs)) / 1000));
+        const spent = results[0]!.allowed ? 'request' : 'cost';
+        throw tesseraError('RATE_LIMITED', `Rate limit exceeded: this operation costs ${cost} and the ${spent} budget for this window is spent. Retry in ${retryAfter} s.`, {
+          headers: { 'retry-after': String(retryAfter) },
+          extensions: { cost },
+        });
+      },
+      close: () => store.close(),
+    };
+  },
+};
