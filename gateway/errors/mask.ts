@@ -18,8 +18,9 @@ export function isUnexpected(formatted: GraphQLFormattedError): boolean {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   if (isUnexpected(formatted)) return MASKED;
   const http = error instanceof GraphQLError ? (error.extensions['http'] as { status?: number } | undefined) : undefined;
-  if (formatted.extensions?.['code'] === 'GRAPHQL_PARSE_FAILED' && /Document contains more than \d+ tokens/.test(formatted.message)) {
-    return { ...formatted, extensions: { ...formatted.extensions, code: 'MAX_TOKENS_EXCEEDED' } };
+  const tokens = formatted.extensions?.['code'] === 'GRAPHQL_PARSE_FAILED' ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
+  if (tokens) {
+    return { ...formatted, message: `The document has more than ${tokens[1]} tokens; parsing stopped there.`, extensions: { ...formatted.extensions, code: 'MAX_TOKENS_EXCEEDED' } };
   }
   if (formatted.extensions?.['code'] === 'BAD_REQUEST' && http?.status === 405) {
     return { ...formatted, extensions: { ...formatted.extensions, code: 'METHOD_NOT_ALLOWED' } };
