@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { supergraphForPlanner } from '../gateway/schema-source/security-features.ts';
 import { composeSupergraph } from '../supergraph/compose.ts';
 
 export const root = fileURLToPath(new URL('../', import.meta.url));
@@ -53,10 +54,14 @@ export function freePort(): Promise<number> {
 
 
 /** Composes the example subgraphs at `urls` (as `bench/subgraphs.ts` reports them) into `file`. */
-export function writeSupergraph(urls: Record<string, string>, file: string): void {
+export function writeSupergraph(urls: Record<string, string>, file: string, plannerFile: string): void {
   const composed = composeSupergraph(Object.entries(urls).map(([name, url]) => ({ name, url, sdl: readFileSync(`${root}subgraphs/${name}/schema.graphql`, 'utf8') })));
   if (!composed.ok) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join('; ')}`);
   writeFileSync(file, composed.supergraphSdl);
+  // Plain @apollo/gateway refuses a supergraph that links @authenticated/@requiresScopes/@policy
+  // `for: SECURITY` (it cannot enforce them). The baselines get the same SDL without that purpose:
+  // they plan the same operations and ignore the directives, as a team without Tessera would.
+  writeFileSync(plannerFile, supergraphForPlanner(composed.supergraphSdl));
 }
 
 /** Stops a child and waits for it to exit. */

@@ -14,11 +14,11 @@ const { values } = parseArgs({ options: { target: { type: 'string', default: 'te
 
 mkdirSync(work, { recursive: true });
 const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], {});
-writeSupergraph(subgraphs.line['urls'] as Record<string, string>, `${work}supergraph.graphql`);
+writeSupergraph(subgraphs.line['urls'] as Record<string, string>, `${work}supergraph.graphql`, `${work}supergraph.planner.graphql`);
 const profDir = `${work}prof-${Date.now()}`;
 const entry = values.target === 'baseline' ? [here('./baselines/apollo-gateway.ts')] : [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')];
 // Tessera's start-up re-exec keeps these flags (it appends its own V8 flags to execArgv).
-const target = await start(values.target!, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], { PORT: String(await freePort()), SUPERGRAPH_FILE: `${work}supergraph.graphql` });
+const target = await start(values.target!, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], { PORT: String(await freePort()), SUPERGRAPH_FILE: `${work}supergraph${values.target === 'baseline' ? '.planner' : ''}.graphql` });
 const query = queries[values.query as QueryName].query;
 const result = await autocannon({ url: target.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), connections: Number(values.connections), duration: Number(values.duration) });
 process.stderr.write(`${values.target}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}\n`);

@@ -5,6 +5,8 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { demoIssuer, ensureDemoKeys, mintDemoToken } from '../bin/demo-token.ts';
+import { RedisServer, redisAvailable } from '../test/harness/redis.ts';
 import { freePort, root, start, writeSupergraph, type Running } from './processes.ts';
 import { queries, type QueryName } from './queries.ts';
 
@@ -59,8 +61,11 @@ function peakRssBytes(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
+/** Request headers per target URL: tessera-policies gets a bearer token, the others none. */
+const targetHeaders = new Map<string, Record<string, string>>();
+
 async function post(url: string, query: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...targetHeaders.get(url) }, body: JSON.stringify({ query }) });
   return { status: res.status, text: await res.text() };
 }
 
@@ -73,34 +78,48 @@ log(`layout: ${layout.note}`);
 const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], { BENCH_RECORD: '1' }, layout.subgraphs);
 const subgraphUrls = subgraphs.line['urls'] as Record<string, string>;
 const supergraphFile = `${work}supergraph.graphql`;
-writeSupergraph(subgraphUrls, supergraphFile);
+const plannerSupergraphFile = `${work}supergraph.planner.graphql`;
+writeSupergraph(subgraphUrls, supergraphFile, plannerSupergraphFile);
+let redis: RedisServer | null = null;
+process.on('exit', () => void redis?.kill());
 
 const targets = new Map<TargetName, Running>();
 const skipped = new Map<TargetName, string>();
 async function startTarget(name: TargetName): Promise<void> {
   const port = String(await freePort());
   const env = { PORT: port, SUPERGRAPH_FILE: supergraphFile };
+  const plannerEnv = { PORT: port, SUPERGRAPH_FILE: plannerSupergraphFile };
   try {
     switch (name) {
       case 'baseline':
-        targets.set(name, await start(name, [here('./baselines/apollo-gateway.ts')], env, layout.gateway));
+        targets.set(name, await start(name, [here('./baselines/apollo-gateway.ts')], plannerEnv, layout.gateway));
         break;
       case 'hive':
-        targets.set(name, await start(name, [here('./baselines/hive-gateway.ts')], env, layout.gateway));
+        targets.set(name, await start(name, [here('./baselines/hive-gateway.ts')], plannerEnv, layout.gateway));
         break;
       case 'tessera':
         targets.set(name, await start(name, [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')], env, layout.gateway));
         break;
-      case 'tessera-policies':
-        targets.set(name, await start(name, [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera-policies.yaml')], env, layout.gateway));
+      case 'tessera-policies': {
+        // Every policy on: JWT auth (a key pair made here), authorization, limits, cost, and rate
+        // limits in a real Redis on the gateway's core (a round trip per request, as in production).
+        if (!redisAvailable()) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
+        redis = await new RedisServer().start();
+        await ensureDemoKeys(`${work}bench-issuer.private.jwk.json`, `${work}bench-issuer.jwks.json`);
+        const token = await mintDemoToken(`${work}bench-issuer.private.jwk.json`, { sub: 'bench', scope: 'read:email', claims: { role: 'staff', plan: 'bench' }, ttlSec: 24 * 3600 });
+        const running = await start(name, [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera-policies.yaml')], { ...env, REDIS_URL: redis.url }, layout.gateway);
+        targets.set(name, running);
+        targetHeaders.set(running.url, { authorization: `Bearer ${token}` });
+        log(`tessera-policies: token for ${demoIssuer.issuer}, Redis at ${redis.url}`);
         break;
+      }
       case 'direct':
         break; // started per query, once its plan is captured
     }
   } catch (err) {
-    if (name !== 'hive') throw err;
+    if (name !== 'hive' && !(name === 'tessera-policies' && !redisAvailable())) throw err;
     skipped.set(name, (err as Error).message.split('\n')[0]!);
-    log(`skipping hive: ${skipped.get(name)}`);
+    log(`skipping ${name}: ${skipped.get(name)}`);
   }
 }
 for (const t of targetNames) await startTarget(t);
@@ -130,7 +149,7 @@ function load(url: string, query: string, expected: string, seconds: number): Pr
       {
         url,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...targetHeaders.get(url) },
         body: JSON.stringify({ query }),
         connections,
         duration: seconds,
