@@ -14,13 +14,20 @@ const S = new Map(stock().map((s) => [`${s.sku}|${s.variant}`, s]));
 const denied = (coordinate: string, path: string[]) => ({ message: `Unauthorized field or type: ${coordinate}`, path, extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
+/** A schema edit that must apply: a silent no-op would make the tests below meaningless. */
+const edit = (s: string, from: string, to: string) => {
+  if (!s.includes(from)) throw new Error(`schema edit does not apply: ${from}`);
+  return s.replace(from, to);
+};
 /** reviews: `Review.body` is non-null and needs a scope, so a denial nulls its nearest nullable parent. */
 const sdlEdits = {
   reviews: (s: string) =>
-    s
-      .replace('import: ["@key", "@external", "@provides"]', 'import: ["@key", "@external", "@provides", "@requiresScopes"]')
-      .replace('type Review @key(fields: "id") {\n  id: ID!\n  body: String!', 'type Review @key(fields: "id") {\n  id: ID!\n  body: String! @requiresScopes(scopes: [["read:reviews"]])'),
-  inventory: (s: string) => s.replace('  inStock: Boolean\n', '  inStock: Boolean @policy(policies: [["ops:flaky"]])\n'),
+    edit(
+      edit(s, '"@provides", ', '"@provides", "@requiresScopes", '),
+      'type Review @key(fields: "id") {\n  id: ID!\n  body: String!',
+      'type Review @key(fields: "id") {\n  id: ID!\n  body: String! @requiresScopes(scopes: [["read:reviews"]])',
+    ),
+  inventory: (s: string) => edit(s, '  inStock: Boolean\n', '  inStock: Boolean @policy(policies: [["ops:flaky"]])\n'),
 };
 
 describe('edge authentication and authorization', () => {
@@ -228,6 +235,22 @@ describe('edge authentication and authorization', () => {
     assert.equal(anonIntro.body.errors[0].message, 'Introspection requires an authenticated caller.');
     const tokenIntro = await gql(g.url, introspect, bearer(await sign(keyA)));
     assert.deepEqual(tokenIntro.body, { data: { __schema: { queryType: { name: 'Query' } } } });
+  });
+
+  it('can require a token, read it from a cookie, and forward all verified claims as JSON', async () => {
+    const g = await stack.startGateway({ policies: { auth: { ...authConfig, required: true, token: { cookie: 'tessera_session' }, forwardClaimsAsJson: 'x-claims' } } });
+    const none = await gql(g.url, { query: '{ users(first: 1) { id } }' }, bearer(await sign(keyA))); // a bearer header is not the configured source
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.deepEqual(none.body, { errors: [{ message: 'This gateway requires a bearer token.', extensions: { code: 'UNAUTHENTICATED' } }] });
+    await reset();
+    const token = await sign(keyA, { sub: '6', scope: 'read:email' });
+    const ok = await gql(g.url, { query: '{ me { id email } }' }, { cookie: `theme=dark; tessera_session=${token}`, 'x-claims': '{"sub":"1","scope":"admin"}' });
+    assert.deepEqual(ok.body, { data: { me: { id: '6', email: U[5]!.email } } });
+    const claims = JSON.parse((await stack.subgraphs.accounts.stats()).received[0]!.headers['x-claims']!);
+    assert.equal(claims.sub, '6');
+    assert.equal(claims.scope, 'read:email');
+    await g.proc.kill();
   });
 
   it('survives a JWKS outage at start-up and later: 503 AUTH_UNAVAILABLE, anonymous traffic served, recovery without restart', async () => {

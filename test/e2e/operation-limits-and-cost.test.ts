@@ -16,8 +16,10 @@ describe('operation limits and static cost, before any planning', () => {
           operationLimits: { maxDepth: 4, maxAliases: 2, maxRootFields: 2, maxTokens: 60, maxDirectivesPerField: 1 },
           cost: { maxCost: 100 },
           // No `redis`: the in-memory store.
-          rateLimit: { windowMs: 60_000, costPerWindow: 1_000, identifyBy: [{ header: 'x-api-key' }, 'ip'] },
+          rateLimit: { windowMs: 60_000, costPerWindow: 1_000, requestsPerWindow: 25, identifyBy: [{ header: 'x-api-key' }, 'ip'] },
         },
+        // The gateway protects inventory: two requests, then one per 100 s.
+        subgraphs: { inventory: { rateLimit: { requestsPerSecond: 0.01, burst: 2 } } },
       },
     });
   });
@@ -90,6 +92,34 @@ describe('operation limits and static cost, before any planning', () => {
     assert.deepEqual(statuses, [...Array(18).fill(200), 429]);
     const other = await gql(stack.url, q, { 'x-api-key': 'another-key' });
     assert.equal(other.status, 200);
-    assert.equal(other.headers.get('ratelimit'), '"cost";r=945;t=4');
+    assert.equal(other.headers.get('ratelimit'), '"cost";r=945;t=4, "requests";r=24;t=3');
+    assert.equal(other.headers.get('ratelimit-policy'), '"cost";q=1000;w=60, "requests";q=25;w=60');
+  });
+
+  it('also counts plain requests per identity when requestsPerWindow is set', async () => {
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 26; i++) {
+      last = await gql(stack.url, { query: '{ __typename }' }, { 'x-api-key': 'count-key' });
+      statuses.push(last.status);
+    }
+    assert.deepEqual(statuses, [...Array(25).fill(200), 429]);
+    assert.match(last!.body.errors[0].message, /the request budget for this window is spent/);
+    assert.match(last!.headers.get('ratelimit') ?? '', /^"cost";r=975;t=\d+, "requests";r=0;t=\d+$/);
+  });
+
+  it('caps requests to a subgraph: over the cap its fields are null with SUBGRAPH_RATE_LIMITED and nothing is sent', async () => {
+    await reset();
+    const q = { query: '{ topProducts(first: 1) { upc inStock } }' };
+    const bodies = [];
+    for (let i = 0; i < 3; i++) bodies.push((await gql(stack.url, q, { 'x-api-key': 'subgraph-cap' })).body);
+    const inStock = P[0] && bodies[0].data.topProducts[0].inStock;
+    assert.equal(typeof inStock, 'boolean');
+    assert.deepEqual(bodies[1], bodies[0]);
+    assert.deepEqual(bodies[2], {
+      data: { topProducts: [{ upc: P[0]!.upc, inStock: null }] },
+      errors: [{ message: 'Subgraph "inventory" is over the gateway\'s request-rate limit for it', path: ['topProducts', 0, 'inStock'], extensions: { code: 'SUBGRAPH_RATE_LIMITED', serviceName: 'inventory' } }],
+    });
+    assert.equal((await stack.subgraphs.inventory.stats()).requests, 2);
   });
 });

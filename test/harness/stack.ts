@@ -84,7 +84,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     writeFileSync(`${supergraphFile}.tmp`, sdl);
     renameSync(`${supergraphFile}.tmp`, supergraphFile);
   };
-  writeSupergraph(opts.sdlEdits);
+  try {
+    writeSupergraph(opts.sdlEdits);
+  } catch (err) {
+    await Promise.all(started.map((s) => s.proc.kill()));
+    throw err;
+  }
   const extraGateways: Proc[] = [];
   let gatewayCount = 0;
   const startGateway = async (overrides: Record<string, any> = {}, env: Record<string, string> = {}) => {
