@@ -105,7 +105,8 @@ describe('operation limits and static cost, before any planning', () => {
     }
     assert.deepEqual(statuses, [...Array(25).fill(200), 429]);
     assert.match(last!.body.errors[0].message, /the request budget for this window is spent/);
-    assert.match(last!.headers.get('ratelimit') ?? '', /^"cost";r=975;t=\d+, "requests";r=0;t=\d+$/);
+    // 26 cost units spent; the cost budget refills one unit per 60 ms meanwhile, so only a range is exact.
+    assert.match(last!.headers.get('ratelimit') ?? '', /^"cost";r=9[789]\d;t=\d+, "requests";r=0;t=\d+$/);
   });
 
   it('caps requests to a subgraph: over the cap its fields are null with SUBGRAPH_RATE_LIMITED and nothing is sent', async () => {

@@ -56,7 +56,7 @@ describe('config validation', () => {
     const config = parseConfig({
       supergraph: { file: 'x' },
       subgraphs: {
-        all: { timeoutMs: 3000, pool: { connections: 10 }, retry: { maxAttempts: 2 }, headers: { propagate: [{ named: 'x-tenant' }], set: { 'x-gateway': 'tessera' } } },
+        all: { timeoutMs: 3000, pool: { connections: 10 }, retry: { maxAttempts: 2 }, rateLimit: { requestsPerSecond: 50 }, headers: { propagate: [{ named: 'x-tenant' }], set: { 'x-gateway': 'tessera' } } },
         reviews: { url: 'http://reviews:4003/graphql', pool: { keepAliveTimeoutMs: 1000 }, breaker: { enabled: false }, headers: { propagate: [{ matching: '^x-feature-' }] } },
       },
     });
@@ -72,6 +72,7 @@ describe('config validation', () => {
       dedupe: true,
       headers: { propagate: [{ named: 'x-tenant' }, { matching: '^x-feature-' }], set: { 'x-gateway': 'tessera' } },
       tls: {},
+      rateLimit: { requestsPerSecond: 50, burst: 50 },
     });
     assert.equal(resolveSubgraphSettings(config, 'accounts', 'http://localhost:4001/graphql').url, 'http://localhost:4001/graphql');
     assert.equal(resolveSubgraphSettings(config, 'accounts', 'http://localhost:4001/graphql').breaker.enabled, true);
