@@ -26,12 +26,19 @@ Commands:
   subgraph  <accounts|products|reviews|inventory> [--port N] [--host H] [--admin]
             [--tls-cert F --tls-key F [--tls-ca F]]                   run one example subgraph (HTTPS/mTLS with the TLS flags)
   dev                                                                 compose + run the example stack on :4000
+  registry  --config registry.yaml | hash-token <token>              serve the schema registry | print a token's stored digest
+  subgraph  check --graph G [--variant V] (--name N --schema F | --config supergraph.yaml)
+            [--format text|json|markdown] [--usage-days N]           check a change against the registry (exit 0 pass, 1 fail, 2 error)
+  subgraph  publish --graph G [--variant V] --name N --schema F --url U   publish a subgraph
+  supergraph fetch --graph G [--variant V] [--version N] [--output F]   download a supergraph
+            (registry commands: --registry URL or TESSERA_REGISTRY_URL, --token or TESSERA_REGISTRY_TOKEN)
   token     [--sub 1] [--scope "read:email"] [--claim role=staff]… [--ttl 3600]
                                                                       mint a token from npm start's demo issuer
 
 Exit codes: 0 ok, 1 failure (composition, supergraph), 2 usage, 78 invalid config.`;
 
 const [command, ...rest] = process.argv.slice(2);
+const cliIo = () => ({ stdout: (s: string) => void process.stdout.write(s), stderr: (s: string) => void process.stderr.write(s), isTTY: process.stdout.isTTY === true });
 
 async function main(): Promise<number> {
   switch (command) {
@@ -46,7 +53,37 @@ async function main(): Promise<number> {
       const { runGateway } = await import('../gateway/main.ts');
       return runGateway(values.config ?? process.env['TESSERA_CONFIG'] ?? 'tessera.yaml');
     }
+    case 'registry': {
+      if (rest[0] === 'hash-token') {
+        if (!rest[1]) {
+          process.stderr.write('usage: tessera registry hash-token <token>\n');
+          return 2;
+        }
+        const { hashToken } = await import('../supergraph/registry/server.ts');
+        process.stdout.write(`${hashToken(rest[1])}\n`);
+        return 0;
+      }
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+      if (!values.config) {
+        process.stderr.write(`tessera registry needs --config\n\n${usage}\n`);
+        return 2;
+      }
+      const { runRegistry } = await import('../supergraph/registry/main.ts');
+      return runRegistry(values.config);
+    }
+    case 'supergraph': {
+      if (rest[0] !== 'fetch') {
+        process.stderr.write(`unknown command "supergraph ${rest[0] ?? ''}"\n\n${usage}\n`);
+        return 2;
+      }
+      const { registryCli } = await import('../supergraph/cli.ts');
+      return registryCli('fetch', rest.slice(1), cliIo());
+    }
     case 'subgraph': {
+      if (rest[0] === 'check' || rest[0] === 'publish') {
+        const { registryCli } = await import('../supergraph/cli.ts');
+        return registryCli(rest[0], rest.slice(1), cliIo());
+      }
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,

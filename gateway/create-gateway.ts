@@ -10,6 +10,9 @@ import { PolicyRunner } from './policy-runner/runner.ts';
 import { closeRedis, createRedis } from './redis/client.ts';
 import type { PolicyFunction } from '../policies/policy.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
+import { RegistrySupergraphSource } from './schema-source/registry-source.ts';
+import { UsageReporter } from './apollo/usage-reporter.ts';
+import { RegistryClient } from '../supergraph/registry/client.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
 
 export interface RunningGateway {
@@ -58,13 +61,26 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     metrics,
     hook: policies.wantsSubgraphHook ? (ctx, subgraphName, outgoingHeaders) => ctx.policy && policies.onSubgraphRequest({ request: ctx.policy, subgraphName, outgoingHeaders }) : null,
   });
-  const source = new FileSupergraphSource(config.supergraph.file, {
-    watch: config.supergraph.watch,
-    debounceMs: config.supergraph.watchDebounceMs,
-    log,
-    onReload: (o) => metrics.supergraphGeneration.set(o.generation),
-  });
-  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, policies });
+  const registry = config.supergraph.registry;
+  const source = registry
+    ? new RegistrySupergraphSource(registry, {
+        log,
+        onReload: (o) => {
+          metrics.supergraphGeneration.set(o.generation);
+          if (o.version !== null) metrics.supergraphVersion.set(o.version);
+        },
+      })
+    : new FileSupergraphSource(config.supergraph.file!, {
+        watch: config.supergraph.watch,
+        debounceMs: config.supergraph.watchDebounceMs,
+        log,
+        onReload: (o) => metrics.supergraphGeneration.set(o.generation),
+      });
+  const usage = registry?.usageReporting
+    ? new UsageReporter(new RegistryClient({ url: registry.url, graph: registry.graph, variant: registry.variant, token: registry.token, timeoutMs: registry.timeoutMs }), { flushIntervalMs: registry.usageFlushIntervalMs, log })
+    : null;
+  const supergraphName = registry ? `${registry.url} ${registry.graph}@${registry.variant}` : config.supergraph.file!;
+  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, policies, extraPlugins: usage ? [usage.plugin()] : [] });
 
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     const subgraphs = subgraphsOf(coreSupergraphSdl);
@@ -79,11 +95,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await clients.closeAll();
     await policies.close();
     if (redis) await closeRedis(redis);
-    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${config.supergraph.file}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
+    await usage?.close();
+    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
   }
 
   metrics.supergraphGeneration.set(source.generation);
-  const server = createHttpServer({ config, apollo, lifecycle, log, metrics, policies, readyInfo: () => ({ supergraphGeneration: source.generation }) });
+  const registryVersion = () => (source instanceof RegistrySupergraphSource ? { supergraphVersion: source.version } : {});
+  if (source instanceof RegistrySupergraphSource && source.version !== null) metrics.supergraphVersion.set(source.version);
+  const server = createHttpServer({ config, apollo, lifecycle, log, metrics, policies, readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => resolve());
@@ -92,7 +111,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
   const url = `${config.server.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
   lifecycle.phase = 'serving';
-  log.info({ url, supergraph: config.supergraph.file, generation: source.generation, policies: policies.names }, 'gateway listening');
+  log.info({ url, supergraph: supergraphName, ...registryVersion(), generation: source.generation, policies: policies.names }, 'gateway listening');
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
@@ -109,6 +128,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       server.closeAllConnections();
       await closed;
       await apollo.stop();
+      await usage?.close();
       await clients.closeAll({ force: !drained });
       await policies.close();
       if (redis) await closeRedis(redis);

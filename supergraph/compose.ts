@@ -1,5 +1,5 @@
 import { composeServices } from '@apollo/composition';
-import { getLocation, parse, type GraphQLError } from 'graphql';
+import { getLocation, parse, type GraphQLError, type GraphQLSchema } from 'graphql';
 
 export interface SubgraphSdl { name: string; url: string; sdl: string }
 
@@ -11,7 +11,7 @@ export interface CompositionProblem {
 }
 
 export type ComposeResult =
-  | { ok: true; supergraphSdl: string; hints: CompositionProblem[] }
+  | { ok: true; supergraphSdl: string; hints: CompositionProblem[]; apiSchema(): GraphQLSchema }
   | { ok: false; errors: CompositionProblem[] };
 
 /** Federation 2 composition of subgraph SDLs; never throws for bad input, it reports it. */
@@ -39,6 +39,8 @@ export function composeSupergraph(subgraphs: readonly SubgraphSdl[]): ComposeRes
     ok: true,
     supergraphSdl: result.supergraphSdl,
     hints: result.hints.map((h) => toProblem(h.definition.code, h.message, h.nodes)),
+    // What clients see (no join/link machinery, no @inaccessible): breaking changes are judged here.
+    apiSchema: () => result.schema.toAPISchema().toGraphQLJSSchema(),
   };
 }
 

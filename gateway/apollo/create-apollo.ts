@@ -1,5 +1,5 @@
 import { ApolloGateway, type SupergraphManager } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -16,7 +16,7 @@ import type { PolicyRunner } from '../policy-runner/runner.ts';
 import type { SubgraphClients } from '../subgraph-client/clients.ts';
 import { gatewayPlugin } from './gateway-plugin.ts';
 
-export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients; policies: PolicyRunner }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
+export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients; policies: PolicyRunner; extraPlugins?: ApolloServerPlugin<GatewayContext>[] }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
   const { config, log } = opts;
   const gateway = new ApolloGateway({
     supergraphSdl: opts.source,
@@ -46,6 +46,7 @@ export function createApollo(opts: { config: Config; log: Logger; metrics: Metri
       ApolloServerPluginSchemaReportingDisabled(),
       gatewayPlugin(log, opts.metrics),
       policyPlugin(opts.policies),
+      ...(opts.extraPlugins ?? []),
     ],
   });
   return { apollo, gateway };

@@ -53,7 +53,9 @@ export function parseConfig(raw: unknown, opts: { source?: string; baseDir?: str
   if (!result.success) throw new ConfigError(source, result.error.issues.flatMap(describeIssue));
   const config = result.data;
   const baseDir = opts.baseDir ?? process.cwd();
-  if (!isAbsolute(config.supergraph.file)) config.supergraph.file = resolve(baseDir, config.supergraph.file);
+  if (config.supergraph.file !== undefined && !isAbsolute(config.supergraph.file)) config.supergraph.file = resolve(baseDir, config.supergraph.file);
+  const registry = config.supergraph.registry;
+  if (registry && !isAbsolute(registry.cacheFile)) registry.cacheFile = resolve(baseDir, registry.cacheFile);
   const pemProblems = loadPemFiles(config, baseDir);
   if (pemProblems.length) throw new ConfigError(source, pemProblems);
   return deepFreeze(config) as Config;

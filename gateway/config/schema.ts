@@ -141,12 +141,30 @@ export const configSchema = z.strictObject({
   supergraph: z
     .strictObject({
       /** Path of the composed supergraph SDL; relative to the config file. */
-      file: z.string().min(1),
+      file: z.string().min(1).optional(),
+      /** Or: the supergraph of a registry variant, polled. */
+      registry: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/ }),
+          graph: z.string().min(1),
+          variant: z.string().min(1).default('production'),
+          /** A token with `read` permission (also used to report field usage). */
+          token: z.string().min(1),
+          pollIntervalMs: z.int().min(100).default(10_000),
+          timeoutMs: z.int().positive().default(5_000),
+          /** Last good supergraph, written on every accepted version; read at start-up when the registry is down. */
+          cacheFile: z.string().min(1).default('.tessera/registry-supergraph.graphql'),
+          /** Report which fields operations use, for usage-aware `subgraph check`. */
+          usageReporting: z.boolean().default(true),
+          usageFlushIntervalMs: z.int().min(100).default(10_000),
+        })
+        .optional(),
       /** Reload when the file changes (SIGHUP always reloads). */
       watch: z.boolean().default(true),
       /** Quiet period after a change before reading, so half-written files are not read. */
       watchDebounceMs: z.int().min(0).default(100),
-    }),
+    })
+    .refine((s) => (s.file === undefined) !== (s.registry === undefined), { message: 'set exactly one of `supergraph.file` and `supergraph.registry`' }),
   subgraphs: z
     .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'), subgraphSettingsSchema)
     .superRefine((entries, ctx) => {

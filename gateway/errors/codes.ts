@@ -156,9 +156,34 @@ export const errorCodes = {
     fix: 'Recompose the supergraph with `tessera compose`.',
   },
   COMPOSITION_FAILED: {
-    status: null,
-    description: 'CLI only: `tessera compose` found composition errors; nothing was written. Exit code 1.',
+    status: 400,
+    description: 'The subgraphs do not compose. `tessera compose` and `tessera subgraph check` exit 1 (nothing written); a registry publish answers 400 with `errors` and changes nothing.',
     fix: 'Fix the errors listed per subgraph.',
+  },
+  BREAKING_CHANGE: {
+    status: null,
+    description: 'CLI only: `tessera subgraph check` found breaking changes against the variant\'s API schema (used ones, with usage data). Exit code 1.',
+    fix: 'Keep the old field or argument (deprecate it first), or coordinate with the clients listed.',
+  },
+  REGISTRY_UNAUTHENTICATED: {
+    status: 401,
+    description: 'Registry API: no bearer token, or one the registry does not know.',
+    fix: 'Send `Authorization: Bearer <token>` (CLI: `TESSERA_REGISTRY_TOKEN`).',
+  },
+  REGISTRY_FORBIDDEN: {
+    status: 403,
+    description: 'Registry API: the token lacks the permission (`read`, `check`, `publish`) for this graph.',
+    fix: 'Use a token configured with that permission for the graph.',
+  },
+  REGISTRY_NOT_FOUND: {
+    status: 404,
+    description: 'Registry API: the variant has nothing published yet, or the version does not exist.',
+    fix: 'Publish a subgraph first, or list versions with `GET …/versions`.',
+  },
+  REGISTRY_UNAVAILABLE: {
+    status: null,
+    description: 'The registry cannot be reached. The CLI exits 2; a gateway keeps its current supergraph (at start-up, its last good copy in `supergraph.registry.cacheFile`).',
+    fix: 'Check the registry URL and that it is running.',
   },
   SHUTTING_DOWN: {
     status: 503,

@@ -65,6 +65,7 @@ export class Metrics {
   });
   readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
 
+  readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from a registry).', registers: [this.registry] });
   readonly policyDuration = new Histogram({
     name: 'tessera_policy_duration_seconds',
     help: 'Time spent in each policy hook, by policy and phase (request, operation).',

@@ -1,0 +1,38 @@
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { loadRegistryConfig } from './config.ts';
+import { createRegistryServer } from './server.ts';
+import { RegistryService } from './service.ts';
+import { SqliteStore } from './sqlite-store.ts';
+
+/** `tessera registry --config registry.yaml`: serve the schema registry until SIGTERM/SIGINT. */
+export async function runRegistry(configFile: string): Promise<number> {
+  let config;
+  try {
+    config = loadRegistryConfig(configFile);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 78;
+  }
+  const log = pino({ level: config.log.level, name: 'tessera-registry', base: { pid: process.pid } });
+  const store = new SqliteStore(config.storage.sqlite);
+  const server = createRegistryServer(config, new RegistryService(store), store, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+  log.info({ url: `http://${host}:${port}`, storage: config.storage.sqlite }, 'registry listening');
+  const stop = () => {
+    server.close(() => {
+      store.close();
+      log.info('registry stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return -1;
+}

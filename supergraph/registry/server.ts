@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { errorCodes, type ErrorCode } from '../../gateway/errors/codes.ts';
+import { BodyTooLargeError, readBody } from '../../gateway/http/read-body.ts';
+import type { RegistryConfig } from './config.ts';
+import type { RegistryService } from './service.ts';
+import type { RegistryStore, UsageEntry } from './store.ts';
+
+type Permission = 'read' | 'check' | 'publish';
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * The registry's HTTP + JSON API, under /v1/graphs/<graph>/variants/<variant>/:
+ *   GET  supergraph                 current supergraph SDL (ETag, If-None-Match → 304)   read
+ *   GET  versions                   history, newest first                                 read
+ *   GET  versions/<n>/supergraph    a past supergraph                                     read
+ *   POST subgraphs/<name>           publish { url, sdl }                                  publish
+ *   POST check                      { subgraphs: [{ name, sdl, url? }], usageDays? }      check
+ *   POST rollback                   { version }                                           publish
+ *   POST usage                      { operations: [{ hash, name, client, coordinates, count }] }  read (gateways)
+ */
+export function createRegistryServer(config: RegistryConfig, service: RegistryService, store: RegistryStore, log: Logger): Server {
+  const tokens = new Map(config.tokens.map((t) => [t.sha256, t]));
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  };
+  const fail = (res: ServerResponse, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) =>
+    send(res, errorCodes[code].status ?? 400, { error: { code, message, ...extra } });
+
+  return createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      log.error({ err: err.stack }, 'registry request failed');
+      if (!res.headersSent) fail(res, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://registry');
+    if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
+    const m = /^\/v1\/graphs\/([^/]+)\/variants\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (!m || !NAME.test(m[1]!) || !NAME.test(m[2]!)) return fail(res, 'NOT_FOUND', `No endpoint at ${url.pathname}.`);
+    const [, graph, variant, rest] = m as unknown as [string, string, string, string];
+    const route = routeOf(req.method ?? 'GET', rest);
+    if (!route) return fail(res, 'NOT_FOUND', `No endpoint ${req.method} ${url.pathname}.`);
+
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? tokens.get(hashToken(header.slice(7).trim())) : undefined;
+    if (!token) return fail(res, 'REGISTRY_UNAUTHENTICATED', header ? 'Unknown registry token.' : 'A registry token is required (Authorization: Bearer …).');
+    if ((token.graph !== '*' && token.graph !== graph) || !token.permissions.includes(route.permission)) {
+      return fail(res, 'REGISTRY_FORBIDDEN', `Token "${token.name}" may not ${route.permission} graph "${graph}".`);
+    }
+    let body: Record<string, unknown> = {};
+    if (req.method === 'POST') {
+      try {
+        body = JSON.parse(await readBody(req, config.server.bodyLimitBytes)) as Record<string, unknown>;
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) return fail(res, 'PAYLOAD_TOO_LARGE', `Body exceeds ${config.server.bodyLimitBytes} bytes.`);
+        return fail(res, 'BAD_REQUEST', 'Body is not valid JSON.');
+      }
+    }
+
+    switch (route.name) {
+      case 'supergraph': {
+        const cur = store.current(graph, variant);
+        if (!cur) return fail(res, 'REGISTRY_NOT_FOUND', `${graph}@${variant} has no published subgraphs.`);
+        const etag = `"${graph}@${variant}:${cur.version}"`;
+        const headers = { etag, 'x-tessera-supergraph-version': String(cur.version), 'cache-control': 'no-cache' };
+        if (req.headers['if-none-match'] === etag) {
+          res.writeHead(304, headers);
+          res.end();
+          return;
+        }
+        return send(res, 200, cur.supergraphSdl, headers);
+      }
+      case 'versions':
+        return send(res, 200, { graph, variant, versions: store.history(graph, variant, Math.min(Number(url.searchParams.get('limit') ?? 100), 1000)) });
+      case 'version': {
+        const v = store.version(graph, variant, route.version!);
+        if (!v) return fail(res, 'REGISTRY_NOT_FOUND', `${graph}@${variant} has no version ${route.version}.`);
+        return send(res, 200, v.supergraphSdl, { 'x-tessera-supergraph-version': String(v.version) });
+      }
+      case 'publish': {
+        const sdl = body['sdl'];
+        const routingUrl = body['url'];
+        if (typeof sdl !== 'string' || typeof routingUrl !== 'string' || !/^https?:\/\//.test(routingUrl)) return fail(res, 'BAD_REQUEST', 'Send { "url": "http(s)://…", "sdl": "…" }.');
+        const out = service.publish(graph, variant, { name: route.subgraph!, url: routingUrl, sdl }, token.name);
+        if (out.status === 'composition-failed') return fail(res, 'COMPOSITION_FAILED', `Publishing ${route.subgraph} would break composition of ${graph}@${variant}; nothing changed.`, { version: out.version, errors: out.errors });
+        log.info({ graph, variant, subgraph: route.subgraph, version: out.version, status: out.status, actor: token.name }, 'publish');
+        return send(res, 200, { status: out.status, version: out.version });
+      }
+      case 'check': {
+        const subs = body['subgraphs'];
+        if (!Array.isArray(subs) || !subs.length || !subs.every((s) => typeof s?.name === 'string' && typeof s?.sdl === 'string')) return fail(res, 'BAD_REQUEST', 'Send { "subgraphs": [{ "name", "sdl" }] }.');
+        const days = typeof body['usageDays'] === 'number' ? body['usageDays'] : null;
+        return send(res, 200, await service.check(graph, variant, subs.map((s) => ({ name: s.name, sdl: s.sdl, url: typeof s.url === 'string' ? s.url : '' })), days));
+      }
+      case 'rollback': {
+        const to = body['version'];
+        if (typeof to !== 'number') return fail(res, 'BAD_REQUEST', 'Send { "version": n }.');
+        const out = service.rollback(graph, variant, to, token.name);
+        if (!out) return fail(res, 'REGISTRY_NOT_FOUND', `${graph}@${variant} has no version ${to}.`);
+        log.info({ graph, variant, to, version: out.version, actor: token.name }, 'rollback');
+        return send(res, 200, { status: 'rolled-back', version: out.version });
+      }
+      case 'usage': {
+        const ops = body['operations'];
+        if (!Array.isArray(ops)) return fail(res, 'BAD_REQUEST', 'Send { "operations": [...] }.');
+        const entries: UsageEntry[] = [];
+        for (const o of ops) {
+          if (typeof o?.hash !== 'string' || !Array.isArray(o.coordinates)) continue;
+          for (const c of o.coordinates) if (typeof c === 'string') entries.push({ coordinate: c, operationHash: o.hash, operationName: typeof o.name === 'string' ? o.name : null, client: typeof o.client === 'string' ? o.client : null, count: Number(o.count) || 1 });
+        }
+        service.recordUsage(graph, variant, entries);
+        return send(res, 200, { recorded: entries.length });
+      }
+    }
+  }
+}
+
+function routeOf(method: string, rest: string): { name: 'supergraph' | 'versions' | 'version' | 'publish' | 'check' | 'rollback' | 'usage'; permission: Permission; subgraph?: string; version?: number } | null {
+  if (method === 'GET' && rest === 'supergraph') return { name: 'supergraph', permission: 'read' };
+  if (method === 'GET' && rest === 'versions') return { name: 'versions', permission: 'read' };
+  const v = /^versions\/(\d+)\/supergraph$/.exec(rest);
+  if (method === 'GET' && v) return { name: 'version', permission: 'read', version: Number(v[1]) };
+  const s = /^subgraphs\/([A-Za-z0-9_-]{1,64})$/.exec(rest);
+  if (method === 'POST' && s) return { name: 'publish', permission: 'publish', subgraph: s[1]! };
+  if (method === 'POST' && rest === 'check') return { name: 'check', permission: 'check' };
+  if (method === 'POST' && rest === 'rollback') return { name: 'rollback', permission: 'publish' };
+  if (method === 'POST' && rest === 'usage') return { name: 'usage', permission: 'read' };
+  return null;
+}
