@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
+import { createLogger } from '../../gateway/observability/log.ts';
 import { loadRegistryConfig } from './config.ts';
 import { createRegistryServer } from './server.ts';
 import { RegistryService } from './service.ts';
@@ -14,7 +14,7 @@ export async function runRegistry(configFile: string): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 78;
   }
-  const log = pino({ level: config.log.level, name: 'tessera-registry', base: { pid: process.pid } });
+  const log = createLogger({ level: config.log.level, name: 'tessera-registry' });
   const store = new SqliteStore(config.storage.sqlite);
   const server = createRegistryServer(config, new RegistryService(store), store, log);
   await new Promise<void>((resolve, reject) => {

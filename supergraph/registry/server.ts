@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { Logger } from '../../gateway/observability/log.ts';
 import { errorCodes, type ErrorCode } from '../../gateway/errors/codes.ts';
 import { BodyTooLargeError, readBody } from '../../gateway/http/read-body.ts';
 import type { RegistryConfig } from './config.ts';
