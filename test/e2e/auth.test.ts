@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { categories, products, stock, users } from '../../subgraphs/shared/dataset.ts';
 import { eventually, gql, sleep } from '../harness/http.ts';
 import { AUDIENCE, b64url, hs256WithPublicKey, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../harness/jwks.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { editSdl, startStack, type Stack } from '../harness/stack.ts';
 
 const U = users();
 const C = categories();
@@ -14,11 +14,7 @@ const S = new Map(stock().map((s) => [`${s.sku}|${s.variant}`, s]));
 const denied = (coordinate: string, path: string[]) => ({ message: `Unauthorized field or type: ${coordinate}`, path, extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-/** A schema edit that must apply: a silent no-op would make the tests below meaningless. */
-const edit = (s: string, from: string, to: string) => {
-  if (!s.includes(from)) throw new Error(`schema edit does not apply: ${from}`);
-  return s.replace(from, to);
-};
+const edit = editSdl;
 /** reviews: `Review.body` is non-null and needs a scope, so a denial nulls its nearest nullable parent. */
 const sdlEdits = {
   reviews: (s: string) =>

@@ -7,14 +7,11 @@ import { products, users } from '../../subgraphs/shared/dataset.ts';
 import { eventually, getJson, gql, sleep } from '../harness/http.ts';
 import { repoRoot, runCli } from '../harness/process.ts';
 import { api, startRegistry, tokens } from '../harness/registry.ts';
-import { allSubgraphs, exampleSdl, startStack, type Stack } from '../harness/stack.ts';
+import { editSdl, exampleSdl, startStack, type Stack } from '../harness/stack.ts';
 
 const U = users();
 const P = products();
-const edit = (s: string, from: string, to: string) => {
-  if (!s.includes(from)) throw new Error(`schema edit does not apply: ${from}`);
-  return s.replace(from, to);
-};
+const edit = editSdl;
 
 describe('schema registry: publish, check, fetch, and gateways that follow a variant', () => {
   let stack: Stack;
@@ -247,4 +244,3 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
   });
 });
 
-void allSubgraphs;

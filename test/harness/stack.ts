@@ -36,6 +36,12 @@ export async function startSubgraphProc(name: SubgraphName, port = 0, extraArgs:
   };
 }
 
+/** A schema edit that must apply: a silent no-op would make the test that relies on it meaningless. */
+export function editSdl(sdl: string, from: string, to: string): string {
+  if (!sdl.includes(from)) throw new Error(`schema edit does not apply: ${from}`);
+  return sdl.replace(from, to);
+}
+
 /** The checked-in SDL of an example subgraph, optionally edited (to make an older or broken version). */
 export function exampleSdl(name: SubgraphName): string {
   return readFileSync(join(repoRoot, 'subgraphs', name, 'schema.graphql'), 'utf8');
