@@ -1,5 +1,8 @@
 import type { AddressInfo } from 'node:net';
+import type { PolicyFunction } from '../policies/policy.ts';
+import { RegistryClient } from '../supergraph/registry/client.ts';
 import { createApollo } from './apollo/create-apollo.ts';
+import { UsageReporter } from './apollo/usage-reporter.ts';
 import { unknownSubgraphNames } from './config/resolve-subgraphs.ts';
 import type { Config } from './config/schema.ts';
 import { createHttpServer } from './http/server.ts';
@@ -8,11 +11,8 @@ import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
 import { PolicyRunner } from './policy-runner/runner.ts';
 import { closeRedis, createRedis } from './redis/client.ts';
-import type { PolicyFunction } from '../policies/policy.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
 import { RegistrySupergraphSource } from './schema-source/registry-source.ts';
-import { UsageReporter } from './apollo/usage-reporter.ts';
-import { RegistryClient } from '../supergraph/registry/client.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
 
 export interface RunningGateway {

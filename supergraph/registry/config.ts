@@ -19,6 +19,8 @@ export const registryConfigSchema = z.strictObject({
       }),
     )
     .min(1),
+  /** Field-usage reports older than this are deleted. */
+  usage: z.strictObject({ retentionDays: z.int().positive().default(90) }).prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -16,7 +16,7 @@ export async function runRegistry(configFile: string): Promise<number> {
   }
   const log = createLogger({ level: config.log.level, name: 'tessera-registry' });
   const store = new SqliteStore(config.storage.sqlite);
-  const server = createRegistryServer(config, new RegistryService(store), store, log);
+  const server = createRegistryServer(config, new RegistryService(store, { usageRetentionDays: config.usage.retentionDays }), store, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => resolve());

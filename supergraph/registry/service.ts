@@ -10,8 +10,11 @@ export type PublishOutcome =
 /** What the registry does, independent of HTTP: publish, check, roll back, record usage. */
 export class RegistryService {
   private readonly store: RegistryStore;
-  constructor(store: RegistryStore) {
+  private readonly retentionDays: number;
+  private prunedDay = '';
+  constructor(store: RegistryStore, opts: { usageRetentionDays?: number } = {}) {
     this.store = store;
+    this.retentionDays = opts.usageRetentionDays ?? 90;
   }
 
   /**
@@ -54,6 +57,12 @@ export class RegistryService {
   }
 
   recordUsage(graph: string, variant: string, entries: readonly UsageEntry[]): void {
-    if (entries.length) this.store.recordUsage(graph, variant, new Date().toISOString().slice(0, 10), entries);
+    const today = new Date().toISOString().slice(0, 10);
+    if (entries.length) this.store.recordUsage(graph, variant, today, entries);
+    // Once a day is enough: retention is counted in days.
+    if (this.prunedDay !== today) {
+      this.prunedDay = today;
+      this.store.pruneUsage(new Date(Date.now() - this.retentionDays * 86_400_000).toISOString().slice(0, 10));
+    }
   }
 }

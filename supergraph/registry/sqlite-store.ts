@@ -96,6 +96,10 @@ export class SqliteStore implements RegistryStore {
     return rows.map((r) => ({ coordinate: String(r['coordinate']), operationHash: String(r['operation_hash']), operationName: (r['operation_name'] as string | null) ?? null, client: r['client'] ? String(r['client']) : null, count: Number(r['count']) }));
   }
 
+  pruneUsage(beforeDay: string): void {
+    this.db.prepare('DELETE FROM usage WHERE day < ?').run(beforeDay);
+  }
+
   close(): void {
     this.db.close();
   }

@@ -40,5 +40,7 @@ export interface RegistryStore {
   append(graph: string, variant: string, expectedVersion: number, next: Omit<VersionRecord, 'version' | 'createdAt'>): { ok: true; version: number } | { ok: false; current: number };
   recordUsage(graph: string, variant: string, day: string, entries: readonly UsageEntry[]): void;
   usageSince(graph: string, variant: string, sinceDay: string): UsageEntry[];
+  /** Deletes usage recorded before `day`. */
+  pruneUsage(beforeDay: string): void;
   close(): void;
 }
