@@ -8,7 +8,7 @@ import { isEmpty, merge, none, type AuthRules, type Requirement } from './direct
 /** Where a denied field's null lands: the field itself, its nearest nullable ancestor, list items, or all of `data`. */
 export type NullTarget =
   /** Set `key` to null on the objects reached by `route` (response keys; lists are traversed). */
-  | { readonly kind: 'key'; readonly remove: FieldNode; readonly route: readonly string[]; readonly key: string; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: FieldNode | null }
+  | { readonly kind: 'key'; readonly remove: FieldNode; readonly route: readonly string[]; readonly key: string; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: FieldNode | null; readonly order: readonly string[] }
   /** Null the items of the list at `route` (its last key is the list field). */
   | { readonly kind: 'items'; readonly remove: FieldNode; readonly route: readonly string[]; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: FieldNode }
   | { readonly kind: 'data' };
@@ -97,7 +97,7 @@ export function analyze(schema: GraphQLSchema, rules: AuthRules, document: Docum
       if (!isEmpty(req)) {
         guards.push({
           index: guards.length, requirement: req, coordinate: `${parentType.name}.${name}`, path: fieldPath, conditions: conds,
-          field: sel, ancestors: ancestors.map((a) => a.node), target: targetFor(frame, ancestors),
+          field: sel, ancestors: ancestors.map((a) => a.node), target: targetFor(frame, ancestors, operation.selectionSet),
         });
       }
       if (sel.selectionSet && isCompositeType(named)) {
@@ -112,9 +112,11 @@ export function analyze(schema: GraphQLSchema, rules: AuthRules, document: Docum
 }
 
 /** Null propagation as GraphQL execution would do it: up to the nearest nullable position. */
-function targetFor(field: FieldFrame, ancestors: readonly FieldFrame[]): NullTarget {
+function targetFor(field: FieldFrame, ancestors: readonly FieldFrame[], root: SelectionSetNode): NullTarget {
+  // The response keys of the selection holding `f`, so a null put back lands in query order.
+  const order = (f: FieldFrame) => responseKeys(f.parent?.selectionSet ?? root);
   if (!isNonNullType(field.type)) {
-    return { kind: 'key', remove: field.node, route: field.containerRoute, key: field.key, scope: field.scope, scopeOwner: field.parent };
+    return { kind: 'key', remove: field.node, route: field.containerRoute, key: field.key, scope: field.scope, scopeOwner: field.parent, order: order(field) };
   }
   let child = field;
   for (let i = ancestors.length - 1; i >= 0; i--) {
@@ -122,10 +124,24 @@ function targetFor(field: FieldFrame, ancestors: readonly FieldFrame[]): NullTar
     if (innermostItemNullable(p.type)) {
       return { kind: 'items', remove: field.node, route: [...p.containerRoute, p.key], scope: child.scope, scopeOwner: p.node };
     }
-    if (!isNonNullType(p.type)) return { kind: 'key', remove: p.node, route: p.containerRoute, key: p.key, scope: p.scope, scopeOwner: p.parent };
+    if (!isNonNullType(p.type)) return { kind: 'key', remove: p.node, route: p.containerRoute, key: p.key, scope: p.scope, scopeOwner: p.parent, order: order(p) };
     child = p;
   }
   return { kind: 'data' };
+}
+
+function responseKeys(set: SelectionSetNode): string[] {
+  const out: string[] = [];
+  const visit = (s: SelectionSetNode) => {
+    for (const sel of s.selections) {
+      if (sel.kind === Kind.FIELD) {
+        const k = sel.alias?.value ?? sel.name.value;
+        if (!out.includes(k)) out.push(k);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) visit(sel.selectionSet);
+    }
+  };
+  visit(set);
+  return out;
 }
 
 function innermostItemNullable(type: GraphQLOutputType): boolean {

@@ -85,7 +85,10 @@ export function patchResponse(plan: FilterPlan, response: ResponseView): void {
   for (const t of plan.targets) {
     if (t.kind === 'key') {
       visit(data, t.route, 0, (obj) => {
-        if (!t.scope || t.scope.has(obj[MARKER] as string)) obj[t.key] = null;
+        if (t.scope && !t.scope.has(obj[MARKER] as string)) return;
+        const added = !(t.key in obj);
+        obj[t.key] = null;
+        if (added) reorder(obj, t.order);
       });
     } else if (t.kind === 'items') {
       const last = t.route.at(-1)!;
@@ -104,6 +107,15 @@ function visit(value: unknown, route: readonly string[], i: number, fn: (obj: Re
   const obj = value as Record<string, unknown>;
   if (i === route.length) fn(obj);
   else visit(obj[route[i]!], route, i + 1, fn);
+}
+
+/** Re-inserts the keys in selection order (JS objects keep insertion order). */
+function reorder(obj: Record<string, unknown>, order: readonly string[]): void {
+  const entries = Object.entries(obj);
+  for (const [k] of entries) delete obj[k];
+  const values = new Map(entries);
+  for (const k of order) if (values.has(k)) obj[k] = values.get(k);
+  for (const [k, v] of entries) if (!(k in obj)) obj[k] = v;
 }
 
 function nullItems(list: unknown, scope: ReadonlySet<string> | null): void {

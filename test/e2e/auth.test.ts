@@ -156,9 +156,13 @@ describe('edge authentication and authorization', () => {
       errors: [denied('User.email', ['users', '@', 'contact'])],
       data: { users: U.slice(0, 2).map((u) => ({ id: u.id, contact: null, name: u.name })) },
     });
+    // The nulls put back keep the query's key order.
+    assert.deepEqual(Object.keys(res.body.data.users[0]), ['id', 'contact', 'name']);
     const received = (await stack.subgraphs.accounts.stats()).received;
     assert.equal(received.length, 1);
     assert.doesNotMatch(received[0]!.query, /email/);
+    const root = await gql(stack.url, { query: '{ me { id } users(first: 1) { id } }' });
+    assert.deepEqual(Object.keys(root.body.data), ['me', 'users']);
   });
 
   it('applies every implementation\'s requirements to an interface field, and a fragment\'s own type', async () => {
