@@ -59,7 +59,9 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     let body: Record<string, unknown> = {};
     if (req.method === 'POST') {
       try {
-        body = JSON.parse(await readBody(req, config.server.bodyLimitBytes)) as Record<string, unknown>;
+        const parsed: unknown = JSON.parse(await readBody(req, config.server.bodyLimitBytes));
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(res, 'BAD_REQUEST', 'Body must be a JSON object.');
+        body = parsed as Record<string, unknown>;
       } catch (err) {
         if (err instanceof BodyTooLargeError) return fail(res, 'PAYLOAD_TOO_LARGE', `Body exceeds ${config.server.bodyLimitBytes} bytes.`);
         return fail(res, 'BAD_REQUEST', 'Body is not valid JSON.');
@@ -80,7 +82,11 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
         return send(res, 200, cur.supergraphSdl, headers);
       }
       case 'versions':
-        return send(res, 200, { graph, variant, versions: store.history(graph, variant, Math.min(Number(url.searchParams.get('limit') ?? 100), 1000)) });
+      {
+        const asked = Number(url.searchParams.get('limit') ?? 100);
+        const limit = Number.isInteger(asked) && asked > 0 ? Math.min(asked, 1000) : 100;
+        return send(res, 200, { graph, variant, versions: store.history(graph, variant, limit) });
+      }
       case 'version': {
         const v = store.version(graph, variant, route.version!);
         if (!v) return fail(res, 'REGISTRY_NOT_FOUND', `${graph}@${variant} has no version ${route.version}.`);

@@ -157,7 +157,7 @@ describe('edge authentication and authorization', () => {
       data: { users: U.slice(0, 2).map((u) => ({ id: u.id, contact: null, name: u.name })) },
     });
     // The nulls put back keep the query's key order.
-    assert.deepEqual(Object.keys(res.body.data.users[0]), ['id', 'contact', 'name']);
+    assert.deepEqual(Object.keys(res.body.data.users[0]!), ['id', 'contact', 'name']);
     const received = (await stack.subgraphs.accounts.stats()).received;
     assert.equal(received.length, 1);
     assert.doesNotMatch(received[0]!.query, /email/);
