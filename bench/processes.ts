@@ -2,7 +2,6 @@
 // make sure none outlives the script.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { supergraphForPlanner } from '../gateway/schema-source/security-features.ts';
 import { composeSupergraph } from '../supergraph/compose.ts';
@@ -43,14 +42,7 @@ export function start(name: string, args: string[], env: Record<string, string>,
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../test/harness/ports.ts';
 
 
 /** Composes the example subgraphs at `urls` (as `bench/subgraphs.ts` reports them) into `file`. */

@@ -20,6 +20,8 @@ export const anonymous: Identity = Object.freeze({ subject: null, authenticated:
 export interface SchemaPhase {
   readonly apiSchema: GraphQLSchema;
   readonly supergraphSdl: string;
+  /** `supergraphSdl` parsed once per generation, for every policy that reads its directives. */
+  readonly supergraphDocument: DocumentNode;
 }
 
 /** Per request, before parsing: only headers are known. Runs inside Apollo's `context` function. */

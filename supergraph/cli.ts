@@ -1,9 +1,10 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readSubgraphSdl } from './fetch-sdl.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
 import { RegistryClient, RegistryRequestError } from './registry/client.ts';
 import { exitCodeOf, renderReport, type ReportFormat } from './report.ts';
+import { writeFileAtomic } from './write-file-atomic.ts';
 
 const registryOptions = {
   registry: { type: 'string' },
@@ -30,8 +31,7 @@ export async function registryCli(command: 'check' | 'publish' | 'fetch', args: 
       const { values } = parseArgs({ args, options: { ...registryOptions, output: { type: 'string' }, version: { type: 'string' } } });
       const got = await clientFrom(values, env).supergraph(null, values.version ? Number(values.version) : undefined);
       if (values.output) {
-        writeFileSync(`${values.output}.tmp`, got!.sdl);
-        renameSync(`${values.output}.tmp`, values.output);
+        writeFileAtomic(values.output, got!.sdl);
         io.stderr(`wrote ${values.graph}@${values.variant} version ${got!.version} to ${values.output}\n`);
       } else io.stdout(got!.sdl);
       return 0;

@@ -1,8 +1,7 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { composeSupergraph, type CompositionProblem } from './compose.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
+import { writeFileAtomic } from './write-file-atomic.ts';
 
 export const EXIT = { ok: 0, compositionFailed: 1, usage: 2 } as const;
 
@@ -35,10 +34,7 @@ export async function composeCommand(opts: { config: string; output?: string }, 
   }
   for (const h of result.hints) io.stderr(formatProblem('hint', h));
   if (opts.output) {
-    mkdirSync(dirname(opts.output), { recursive: true });
-    const tmp = `${opts.output}.${process.pid}.tmp`;
-    writeFileSync(tmp, result.supergraphSdl);
-    renameSync(tmp, opts.output);
+    writeFileAtomic(opts.output, result.supergraphSdl);
     io.stderr(`composed ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) into ${opts.output}\n`);
   } else {
     io.stdout(result.supergraphSdl);

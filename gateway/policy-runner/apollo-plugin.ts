@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode } from 'graphql';
+import { parse, type DocumentNode } from 'graphql';
 import type { OperationDone, OperationPhase, ResponseView, SchemaPhase } from '../../policies/policy.ts';
 import type { GatewayContext } from '../context.ts';
 import type { PolicyRunner } from './runner.ts';
@@ -18,7 +18,7 @@ export function policyPlugin(runner: PolicyRunner): ApolloServerPlugin<GatewayCo
       return {
         schemaDidLoadOrUpdate({ apiSchema, coreSupergraphSdl }) {
           if (coreSupergraphSdl === undefined) return;
-          current = { apiSchema, supergraphSdl: coreSupergraphSdl };
+          current = { apiSchema, supergraphSdl: coreSupergraphSdl, supergraphDocument: parse(coreSupergraphSdl, { noLocation: true }) };
           schemas.set(apiSchema, current);
           runner.onSchema(current);
         },

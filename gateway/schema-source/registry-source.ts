@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { SupergraphManager } from '@apollo/gateway';
 import { RegistryClient, RegistryRequestError } from '../../supergraph/registry/client.ts';
+import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
 import type { Logger } from '../observability/log.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { ReloadOutcome } from './file-source.ts';
@@ -112,10 +112,7 @@ export class RegistrySupergraphSource implements SupergraphManager {
 
   private writeCache(sdl: string, version: number, etag: string | null): void {
     try {
-      mkdirSync(dirname(this.settings.cacheFile), { recursive: true });
-      const tmp = `${this.settings.cacheFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, `# tessera-registry ${JSON.stringify({ version, etag, graph: this.settings.graph, variant: this.settings.variant })}\n${sdl}`);
-      renameSync(tmp, this.settings.cacheFile);
+      writeFileAtomic(this.settings.cacheFile, `# tessera-registry ${JSON.stringify({ version, etag, graph: this.settings.graph, variant: this.settings.variant })}\n${sdl}`);
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message, cacheFile: this.settings.cacheFile }, 'cannot write the last good supergraph');
     }

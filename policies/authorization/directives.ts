@@ -1,4 +1,4 @@
-import { Kind, parse, type ConstDirectiveNode, type ConstValueNode, type DefinitionNode } from 'graphql';
+import { Kind, type ConstDirectiveNode, type ConstValueNode, type DefinitionNode, type DocumentNode } from 'graphql';
 
 /**
  * What one schema element requires. Every entry of `scopes` (one per `@requiresScopes`) must be
@@ -32,12 +32,11 @@ const specs = { authenticated: 'https://specs.apollo.dev/authenticated/', requir
 type Kind3 = keyof typeof specs;
 
 /**
- * Reads the authorization directives from a supergraph SDL. Composition keeps them (as
+ * Reads the authorization directives from a parsed supergraph. Composition keeps them (as
  * `@link`ed features), while the API schema the gateway validates against drops them, so the
  * supergraph text is the source of truth. Names honour `@link(as:)`.
  */
-export function readAuthRules(supergraphSdl: string): AuthRules {
-  const doc = parse(supergraphSdl, { noLocation: true });
+export function readAuthRules(doc: DocumentNode): AuthRules {
   const names = new Map<string, Kind3>();
   for (const def of doc.definitions) {
     if (def.kind !== Kind.SCHEMA_DEFINITION && def.kind !== Kind.SCHEMA_EXTENSION) continue;

@@ -45,7 +45,7 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
     const policy: Policy = {
       name: 'authorization',
       onSchema(s) {
-        current = readAuthRules(s.supergraphSdl);
+        current = readAuthRules(s.supergraphDocument);
         rulesBySchema.set(s.apiSchema, current);
       },
       async onOperation(op) {

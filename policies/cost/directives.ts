@@ -1,4 +1,4 @@
-import { Kind, parse, type ConstDirectiveNode, type ConstValueNode } from 'graphql';
+import { Kind, type ConstDirectiveNode, type ConstValueNode, type DocumentNode } from 'graphql';
 
 export interface ListSize {
   readonly assumedSize: number | null;
@@ -19,8 +19,7 @@ export interface CostWeights {
 
 const COST_SPEC = 'https://specs.apollo.dev/cost/';
 
-export function readCostWeights(supergraphSdl: string): CostWeights {
-  const doc = parse(supergraphSdl, { noLocation: true });
+export function readCostWeights(doc: DocumentNode): CostWeights {
   let costName = 'cost';
   let listSizeName = 'listSize';
   for (const def of doc.definitions) {

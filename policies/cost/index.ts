@@ -22,7 +22,7 @@ export const costPolicy: PolicyModule<CostConfig> = {
     return {
       name: 'cost',
       onSchema(s) {
-        current = readCostWeights(s.supergraphSdl);
+        current = readCostWeights(s.supergraphDocument);
         bySchema.set(s.apiSchema, current);
       },
       onOperation(op) {

@@ -25,13 +25,18 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
     let healthy = true;
     deps.log.info({ store: useRedis ? 'redis' : 'memory', failureMode: config.failureMode }, 'rate limits enabled');
 
+    // Per tier, once: the budgets and the RateLimit-Policy header every response of that tier carries.
+    const tierOf = (tier: string, b: { costPerWindow: number; requestsPerWindow?: number | undefined }) => ({
+      tier,
+      costPerWindow: b.costPerWindow,
+      requestsPerWindow: b.requestsPerWindow,
+      policyHeader: [`"cost";q=${b.costPerWindow};w=${windowSec}`, ...(b.requestsPerWindow ? [`"requests";q=${b.requestsPerWindow};w=${windowSec}`] : [])].join(', '),
+    });
+    const defaultTier = tierOf('default', config);
+    const plans = new Map(Object.entries(config.tiers?.plans ?? {}).map(([name, b]) => [name, tierOf(name, b)]));
     const budgetFor = (claims: Readonly<Record<string, unknown>>) => {
-      if (config.tiers) {
-        const plan = claims[config.tiers.claim];
-        const b = typeof plan === 'string' ? config.tiers.plans[plan] : undefined;
-        if (b) return { tier: plan as string, costPerWindow: b.costPerWindow, requestsPerWindow: b.requestsPerWindow };
-      }
-      return { tier: 'default', costPerWindow: config.costPerWindow, requestsPerWindow: config.requestsPerWindow };
+      const plan = config.tiers ? claims[config.tiers.claim] : undefined;
+      return (typeof plan === 'string' ? plans.get(plan) : undefined) ?? defaultTier;
     };
 
     return {
@@ -44,8 +49,7 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
         const base = `rl:{${budget.tier}:${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}}`;
         const limits: LimitRequest[] = [{ key: `${base}:cost`, amount: cost, limit: budget.costPerWindow, windowMs: config.windowMs }];
         if (budget.requestsPerWindow) limits.push({ key: `${base}:requests`, amount: 1, limit: budget.requestsPerWindow, windowMs: config.windowMs });
-        const policyHeader = [`"cost";q=${budget.costPerWindow};w=${windowSec}`, ...(budget.requestsPerWindow ? [`"requests";q=${budget.requestsPerWindow};w=${windowSec}`] : [])].join(', ');
-        op.setResponseHeader('ratelimit-policy', policyHeader);
+        op.setResponseHeader('ratelimit-policy', budget.policyHeader);
         if (cost > budget.costPerWindow) {
           decisions.inc({ outcome: 'limited' });
           throw tesseraError('RATE_LIMITED', `Operation cost ${cost} exceeds the whole budget of ${budget.costPerWindow} per ${windowSec} s; it can never be admitted.`, { headers: { 'retry-after': String(windowSec) } });

@@ -14,16 +14,15 @@ const S = new Map(stock().map((s) => [`${s.sku}|${s.variant}`, s]));
 const denied = (coordinate: string, path: string[]) => ({ message: `Unauthorized field or type: ${coordinate}`, path, extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-const edit = editSdl;
 /** reviews: `Review.body` is non-null and needs a scope, so a denial nulls its nearest nullable parent. */
 const sdlEdits = {
   reviews: (s: string) =>
-    edit(
-      edit(s, '"@provides", ', '"@provides", "@requiresScopes", '),
+    editSdl(
+      editSdl(s, '"@provides", ', '"@provides", "@requiresScopes", '),
       'type Review @key(fields: "id") {\n  id: ID!\n  body: String!',
       'type Review @key(fields: "id") {\n  id: ID!\n  body: String! @requiresScopes(scopes: [["read:reviews"]])',
     ),
-  inventory: (s: string) => edit(s, '  inStock: Boolean\n', '  inStock: Boolean @policy(policies: [["ops:flaky"]])\n'),
+  inventory: (s: string) => editSdl(s, '  inStock: Boolean\n', '  inStock: Boolean @policy(policies: [["ops:flaky"]])\n'),
 };
 
 describe('edge authentication and authorization', () => {

@@ -11,7 +11,6 @@ import { editSdl, exampleSdl, startStack, type Stack } from '../harness/stack.ts
 
 const U = users();
 const P = products();
-const edit = editSdl;
 
 describe('schema registry: publish, check, fetch, and gateways that follow a variant', () => {
   let stack: Stack;
@@ -83,14 +82,14 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
     await stack.subgraphs.products.fault({ delayMs: 1500, times: 1 });
     const inFlight = gql(gateway.url, q);
     await sleep(200);
-    const withSlogan = edit(exampleSdl('products'), '  category: Category!\n', '  category: Category!\n  "Marketing line."\n  slogan: String\n');
+    const withSlogan = editSdl(exampleSdl('products'), '  category: Category!\n', '  category: Category!\n  "Marketing line."\n  slogan: String\n');
     assert.deepEqual((await publish('products', withSlogan)).json, { status: 'published', version: 5 });
     const fields = async () => (await gql(gateway.url, { query: '{ __type(name: "Product") { fields { name } } }' })).body.data.__type.fields.map((f: any) => f.name);
     await eventually(async () => (await fields()).includes('slogan'), 1500, 'the new field within one poll interval');
     assert.deepEqual((await inFlight).body, { data: { topProducts: [{ name: P[0]!.name }] } }, 'the in-flight request finished');
     assert.equal((await getJson(`${gateway.base}/ready`)).body.supergraphVersion, 5);
 
-    const broken = edit(exampleSdl('products'), '  price: Int!\n', '  price: String!\n');
+    const broken = editSdl(exampleSdl('products'), '  price: Int!\n', '  price: String!\n');
     const refused = await publish('products', broken);
     assert.equal(refused.status, 400);
     assert.equal(refused.json.error.code, 'COMPOSITION_FAILED');
@@ -110,12 +109,12 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
     };
     const accounts = exampleSdl('accounts');
     const table: Array<{ what: string; name: string; sdl: string; code: number; levels: string[] }> = [
-      { what: 'new optional field', name: 'accounts', sdl: edit(accounts, '  name: String!\n', '  name: String!\n  nickname: String\n'), code: 0, levels: ['safe'] },
-      { what: 'optional argument added', name: 'accounts', sdl: edit(accounts, 'users(first: Int = 10)', 'users(first: Int = 10, active: Boolean)'), code: 0, levels: ['dangerous'] },
-      { what: 'field removed', name: 'accounts', sdl: edit(accounts, '  "Needs both `read:profile` and `read:pii`."\n  birthDate: String @requiresScopes(scopes: [["read:profile", "read:pii"]])\n', ''), code: 1, levels: ['breaking'] },
-      { what: 'required argument added', name: 'accounts', sdl: edit(accounts, 'user(id: ID!)', 'user(id: ID!, tenant: String!)'), code: 1, levels: ['breaking'] },
-      { what: 'output type changed', name: 'accounts', sdl: edit(accounts, '  username: String! @shareable', '  username: Int! @shareable'), code: 1, levels: [] },
-      { what: 'composition error', name: 'products', sdl: edit(exampleSdl('products'), '  price: Int!\n', '  price: String!\n'), code: 1, levels: [] },
+      { what: 'new optional field', name: 'accounts', sdl: editSdl(accounts, '  name: String!\n', '  name: String!\n  nickname: String\n'), code: 0, levels: ['safe'] },
+      { what: 'optional argument added', name: 'accounts', sdl: editSdl(accounts, 'users(first: Int = 10)', 'users(first: Int = 10, active: Boolean)'), code: 0, levels: ['dangerous'] },
+      { what: 'field removed', name: 'accounts', sdl: editSdl(accounts, '  "Needs both `read:profile` and `read:pii`."\n  birthDate: String @requiresScopes(scopes: [["read:profile", "read:pii"]])\n', ''), code: 1, levels: ['breaking'] },
+      { what: 'required argument added', name: 'accounts', sdl: editSdl(accounts, 'user(id: ID!)', 'user(id: ID!, tenant: String!)'), code: 1, levels: ['breaking'] },
+      { what: 'output type changed', name: 'accounts', sdl: editSdl(accounts, '  username: String! @shareable', '  username: Int! @shareable'), code: 1, levels: [] },
+      { what: 'composition error', name: 'products', sdl: editSdl(exampleSdl('products'), '  price: Int!\n', '  price: String!\n'), code: 1, levels: [] },
     ];
     for (const t of table) {
       const res = await cli(['subgraph', 'check', '--graph', 'shop', '--name', t.name, '--schema', write(t.name, t.sdl), '--format', 'json'], { TESSERA_REGISTRY_TOKEN: tokens.checker });
@@ -160,7 +159,7 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
       return cli(['subgraph', 'check', '--graph', 'shop', '--name', 'accounts', '--schema', f, '--usage-days', '7', '--format', 'json']);
     };
     const used = await eventually(async () => {
-      const r = await check(edit(accounts, '  name: String!\n', ''));
+      const r = await check(editSdl(accounts, '  name: String!\n', ''));
       const change = JSON.parse(r.stdout).changes[0];
       return change?.operations ? { r, change } : null;
     }, 5000, 'the usage report to reach the registry');
@@ -168,7 +167,7 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
     assert.equal(used.change.coordinate, 'User.name');
     assert.deepEqual(used.change.operations.map((o: any) => [o.name, o.client, o.count]), [['ShopPeople', 'web-shop', 3]]);
 
-    const unused = await check(edit(accounts, '  "Needs both `read:profile` and `read:pii`."\n  birthDate: String @requiresScopes(scopes: [["read:profile", "read:pii"]])\n', ''));
+    const unused = await check(editSdl(accounts, '  "Needs both `read:profile` and `read:pii`."\n  birthDate: String @requiresScopes(scopes: [["read:profile", "read:pii"]])\n', ''));
     assert.equal(unused.code, 0, unused.stdout);
     const report = JSON.parse(unused.stdout);
     assert.deepEqual(report.changes.map((c: any) => [c.level, c.coordinate, c.unused]), [['breaking', 'User.birthDate', true]]);

@@ -22,7 +22,8 @@ export async function getJson(url: string, init: RequestInit = {}): Promise<{ st
   return { status: res.status, headers: res.headers, body: parseOr(text, text) };
 }
 
-function parseOr(text: string, fallback: unknown): any {
+/** JSON.parse, or `fallback` when the text is not JSON. */
+export function parseOr(text: string, fallback: unknown): any {
   try {
     return JSON.parse(text);
   } catch {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 
 /** Whether `redis-server` can run here. CI installs it and sets CI=true, so there a missing binary is a failure. */
 export function redisAvailable(): boolean {
@@ -9,17 +9,6 @@ export function redisAvailable(): boolean {
 }
 
 export const redisSkipMessage = 'redis-server is not installed on this machine; install it (apt-get install -y redis-server) to run the Redis tests';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A real redis-server on loopback, with no persistence; can be killed and restarted on its port. */
 export class RedisServer {

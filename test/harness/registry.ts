@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { hashToken } from '../../supergraph/registry/server.ts';
+import { parseOr } from './http.ts';
 import { runCli, type Proc } from './process.ts';
 
 export const tokens = { admin: 'tok-admin-7f3a', reader: 'tok-reader-19c2', checker: 'tok-checker-55d0' } as const;
@@ -31,11 +32,5 @@ export async function api(url: string, path: string, opts: { method?: string; to
     body: opts.body ? JSON.stringify(opts.body) : undefined,
   });
   const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return { status: res.status, headers: res.headers, text, json: parseOr(text, undefined) };
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { composeSupergraph } from '../../supergraph/compose.ts';
+import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
 import { getJson } from './http.ts';
 import { repoRoot, runCli, type Proc } from './process.ts';
 
@@ -86,9 +87,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const supergraphFile = join(dir, 'supergraph.graphql');
   const writeSupergraph = (edit: StackOptions['sdlEdits'] = {}) => {
     const sdl = composeOrThrow(allSubgraphs.map((n) => ({ name: n, url: subgraphs[n].url, sdl: (edit[n] ?? ((s: string) => s))(exampleSdl(n)) })));
-    // temp file + rename, as `tessera compose` does, so the watcher never reads half a file
-    writeFileSync(`${supergraphFile}.tmp`, sdl);
-    renameSync(`${supergraphFile}.tmp`, supergraphFile);
+    writeFileAtomic(supergraphFile, sdl);
   };
   try {
     writeSupergraph(opts.sdlEdits);

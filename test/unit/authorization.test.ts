@@ -16,7 +16,7 @@ const composed = composeSupergraph([{
 }]);
 if (!composed.ok) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 const schema = composed.apiSchema();
-const rules = readAuthRules(composed.supergraphSdl);
+const rules = readAuthRules(parse(composed.supergraphSdl));
 
 const anonymousPlan = (query: string) => {
   const analysis = analyze(schema, rules, parse(query), null)!;

@@ -11,7 +11,7 @@ import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
 const composed = composeServices(allSubgraphs.map((name) => ({ name, url: `http://${name}`, typeDefs: parse(exampleSdl(name)) })));
 if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 const schema = composed.schema.toAPISchema().toGraphQLJSSchema();
-const weights = readCostWeights(composed.supergraphSdl);
+const weights = readCostWeights(parse(composed.supergraphSdl));
 const cost = (query: string, variables: Record<string, unknown> = {}) => {
   const document = parse(query);
   const operation = document.definitions.find((d) => d.kind === 'OperationDefinition') as OperationDefinitionNode;
