@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Pool } from 'undici';
 import { products, reviews, stock, users } from '../../subgraphs/shared/dataset.ts';
 import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
-import { eventually, parseOr, sleep } from '../harness/http.ts';
+import { eventually, gql, parseOr, sleep } from '../harness/http.ts';
 import { metric } from '../harness/metrics.ts';
 import { allSubgraphs, composeOrThrow, editSdl, exampleSdl, startStack, type Stack } from '../harness/stack.ts';
 
@@ -98,5 +98,30 @@ describe('supergraph reloads under load', () => {
     assert.deepEqual(closed.map((l) => l['generation']), Array.from({ length: 20 }, (_, i) => i + 1));
     const created = stack.gateway.logs().filter((l) => l['msg'] === 'subgraph client created');
     assert.equal(created.length, 4 + 10 * 4);
+  });
+
+  it('serves a subgraph that leaves the supergraph and comes back at the same URL', async () => {
+    // @apollo/gateway keeps the data source it was given for a name and URL, and hands it back
+    // when the subgraph returns: that must reach a live client, not the one closed when it left.
+    await using stack = await startStack({ config: { supergraph: { watch: false } } });
+    const compose = (names: typeof allSubgraphs) => writeFileAtomic(stack.supergraphFile, composeOrThrow(names.map((n) => ({ name: n, url: stack.subgraphs[n].url, sdl: exampleSdl(n) }))));
+    const stockQuery = { query: '{ topProducts(first: 2) { upc inStock } }' };
+    const reload = async (i: number) => {
+      stack.gateway.child.kill('SIGHUP');
+      await eventually(async () => stack.gateway.logs().filter((l) => l['msg'] === 'supergraph reloaded').length >= i, 10_000, `reload ${i}`);
+    };
+
+    compose(allSubgraphs.filter((n) => n !== 'inventory'));
+    await reload(1);
+    await eventually(async () => (await metric(stack.base, 'tessera_subgraph_clients', { subgraph: 'inventory' })) === 0, 5000, 'the inventory client to close');
+    const without = await gql(stack.url, stockQuery);
+    assert.equal(without.status, 400);
+    assert.equal(without.body.errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
+
+    compose(allSubgraphs);
+    await reload(2);
+    const back = await gql(stack.url, stockQuery);
+    assert.deepEqual(back.body, { data: { topProducts: [{ upc: '1', inStock: true }, { upc: '2', inStock: true }] } });
+    assert.equal(await metric(stack.base, 'tessera_subgraph_clients', { subgraph: 'inventory' }), 1);
   });
 });
