@@ -34,7 +34,7 @@ async function settledHeap(gc: () => void): Promise<number> {
 const query = JSON.stringify({ query: '{ topProducts(first: 2) { upc name inStock reviews(first: 1) { author { name } } } }' });
 
 describe('many supergraph reloads', () => {
-  it('50 reloads leave the heap at its baseline and one subgraph client per subgraph', async () => {
+  it('50 reloads leave the heap at its baseline and one subgraph client per subgraph', async (t) => {
     const gc = exposeGc();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-heap-'));
     await using stack = new AsyncDisposableStack();
@@ -89,7 +89,7 @@ describe('many supergraph reloads', () => {
     const after = await settledHeap(gc);
 
     const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
-    console.log(`reload-heap: heap used ${mib(baseline)} MiB after warm-up, ${mib(after)} MiB after 50 more reloads (${mib(after - baseline)} MiB)`);
+    t.diagnostic(`reload-heap: heap used ${mib(baseline)} MiB after warm-up, ${mib(after)} MiB after 50 more reloads (${mib(after - baseline)} MiB)`);
     assert.deepEqual(failures, []);
     assert.deepEqual(warnings, []);
     // Measured: 2.6 MiB over 50 reloads, 3.5 MiB over 150 (V8's own caches, not per generation);

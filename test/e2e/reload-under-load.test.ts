@@ -43,7 +43,7 @@ function writeGeneration(stack: Stack, i: number): void {
 }
 
 describe('supergraph reloads under load', () => {
-  it('20 reloads under 30 keep-alive connections lose no request; schema-only reloads keep the clients', async () => {
+  it('20 reloads under 30 keep-alive connections lose no request; schema-only reloads keep the clients', async (t) => {
     await using stack = await startStack({ config: { supergraph: { watch: false } } });
     // A little latency on the last hop, so most requests span a reload.
     await stack.subgraphs.accounts.fault({ delayMs: 5 });
@@ -87,7 +87,7 @@ describe('supergraph reloads under load', () => {
 
     assert.ok(inFlightAtReload.every((n) => n > 0), `every reload happened under load (in flight at each: ${inFlightAtReload.join(',')})`);
     assert.deepEqual({ failed: failures.length, firstFailures: failures.slice(0, 3) }, { failed: 0, firstFailures: [] }, `${failures.length} of ${total} requests failed`);
-    console.log(`reload-under-load: ${total} requests over 20 reloads, ${failures.length} failed`);
+    t.diagnostic(`reload-under-load: ${total} requests over 20 reloads, ${failures.length} failed`);
 
     // Every superseded generation drained and closed, none by the timeout; one client per subgraph
     // is left. The ten URL changes made 4 clients each; the ten schema-only reloads made none.
