@@ -12,6 +12,7 @@ import { Metrics } from './observability/metrics.ts';
 import { PolicyRunner } from './policy-runner/runner.ts';
 import { closeRedis, createRedis } from './redis/client.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
+import { Generations } from './schema-source/generations.ts';
 import { RegistrySupergraphSource } from './schema-source/registry-source.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
 
@@ -80,13 +81,17 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     ? new UsageReporter(new RegistryClient({ url: registry.url, graph: registry.graph, variant: registry.variant, token: registry.token, timeoutMs: registry.timeoutMs }), { flushIntervalMs: registry.usageFlushIntervalMs, log })
     : null;
   const supergraphName = registry ? `${registry.url} ${registry.graph}@${registry.variant}` : config.supergraph.file!;
-  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, policies, extraPlugins: usage ? [usage.plugin()] : [] });
+  const generations = new Generations({ drainTimeoutMs: config.supergraph.reloadDrainTimeoutMs, log, metrics });
+  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, generations, policies, extraPlugins: usage ? [usage.plugin()] : [] });
 
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     const subgraphs = subgraphsOf(coreSupergraphSdl);
     const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
     if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');
-    clients.retain(subgraphs).catch((err: Error) => log.warn({ err: err.message }, 'closing a stale subgraph client failed'));
+    // The new generation references its clients before the old one can release them, so a
+    // subgraph whose URL and settings are unchanged keeps its client (and pool) across the reload.
+    const lease = clients.lease(subgraphs);
+    generations.activate(() => lease.release());
   });
 
   try {
@@ -129,6 +134,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       await closed;
       await apollo.stop();
       await usage?.close();
+      generations.stop();
       await clients.closeAll({ force: !drained });
       await policies.close();
       if (redis) await closeRedis(redis);

@@ -1,5 +1,6 @@
 import { ApolloGateway, type SupergraphManager } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -13,21 +14,22 @@ import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { policyPlugin } from '../policy-runner/apollo-plugin.ts';
 import type { PolicyRunner } from '../policy-runner/runner.ts';
+import type { Generations } from '../schema-source/generations.ts';
 import type { SubgraphClients } from '../subgraph-client/clients.ts';
 import { gatewayPlugin } from './gateway-plugin.ts';
 
-export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients; policies: PolicyRunner; extraPlugins?: ApolloServerPlugin<GatewayContext>[] }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
+export function createApollo(opts: { config: Config; log: Logger; metrics: Metrics; source: SupergraphManager; clients: SubgraphClients; generations: Generations; policies: PolicyRunner; extraPlugins?: ApolloServerPlugin<GatewayContext>[] }): { apollo: ApolloServer<GatewayContext>; gateway: ApolloGateway } {
   const { config, log } = opts;
   const gateway = new ApolloGateway({
     supergraphSdl: opts.source,
-    buildService: (def) => opts.clients.get(def.name, def.url ?? ''),
+    buildService: (def) => opts.clients.dataSource(def.name, def.url ?? ''),
     // Validate every supergraph we load, whatever NODE_ENV says: a reload must never half-apply.
     validateSupergraph: true,
     serviceHealthCheck: false,
     logger: log,
   });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: countingRequests(gateway, opts.generations),
     logger: log,
     csrfPrevention: config.server.csrfPrevention,
     introspection: config.server.introspection,
@@ -50,4 +52,30 @@ export function createApollo(opts: { config: Config; log: Logger; metrics: Metri
     ],
   });
   return { apollo, gateway };
+}
+
+/**
+ * The gateway as Apollo Server sees it, with each execution counted against the supergraph
+ * generation current when it starts. Everything that touches subgraph clients (planning, the
+ * captured data sources, every fetch) happens inside the executor, and try/finally ends the
+ * count on every path, so a superseded generation's clients close only after its last fetch.
+ */
+function countingRequests(gateway: ApolloGateway, generations: Generations): GatewayInterface {
+  return {
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
+    stop: () => gateway.stop(),
+    load: async (options) => {
+      const { executor } = await gateway.load(options);
+      return {
+        executor: async (requestContext) => {
+          const done = generations.enter();
+          try {
+            return await executor(requestContext);
+          } finally {
+            done();
+          }
+        },
+      };
+    },
+  };
 }

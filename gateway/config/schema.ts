@@ -163,6 +163,8 @@ export const configSchema = z.strictObject({
       watch: z.boolean().default(true),
       /** Quiet period after a change before reading, so half-written files are not read. */
       watchDebounceMs: z.int().min(0).default(100),
+      /** Longest wait, after a reload, for requests still running on the superseded supergraph before its subgraph clients close. */
+      reloadDrainTimeoutMs: z.int().min(0).default(30_000), // 30 s
     })
     .refine((s) => (s.file === undefined) !== (s.registry === undefined), { message: 'set exactly one of `supergraph.file` and `supergraph.registry`' }),
   subgraphs: z

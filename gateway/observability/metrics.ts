@@ -65,6 +65,14 @@ export class Metrics {
   });
   readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
 
+  readonly supergraphGenerationsLive = new Gauge({ name: 'tessera_supergraph_generations', help: 'Supergraph generations not yet closed: the current one and superseded ones still draining.', registers: [this.registry] });
+  readonly supergraphDrainTimeouts = new Counter({ name: 'tessera_supergraph_drain_timeouts_total', help: 'Superseded generations closed by supergraph.reloadDrainTimeoutMs with requests still running.', registers: [this.registry] });
+  readonly subgraphClients = new Gauge({
+    name: 'tessera_subgraph_clients',
+    help: 'Live subgraph clients (one connection pool each) per subgraph; more than one only while a reload that changed its URL drains.',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
   readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from a registry).', registers: [this.registry] });
   readonly policyDuration = new Histogram({
     name: 'tessera_policy_duration_seconds',

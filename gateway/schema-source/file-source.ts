@@ -15,9 +15,9 @@ type UpdateFn = (sdl: string) => void;
 
 /**
  * Serves the supergraph from a file and swaps it when the file changes. Each accepted SDL is a
- * new generation: requests already planned keep their own plan and data sources (the gateway
- * captures both per request), so a swap never disturbs in-flight work. A file that does not
- * build is rejected and the current generation keeps serving.
+ * new generation: requests already running keep their plan, and the subgraph clients they may
+ * still use stay open until they finish (generations.ts). A file that does not build is
+ * rejected and the current generation keeps serving.
  */
 export class FileSupergraphSource implements SupergraphManager {
   private update: UpdateFn | null = null;

@@ -1,15 +1,37 @@
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
+import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { SubgraphDataSource, type SubgraphHook } from './data-source.ts';
 
+interface Entry {
+  readonly client: SubgraphDataSource;
+  /** Supergraph generations (leases) that reference the client. */
+  refs: number;
+}
+
+/** One generation's references on the clients of its subgraphs. */
+export interface ClientLease {
+  /** Drops the references; a client no live generation references is closed. Idempotent. */
+  release(): Promise<void>;
+}
+
 /**
- * One client per (subgraph, URL). A reload that keeps a subgraph's URL keeps its pool and warm
- * sockets; clients whose subgraph left the supergraph are closed once their requests finish.
+ * One client (pool, breaker, retry budget) per subgraph name and resolved URL, shared by every
+ * supergraph generation that routes there and reference-counted across them: a reload that
+ * keeps a subgraph's URL keeps its pool and warm sockets, and a client is closed only when the
+ * last generation referencing it has drained (see schema-source/generations.ts).
+ *
+ * Apollo gets a handle per (name, URL), not the client: it keeps data sources by name for the
+ * life of the gateway and hands an old one back when a URL returns, so what it holds must stay
+ * valid after the client behind it was closed and made again.
  */
 export class SubgraphClients {
-  private readonly clients = new Map<string, SubgraphDataSource>();
+  private readonly entries = new Map<string, Entry>();
+  /** The newest lease: it adopts a client Apollo asks for outside any generation's list. */
+  private current: { keys: Set<string> } | null = null;
   private readonly config: Config;
   private readonly log: Logger;
   private readonly metrics: Metrics;
@@ -21,30 +43,89 @@ export class SubgraphClients {
     this.hook = deps.hook ?? null;
   }
 
-  get(name: string, routingUrl: string): SubgraphDataSource {
-    const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const key = `${name} ${settings.url}`;
-    let client = this.clients.get(key);
-    if (!client) {
-      client = new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook });
-      this.clients.set(key, client);
-      this.log.debug({ subgraph: name, url: settings.url }, 'subgraph client created');
-    }
-    return client;
+  /** What @apollo/gateway's `buildService` returns: finds the live client at each fetch. */
+  dataSource(name: string, routingUrl: string): GraphQLDataSource<GatewayContext> {
+    const key = this.keyOf(name, routingUrl);
+    return {
+      process: (options: GraphQLDataSourceProcessOptions<GatewayContext>) => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client.process(options),
+    };
   }
 
-  /** Closes clients not in `keep` (as `${name} ${routingUrl}` from the new supergraph). */
-  async retain(keep: ReadonlyArray<{ name: string; url: string }>): Promise<void> {
-    const wanted = new Set(keep.map((k) => `${k.name} ${resolveSubgraphSettings(this.config, k.name, k.url).url}`));
-    const stale = [...this.clients].filter(([key]) => !wanted.has(key));
-    for (const [key] of stale) this.clients.delete(key);
-    await Promise.all(stale.map(([, c]) => c.close()));
+  /** Takes one reference on the client of each subgraph, making those not live yet. */
+  lease(subgraphs: ReadonlyArray<{ name: string; url: string }>): ClientLease {
+    const keys = new Set<string>();
+    for (const { name, url } of subgraphs) {
+      const key = this.keyOf(name, url);
+      if (keys.has(key)) continue;
+      keys.add(key);
+      const entry = this.entries.get(key) ?? this.create(key, name, url);
+      entry.refs++;
+    }
+    const lease = { keys };
+    this.current = lease;
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (this.current === lease) this.current = null;
+        const closing: Array<Promise<void>> = [];
+        for (const key of lease.keys) {
+          const entry = this.entries.get(key);
+          if (!entry || --entry.refs > 0) continue;
+          closing.push(this.drop(key, entry).close());
+        }
+        await Promise.all(closing);
+      },
+    };
+  }
+
+  /** Live clients (each with its own pool) per subgraph name. */
+  count(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { client } of this.entries.values()) out[client.settings.name] = (out[client.settings.name] ?? 0) + 1;
+    return out;
   }
 
   /** `force` aborts requests still in flight (after a drain timeout) instead of waiting for them. */
   async closeAll(opts: { force?: boolean } = {}): Promise<void> {
-    const all = [...this.clients.values()];
-    this.clients.clear();
+    const all = [...this.entries].map(([key, entry]) => this.drop(key, entry));
+    this.current = null;
     await Promise.all(all.map((c) => (opts.force ? c.destroy() : c.close())));
+  }
+
+  private keyOf(name: string, routingUrl: string): string {
+    return `${name} ${resolveSubgraphSettings(this.config, name, routingUrl).url}`;
+  }
+
+  private create(key: string, name: string, routingUrl: string): Entry {
+    const settings = resolveSubgraphSettings(this.config, name, routingUrl);
+    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook }), refs: 0 };
+    this.entries.set(key, entry);
+    this.metrics.subgraphClients.inc({ subgraph: name });
+    this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');
+    return entry;
+  }
+
+  private drop(key: string, entry: Entry): SubgraphDataSource {
+    this.entries.delete(key);
+    this.metrics.subgraphClients.dec({ subgraph: entry.client.settings.name });
+    this.log.info({ subgraph: entry.client.settings.name, url: entry.client.settings.url }, 'subgraph client closed');
+    return entry.client;
+  }
+
+  /**
+   * A fetch for a (name, URL) no live generation lists: Apollo registered the data source for a
+   * supergraph whose update then failed, and still routes the current plan there. The client
+   * serves it and belongs to the current generation from now on.
+   */
+  private adopt(key: string, name: string, routingUrl: string): Entry {
+    const entry = this.create(key, name, routingUrl);
+    if (this.current) {
+      this.current.keys.add(key);
+      entry.refs++;
+    }
+    this.log.warn({ subgraph: name, url: entry.client.settings.url }, 'subgraph client created outside a supergraph generation; the current generation owns it');
+    return entry;
   }
 }
