@@ -42,7 +42,10 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
       return (typeof plan === 'string' ? plans.get(plan) : undefined) ?? defaultTier;
     };
 
-    /** Resolves the budget and tries to spend `cost`; null when the store failed (and failureMode applies). */
+    /**
+     * Resolves the budget and tries to spend `cost`: null when the store failed (failureMode applies),
+     * `results: null` when `cost` exceeds the whole budget (nothing spent, it can never fit).
+     */
     const spend = async (op: OperationPhase, cost: number) => {
       const identity = who.resolve(op);
       const budget = budgetFor(identity, op.identity.claims);
