@@ -76,6 +76,12 @@ export interface Policy {
   onSchema?(schema: SchemaPhase): void | Promise<void>;
   onRequest?(req: RequestPhase): void | Promise<void>;
   onOperation?(op: OperationPhase): void | OperationDone | Promise<void | OperationDone>;
+  /**
+   * Called, in policy order, on the policies after the one whose onOperation threw (e.g. so the rate
+   * limiter can charge for refused documents). It cannot change the outcome: the original error is
+   * what the client gets, and a throw here is only logged.
+   */
+  onRefused?(op: OperationPhase, error: unknown): void | Promise<void>;
   /** Synchronous on purpose: it runs once per subgraph fetch, on the hot path. */
   onSubgraphRequest?(sub: SubgraphPhase): void;
   /** Release timers, sockets, Redis scripts. Called once on shutdown. */

@@ -57,8 +57,8 @@ export const errorCodes = {
   },
   UNAUTHENTICATED: {
     status: 401,
-    description: 'The bearer token is invalid (the message says why: expired, not yet valid, wrong issuer or audience, bad signature, disallowed algorithm, malformed, too large…), or a token is required and missing, or the operation needs an authenticated caller (reject mode, introspection). The response carries `WWW-Authenticate: Bearer`.',
-    fix: 'Send a valid token from an accepted issuer in `Authorization: Bearer …`.',
+    description: 'The bearer token is invalid (the message says why: expired, no `exp`, issued in the future, a `typ` not allowed, not yet valid, wrong issuer or audience, bad signature, disallowed algorithm, malformed, too large…), or a token is required and missing, or the operation needs an authenticated caller (reject mode, introspection); token refusals carry `WWW-Authenticate: Bearer`. Also an API key that is not in `policies.rateLimit.apiKeys`.',
+    fix: 'Send a valid token from an accepted issuer in `Authorization: Bearer …`, or an API key that was issued to you.',
   },
   FORBIDDEN: {
     status: 403,

@@ -99,14 +99,33 @@ export class PolicyRunner {
     let done: OperationDone[] | null = null;
     for (const p of this.operationHooks) {
       const t0 = performance.now();
+      let d: void | OperationDone;
       try {
-        const d = await p.onOperation!(op);
-        if (d) (done ??= []).push(d);
-      } finally {
+        d = await p.onOperation!(op);
+      } catch (err) {
         this.time(p.name, 'operation', t0);
+        await this.onRefused(p, op, err);
+        throw err;
       }
+      this.time(p.name, 'operation', t0);
+      if (d) (done ??= []).push(d);
     }
     return done;
+  }
+
+  /** Tells the policies after `refuser` that it refused; nothing they do replaces its error. */
+  private async onRefused(refuser: Policy, op: OperationPhase, error: unknown): Promise<void> {
+    for (const p of this.policies.slice(this.policies.indexOf(refuser) + 1)) {
+      if (!p.onRefused) continue;
+      const t0 = performance.now();
+      try {
+        await p.onRefused(op, error);
+      } catch (err) {
+        op.log.error({ requestId: op.requestId, policy: p.name, err }, 'onRefused hook failed; the original refusal stands');
+      } finally {
+        this.time(p.name, 'refused', t0);
+      }
+    }
   }
 
   onSubgraphRequest(sub: SubgraphPhase): void {

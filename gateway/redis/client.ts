@@ -5,8 +5,9 @@ import { LogThrottle } from '../observability/log-throttle.ts';
 
 /**
  * The gateway's one Redis connection. Commands fail fast instead of queueing while disconnected
- * (no offline queue, a command timeout), so a dead Redis costs a request milliseconds, not a hang;
- * the policy using it decides what a failure means. ioredis reconnects on its own.
+ * (no offline queue, a command timeout), so a dead Redis costs a request milliseconds and a hung
+ * one at most `commandTimeoutMs`; the policy using it decides what a failure means. ioredis
+ * reconnects on its own.
  */
 export function createRedis(config: NonNullable<Config['redis']>, log: Logger): Redis {
   const throttle = new LogThrottle(10_000);
@@ -15,8 +16,10 @@ export function createRedis(config: NonNullable<Config['redis']>, log: Logger): 
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
     enableOfflineQueue: false,
-    // Commands issued in the same tick share one write: under load, one syscall per batch, not per request.
-    enableAutoPipelining: true,
+    // Off: an auto-pipelined command waits behind a stalled pipeline before its own timeout starts
+    // (a hung Redis cost 2 × commandTimeoutMs), and batching measured no throughput gain for the
+    // rate limiter's one EVALSHA per request (bench/redis-stall.ts, README "Rate limits").
+    enableAutoPipelining: false,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
   });

@@ -31,6 +31,14 @@ export const authConfigSchema = z.strictObject({
     .default({ header: 'authorization', scheme: 'Bearer' }),
   /** Accepted clock skew for `exp`/`nbf`/`iat`. */
   clockToleranceSec: z.int().min(0).max(300).default(30),
+  /** Refuse tokens without `exp`: one that never expires stays valid forever once leaked. */
+  requireExp: z.boolean().default(true),
+  /**
+   * Accepted `typ` header values (RFC 8725 explicit typing, e.g. `[JWT, at+jwt]`), so another kind
+   * of token of the same issuer (`refresh+jwt`, an ID token) is refused. Compared case-insensitively,
+   * `application/` optional. Unset: `typ` is not checked.
+   */
+  allowedTypes: z.array(z.string().min(1)).min(1).optional(),
   /** Longer tokens are refused before any parsing. */
   maxTokenBytes: z.int().positive().default(8_192),
   /** Claims holding scopes: a space-separated string or an array. */
@@ -39,12 +47,15 @@ export const authConfigSchema = z.strictObject({
     .strictObject({
       /** After an unknown `kid` or a failed fetch, no refetch for this long (IdP flood protection). */
       cooldownMs: z.int().min(0).default(30_000),
-      /** Keys older than this are refreshed in the background; stale keys keep serving if the IdP is down. */
+      /**
+       * Keys older than this are refreshed in the background (on the next token seen); stale keys keep
+       * serving if the IdP is down. A key removed by the IdP stops verifying after that refresh.
+       */
       maxAgeMs: z.int().min(1_000).default(600_000),
       timeoutMs: z.int().min(100).default(3_000),
     })
     .prefault({}),
-  /** Verified tokens remembered (until `exp`, at most 5 min) so repeat callers skip signature checks. */
+  /** Verified tokens remembered (until `exp`, at most 5 min, until the issuer's key set changes) so repeat callers skip signature checks. */
   cacheSize: z.int().min(0).default(10_000),
   /** Verified claims sent to subgraphs: `{ claim: sub, header: x-user-id }`. Client headers of these names are dropped. */
   forwardClaims: z.array(z.strictObject({ claim: z.string().min(1), header: z.string().min(1) })).default([]),

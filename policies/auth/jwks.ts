@@ -21,7 +21,10 @@ export class RemoteKeySet {
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | null = null;
   private lastError: string | null = null;
+  private fingerprint: string | null = null;
   fetches = 0;
+  /** Bumped whenever a fetch brings a different key set, so what the old set verified is verified again. */
+  version = 0;
 
   private readonly url: string;
   private readonly opts: { cooldownMs: number; maxAgeMs: number; timeoutMs: number; log: Logger };
@@ -36,6 +39,18 @@ export class RemoteKeySet {
     this.refresh('start-up').catch(() => {});
   }
 
+  /**
+   * Starts a background refresh when the keys are older than `maxAgeMs` (and no fetch was tried
+   * within the cooldown). Called for every token, cached or not: a key the IdP removed must stop
+   * verifying even for callers whose tokens never miss the cache.
+   */
+  refreshIfStale(): void {
+    const now = Date.now();
+    if (this.local && now - this.fetchedAt > this.opts.maxAgeMs && now - this.lastAttemptAt >= this.opts.cooldownMs) {
+      this.refresh('keys expired').catch(() => {});
+    }
+  }
+
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
     const now = Date.now();
     if (!this.local) {
@@ -44,8 +59,8 @@ export class RemoteKeySet {
       }
       await this.refresh('no keys yet').catch(() => {});
       if (!this.local) throw new JwksUnavailableError(`the issuer's JWKS could not be fetched (${this.lastError})`);
-    } else if (now - this.fetchedAt > this.opts.maxAgeMs && now - this.lastAttemptAt >= this.opts.cooldownMs) {
-      this.refresh('keys expired').catch(() => {});
+    } else {
+      this.refreshIfStale();
     }
     try {
       return await this.local(header, token);
@@ -65,11 +80,19 @@ export class RemoteKeySet {
         const res = await fetch(this.url, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: AbortSignal.timeout(this.opts.timeoutMs), redirect: 'manual' });
         if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
         const jwks = (await res.json()) as JSONWebKeySet;
-        this.local = createLocalJWKSet(jwks);
+        const local = createLocalJWKSet(jwks); // throws on a malformed set: the old keys stay
+        const fingerprint = fingerprintOf(jwks);
+        const changed = fingerprint !== this.fingerprint;
+        if (changed) {
+          // An unchanged set keeps the old one, with the keys jose has already imported.
+          this.local = local;
+          this.fingerprint = fingerprint;
+          this.version++;
+        }
         this.fetchedAt = Date.now();
         const recovered = this.lastError !== null;
         this.lastError = null;
-        this.opts.log.info({ jwksUrl: this.url, reason, keys: jwks.keys?.length ?? 0, recovered }, 'JWKS fetched');
+        this.opts.log.info({ jwksUrl: this.url, reason, keys: jwks.keys.length, changed, recovered }, 'JWKS fetched');
       } catch (err) {
         this.lastError = (err as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : (err as Error).message;
         this.opts.log.warn({ jwksUrl: this.url, reason, err: this.lastError, servingStaleKeys: this.local !== null }, 'JWKS fetch failed');
@@ -81,6 +104,11 @@ export class RemoteKeySet {
     this.pending = p;
     return p;
   }
+}
+
+/** The same keys give the same fingerprint, whatever the order of the keys or of their members. */
+function fingerprintOf(jwks: JSONWebKeySet): string {
+  return JSON.stringify(jwks.keys.map((k) => JSON.stringify(k, Object.keys(k).sort())).sort());
 }
 
 /** A JWKS file read at start-up. */

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Identity } from '../policy.ts';
 import type { AuthConfig, IssuerConfig } from './config.ts';
@@ -14,11 +14,20 @@ interface Issuer {
   readonly remote: RemoteKeySet | null;
 }
 
+interface Verified {
+  readonly identity: Identity;
+  readonly issuer: Issuer;
+  /** The issuer's key set version the token was verified with. */
+  readonly keysVersion: number;
+}
+
 /** Verifies tokens against the configured issuers and turns verified claims into an Identity. */
 export class TokenVerifier {
   private readonly issuers = new Map<string, Issuer>();
   private readonly allAlgorithms: ReadonlySet<string>;
-  private readonly cache = new Map<string, { identity: Identity; until: number }>();
+  private readonly cache = new Map<string, Verified & { until: number }>();
+  /** `allowedTypes`, normalized as jose does (RFC 7515 §4.1.9: `application/` may be left out). */
+  private readonly allowedTypes: ReadonlySet<string> | null;
 
   private readonly config: AuthConfig;
 
@@ -37,6 +46,7 @@ export class TokenVerifier {
       this.issuers.set(c.issuer, { config: c, getKey, remote });
     }
     this.allAlgorithms = new Set(config.issuers.flatMap((i) => i.algorithms));
+    this.allowedTypes = config.allowedTypes ? new Set(config.allowedTypes.map(normalizeTyp)) : null;
   }
 
   warmUp(): void {
@@ -52,33 +62,42 @@ export class TokenVerifier {
     const now = Date.now();
     const hit = this.cache.get(token);
     if (hit) {
-      if (hit.until > now) return hit.identity;
+      hit.issuer.remote?.refreshIfStale();
+      // A changed key set may have dropped the key this token was verified with.
+      if (hit.until > now && hit.keysVersion === (hit.issuer.remote?.version ?? 0)) return hit.identity;
       this.cache.delete(token);
     }
-    const identity = await this.verifyUncached(token);
+    const verified = await this.verifyUncached(token, new Date(now));
     if (this.config.cacheSize > 0) {
-      const exp = typeof identity.claims['exp'] === 'number' ? (identity.claims['exp'] as number) * 1000 : Number.POSITIVE_INFINITY;
+      const exp = verified.identity.claims['exp'];
+      const until = Math.min(typeof exp === 'number' ? exp * 1000 : Number.POSITIVE_INFINITY, now + 300_000);
       if (this.cache.size >= this.config.cacheSize) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(token, { identity, until: Math.min(exp, now + 300_000) });
+      this.cache.set(token, { ...verified, until });
     }
-    return identity;
+    return verified.identity;
   }
 
-  private async verifyUncached(token: string): Promise<Identity> {
+  private async verifyUncached(token: string, now: Date): Promise<Verified> {
     if (Buffer.byteLength(token) > this.config.maxTokenBytes) throw new InvalidTokenError(`token is larger than ${this.config.maxTokenBytes} bytes`);
     if (token.split('.').length !== 3) throw new InvalidTokenError('malformed token: expected three dot-separated parts');
-    let alg: string | undefined;
+    let header: JWSHeaderParameters;
     let iss: string | undefined;
     try {
-      alg = decodeProtectedHeader(token).alg;
+      header = decodeProtectedHeader(token);
       iss = decodeJwt(token).iss;
     } catch {
       throw new InvalidTokenError('malformed token: header or payload is not base64url-encoded JSON');
     }
+    const { alg, typ } = header;
     // Checked before any key lookup, so `alg: none` or an HMAC token never reaches the key set.
     if (!alg || !this.allAlgorithms.has(alg)) throw new InvalidTokenError(`algorithm ${JSON.stringify(alg ?? null)} is not allowed`);
+    // jose's `typ` option takes one value; several are allowed here, so the check is ours (same normalization).
+    if (this.allowedTypes && (typeof typ !== 'string' || !this.allowedTypes.has(normalizeTyp(typ)))) {
+      throw new InvalidTokenError(typ === undefined ? 'token has no type (typ)' : `token type (typ) ${JSON.stringify(typ)} is not accepted`);
+    }
     const issuer = iss === undefined ? undefined : this.issuers.get(iss);
     if (!issuer) throw new InvalidTokenError(iss === undefined ? 'token has no issuer (iss)' : `issuer ${JSON.stringify(iss)} is not accepted`);
+    const keysVersion = issuer.remote?.version ?? 0;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, issuer.getKey, {
@@ -86,12 +105,18 @@ export class TokenVerifier {
         audience: issuer.config.audiences,
         algorithms: issuer.config.algorithms,
         clockTolerance: this.config.clockToleranceSec,
+        requiredClaims: this.config.requireExp ? ['exp'] : [],
+        currentDate: now,
       }));
     } catch (err) {
       if (err instanceof JwksUnavailableError) throw err;
       throw new InvalidTokenError(describeJoseError(err));
     }
-    return this.identityOf(payload);
+    // jose compares `iat` with the clock only together with `maxTokenAge`: a token from the future is refused here.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(now.getTime() / 1000) + this.config.clockToleranceSec) {
+      throw new InvalidTokenError('token issued in the future (iat)');
+    }
+    return { identity: this.identityOf(payload), issuer, keysVersion };
   }
 
   private identityOf(claims: JWTPayload): Identity {
@@ -105,10 +130,18 @@ export class TokenVerifier {
   }
 }
 
+/** As jose normalizes `typ`: media types compare case-insensitively, `application/` implied without a `/`. */
+function normalizeTyp(typ: string): string {
+  const t = typ.toLowerCase();
+  return t.includes('/') ? t : `application/${t}`;
+}
+
 /** jose's error → a reason for the client: specific, and never echoing the token. */
 function describeJoseError(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'token expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return err.claim === 'exp' ? 'token has no expiry (exp)' : `token has no ${JSON.stringify(err.claim)} claim`;
+    if (err.reason === 'invalid') return `claim ${JSON.stringify(err.claim)} is not a number`;
     switch (err.claim) {
       case 'nbf': return 'token is not yet valid (nbf)';
       case 'iat': return 'token issued in the future (iat)';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { products } from '../../subgraphs/shared/dataset.ts';
 import { gql } from '../harness/http.ts';
@@ -15,8 +16,8 @@ describe('operation limits and static cost, before any planning', () => {
         policies: {
           operationLimits: { maxDepth: 4, maxAliases: 2, maxRootFields: 2, maxTokens: 60, maxDirectivesPerField: 1 },
           cost: { maxCost: 100 },
-          // No `redis`: the in-memory store.
-          rateLimit: { windowMs: 60_000, costPerWindow: 1_000, requestsPerWindow: 25, identifyBy: [{ header: 'x-api-key' }, 'ip'] },
+          // No `redis`: the in-memory store. Each API key the tests send is issued (a budget of its own).
+          rateLimit: { windowMs: 60_000, costPerWindow: 1_000, requestsPerWindow: 25, identifyBy: [{ header: 'x-api-key' }, 'ip'], apiKeys: ['memory-key', 'another-key', 'count-key', 'subgraph-cap'].map((k) => ({ sha256: createHash('sha256').update(k).digest('hex'), name: k })) },
         },
         // The gateway protects inventory: two requests, then one per 100 s.
         subgraphs: { inventory: { rateLimit: { requestsPerSecond: 0.01, burst: 2 } } },

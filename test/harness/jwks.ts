@@ -23,6 +23,8 @@ export class JwksServer {
   keys: SigningKey[] = [];
   fetches = 0;
   port = 0;
+  /** While set, requests wait for it and are then answered with the keys of that moment (a slow IdP). */
+  gate: Promise<void> | null = null;
   private server: Server | null = null;
 
   get url(): string {
@@ -30,11 +32,12 @@ export class JwksServer {
   }
 
   async start(port = this.port): Promise<this> {
-    const server = createServer((req, res) => {
+    const server = createServer(async (req, res) => {
       if (req.url !== '/.well-known/jwks.json') {
         res.writeHead(404).end();
         return;
       }
+      if (this.gate) await this.gate;
       this.fetches++;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));

@@ -41,6 +41,16 @@ export class RedisServer {
     return this;
   }
 
+  /** SIGSTOP: the server hangs with its sockets open, so clients see no error, only silence. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause()`: it answers everything that queued up meanwhile. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGKILL: the clients see the connection drop with no goodbye. */
   async kill(): Promise<void> {
     const c = this.child;
