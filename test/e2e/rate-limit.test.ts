@@ -58,7 +58,9 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
   let token: (claims: Record<string, unknown>) => Promise<Record<string, string>>;
 
   const gatewayConfig = (rateLimit: Record<string, unknown>) => ({
-    redis: { url: redis.url },
+    // A 1 s Redis deadline leaves the SIGSTOP test a 500 ms margin for a loaded CI machine,
+    // while the old behaviour (waiting behind an earlier stalled call) would take ~2 s.
+    redis: { url: redis.url, commandTimeoutMs: 1_000 },
     policies: {
       auth: { issuers: [{ issuer: ISSUER, jwksUrl: jwks.url, audiences: [AUDIENCE] }] },
       operationLimits: { maxDepth: 4 },
@@ -232,9 +234,9 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
   });
 
   it('a hung Redis (SIGSTOP) costs each request at most redis.commandTimeoutMs, then failureMode applies', async () => {
-    // Both gateways run with the default commandTimeoutMs of 500. Requests arrive every 25 ms, so
-    // most find an earlier Redis call still pending: before the deadline was the request's own,
-    // those waited for the earlier call's timeout and then their own (up to 2 × 500 ms).
+    // Both gateways run with commandTimeoutMs 1000. Requests arrive every 25 ms, so most find an
+    // earlier Redis call still pending: before the deadline was the request's own, those waited
+    // for the earlier call's timeout and then their own (up to 2 × 1000 ms).
     const headers = await token({ sub: 'erin' });
     const warned = (g: Gateway) => g.proc.logs().filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length;
     const warnedBefore = [warned(open), warned(closed)];
@@ -250,7 +252,7 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
       }
       const results = await Promise.all(sent);
       const slowest = Math.max(...results.map((r) => r.ms));
-      assert.ok(slowest < 750, `the slowest request took ${Math.round(slowest)} ms; the deadline is 500 ms from the request's own call`);
+      assert.ok(slowest < 1_500, `the slowest request took ${Math.round(slowest)} ms; the deadline is 1000 ms from the request's own call`);
       for (const { mode, res } of results) {
         if (mode === 'open') {
           assert.deepEqual([res.status, res.body, res.headers.get('ratelimit')], [200, { data: { __typename: 'Query' } }, null]);
