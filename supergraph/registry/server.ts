@@ -85,7 +85,7 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
         body = parsed as Record<string, unknown>;
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
-          const message = route.name === 'publish' ? `Body exceeds ${limit} bytes: a subgraph SDL may have at most ${maxSdlBytes} (limits.maxSdlBytes).` : `Body exceeds ${limit} bytes.`;
+          const message = route.name === 'publish' ? `Body exceeds ${limit} bytes: a subgraph SDL may have at most ${maxSdlBytes} bytes (limits.maxSdlBytes).` : `Body exceeds ${limit} bytes.`;
           discardRest(req);
           return fail(res, 'PAYLOAD_TOO_LARGE', message);
         }

@@ -295,7 +295,7 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
 
   it('an SDL over limits.maxSdlBytes is refused with 413 while the body is read, never buffered whole; nothing is stored', async () => {
     const registry = await newRegistry('limits');
-    const tooLargeBody = { error: { code: 'PAYLOAD_TOO_LARGE', message: 'Body exceeds 4259840 bytes: a subgraph SDL may have at most 2097152 (limits.maxSdlBytes).' } };
+    const tooLargeBody = { error: { code: 'PAYLOAD_TOO_LARGE', message: 'Body exceeds 4259840 bytes: a subgraph SDL may have at most 2097152 bytes (limits.maxSdlBytes).' } };
 
     const fiveMb = bigSubgraphSdl(5_000_000);
     const refused = await publish(registry, 'big', fiveMb, 'big');
