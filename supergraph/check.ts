@@ -28,6 +28,16 @@ export interface CheckReport {
   readonly result: 'pass' | 'fail';
 }
 
+/** Plain data only: a check runs in a composition worker, and this crosses to it by structured clone. */
+export interface CheckInput {
+  readonly graph: string;
+  readonly variant: string;
+  readonly baseVersion: number;
+  readonly current: readonly SubgraphSdl[];
+  readonly proposed: readonly SubgraphSdl[];
+  readonly usage: { readonly days: number; readonly entries: readonly UsageEntry[] } | null;
+}
+
 /** Changes whose coordinate names a field: usage data (field coordinates) can tell if anyone relies on them. */
 const fieldLevel = new Set(['FIELD_REMOVED', 'FIELD_TYPE_CHANGED', 'FIELD_ARGUMENT_ADDED', 'FIELD_ARGUMENT_REMOVED', 'FIELD_ARGUMENT_TYPE_CHANGED', 'FIELD_ARGUMENT_DEFAULT_CHANGED']);
 
@@ -36,11 +46,7 @@ const fieldLevel = new Set(['FIELD_REMOVED', 'FIELD_TYPE_CHANGED', 'FIELD_ARGUME
  * schema against the current one. With usage, a breaking field change that no recorded operation
  * touched in the window is reported but does not fail the check.
  */
-export async function checkProposal(input: {
-  graph: string; variant: string; baseVersion: number;
-  current: readonly SubgraphSdl[]; proposed: readonly SubgraphSdl[];
-  usage: { days: number; entries: readonly UsageEntry[] } | null;
-}): Promise<CheckReport> {
+export async function checkProposal(input: CheckInput): Promise<CheckReport> {
   const byName = new Map(input.current.map((s) => [s.name, s]));
   for (const p of input.proposed) byName.set(p.name, { ...p, url: p.url || byName.get(p.name)?.url || `http://${p.name}` });
   const next = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));

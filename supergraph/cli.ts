@@ -19,7 +19,9 @@ function clientFrom(values: { registry?: string; graph?: string; variant?: strin
   const url = values.registry ?? env['TESSERA_REGISTRY_URL'];
   const token = values.token ?? env['TESSERA_REGISTRY_TOKEN'];
   if (!url || !values.graph || !token) throw new UsageError('--registry (or TESSERA_REGISTRY_URL), --graph and a token (--token or TESSERA_REGISTRY_TOKEN) are required');
-  return new RegistryClient({ url, graph: values.graph, variant: values.variant ?? 'production', token });
+  // Longer than the registry's default composition.timeoutMs (30 s), so a slow publish or check is
+  // answered by the registry (published, or COMPOSITION_TIMEOUT) instead of looking unreachable.
+  return new RegistryClient({ url, graph: values.graph, variant: values.variant ?? 'production', token, timeoutMs: 120_000 });
 }
 
 class UsageError extends Error {}

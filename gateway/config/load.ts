@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
@@ -57,8 +59,83 @@ export function parseConfig(raw: unknown, opts: { source?: string; baseDir?: str
   const registry = config.supergraph.registry;
   if (registry && !isAbsolute(registry.cacheFile)) registry.cacheFile = resolve(baseDir, registry.cacheFile);
   const pemProblems = loadPemFiles(config, baseDir);
-  if (pemProblems.length) throw new ConfigError(source, pemProblems);
+  const fileProblems = [...(pemProblems.length ? [] : checkTls(config)), ...checkPolicyFiles(config, baseDir)];
+  if (pemProblems.length || fileProblems.length) throw new ConfigError(source, [...pemProblems, ...fileProblems]);
   return deepFreeze(config) as Config;
+}
+
+/**
+ * Certificates and keys are parsed as TLS will parse them, and a client certificate is matched
+ * against its key: otherwise a bad one stops start-up (server) or fails every request (subgraphs).
+ */
+function checkTls(config: z.output<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  const check = (path: string, tls: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined }) => {
+    const before = problems.length;
+    // OpenSSL skips a CA block it cannot parse without a word; each block is parsed on its own here.
+    for (const field of ['ca', 'cert'] as const) {
+      const pem = tls[field];
+      if (pem === undefined) continue;
+      const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+      if (!blocks.length) problems.push(`${path}.${field}: no certificate in it`);
+      for (const block of blocks) {
+        try {
+          new X509Certificate(block);
+        } catch (err) {
+          problems.push(`${path}.${field}: not a valid certificate (${(err as Error).message})`);
+          break;
+        }
+      }
+    }
+    if (tls.key !== undefined) {
+      try {
+        createPrivateKey(tls.key);
+      } catch (err) {
+        problems.push(`${path}.key: not a valid private key (${(err as Error).message})`);
+      }
+    }
+    if (problems.length > before) return;
+    try {
+      createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key });
+    } catch (err) {
+      problems.push(`${path}: the certificate and key do not work together (${(err as Error).message})`);
+    }
+  };
+  // A subgraph's own settings are checked merged with `all`, as its client will use them.
+  const all = config.subgraphs['all']?.tls;
+  for (const [name, sub] of Object.entries(config.subgraphs)) if (sub.tls) check(`subgraphs.${name}.tls`, { ...all, ...sub.tls });
+  if (config.server.tls) check('server.tls', config.server.tls);
+  return problems;
+}
+
+/** Files policies read at start-up, checked (and made absolute) here so a bad path names its key. */
+function checkPolicyFiles(config: z.output<typeof configSchema>, baseDir: string): string[] {
+  const problems: string[] = [];
+  const at = (file: string) => (isAbsolute(file) ? file : resolve(baseDir, file));
+  config.policies.auth?.issuers.forEach((issuer, i) => {
+    if (issuer.jwksFile === undefined) return;
+    const file = at(issuer.jwksFile);
+    const path = `policies.auth.issuers.${i}.jwksFile`;
+    try {
+      const jwks = JSON.parse(readFileSync(file, 'utf8')) as { keys?: unknown };
+      if (!Array.isArray(jwks.keys)) problems.push(`${path}: ${file} is not a JWKS (no "keys" array)`);
+      issuer.jwksFile = file;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(`${path}: ${code ? `cannot read ${file} (${code})` : `${file} is not JSON`}`);
+    }
+  });
+  const authorization = config.policies.authorization;
+  if (authorization.policyModule !== undefined) {
+    const file = at(authorization.policyModule);
+    try {
+      if (!statSync(file).isFile()) problems.push(`policies.authorization.policyModule: ${file} is not a file`);
+      authorization.policyModule = file;
+    } catch (err) {
+      problems.push(`policies.authorization.policyModule: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -92,6 +169,8 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => `${[...at, key].join('.')}: unknown key`);
   }
+  // A bad record key: its own check's message says what a key must be, the wrapper's does not.
+  if (issue.code === 'invalid_key') return [`${at.join('.')}: not allowed as a name here: ${issue.issues.map((i) => i.message).join('; ')}`];
   return [`${at.length ? at.join('.') : '(root)'}: ${issue.message}`];
 }
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { headerName, headerValue } from '../../policies/config-values.ts';
 import { policiesConfigSchema } from '../../policies/registry.ts';
+import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
 
 /**
  * Per-subgraph client settings. Every field is optional here because a named entry only lists
@@ -20,10 +22,28 @@ const tlsClientSchema = z.strictObject({
   rejectUnauthorized: z.boolean().optional(),
 });
 
+/** Header names the gateway owns on a subgraph request (connection-level, or content negotiation). */
+const forwardable = headerName.refine((n) => !NEVER_FORWARDED.has(n.toLowerCase()), 'hop-by-hop or client-owned: it cannot be propagated');
+
+/** Compiled here, as the header code compiles it, so a bad pattern stops start-up with its key. */
+const headerPattern = z.string().min(1).superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern, 'i');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(err as Error).message})` });
+  }
+});
+
 const headerRuleSchema = z.union([
-  z.strictObject({ named: z.string().min(1), rename: z.string().min(1).optional(), default: z.string().optional() }),
-  z.strictObject({ matching: z.string().min(1) }),
+  z.strictObject({ named: forwardable, rename: forwardable.optional(), default: headerValue.optional() }),
+  z.strictObject({ matching: headerPattern }),
 ]);
+
+/** Static headers: the same names undici refuses or the gateway sets per connection. */
+const settableHeader = headerName.refine(
+  (n) => !['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect', 'host', 'content-length', 'http2-settings'].includes(n.toLowerCase()),
+  'connection-level: the gateway sets it itself',
+);
 
 /**
  * Per-subgraph client settings. Every field is optional here because a named entry only lists
@@ -81,7 +101,7 @@ export const subgraphSettingsSchema = z.strictObject({
       /** Client headers forwarded to the subgraph (hop-by-hop headers never are). */
       propagate: z.array(headerRuleSchema).optional(),
       /** Static headers set on every request to the subgraph. */
-      set: z.record(z.string().min(1), z.string()).optional(),
+      set: z.record(settableHeader, headerValue).optional(),
     })
     .optional(),
   tls: tlsClientSchema.optional(),
@@ -108,10 +128,13 @@ export const subgraphDefaults = {
   tls: {} as z.infer<typeof tlsClientSchema>,
 };
 
-export const configSchema = z.strictObject({
+/** Graph and variant names as the registry's routes accept them; any other name is a 404 forever. */
+const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
+
+const configShape = z.strictObject({
   server: z
     .strictObject({
-      host: z.string().min(1).default('0.0.0.0'),
+      host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).default('0.0.0.0'),
       port: z.int().min(0).max(65535).default(4000),
       /** Largest accepted request body. */
       bodyLimitBytes: z.int().positive().default(1_048_576), // 1 MiB
@@ -146,8 +169,8 @@ export const configSchema = z.strictObject({
       registry: z
         .strictObject({
           url: z.url({ protocol: /^https?$/ }),
-          graph: z.string().min(1),
-          variant: z.string().min(1).default('production'),
+          graph: registryName,
+          variant: registryName.default('production'),
           /** A token with `read` permission (also used to report field usage). */
           token: z.string().min(1),
           pollIntervalMs: z.int().min(100).default(10_000),
@@ -194,6 +217,20 @@ export const configSchema = z.strictObject({
       requests: z.boolean().default(true),
     })
     .prefault({}),
+});
+
+/** Rules between sections: each names the key an operator has to change. */
+export const configSchema = configShape.superRefine((c, ctx) => {
+  if (c.policies.rateLimit?.store === 'redis' && !c.redis) {
+    ctx.addIssue({ code: 'custom', path: ['policies', 'rateLimit', 'store'], message: '`redis` needs the top-level `redis` section (or use `auto` or `memory`)' });
+  }
+  // Judged after `all` is merged in, as the client sees it: `all` may hold the key and a subgraph its own cert.
+  for (const [name, own] of Object.entries(c.subgraphs)) {
+    const tls = { ...c.subgraphs['all']?.tls, ...own.tls };
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['subgraphs', name, 'tls', tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key: set both `cert` and `key` (here or under `all`), or neither' });
+    }
+  }
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

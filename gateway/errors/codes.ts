@@ -27,7 +27,7 @@ export const errorCodes = {
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,
-    description: 'The request body exceeds `server.bodyLimitBytes`.',
+    description: 'The request body exceeds `server.bodyLimitBytes`; at the registry, also a subgraph SDL larger than `limits.maxSdlBytes` (refused while the body is read).',
     fix: 'Send a smaller request, or raise the limit.',
   },
   GRAPHQL_PARSE_FAILED: {
@@ -160,6 +160,16 @@ export const errorCodes = {
     description: 'The subgraphs do not compose. `tessera compose` and `tessera subgraph check` exit 1 (nothing written); a registry publish answers 400 with `errors` and changes nothing.',
     fix: 'Fix the errors listed per subgraph.',
   },
+  COMPOSITION_TIMEOUT: {
+    status: 503,
+    description: 'Registry API: composing the publish or check ran past `composition.timeoutMs`; the composition worker was stopped and nothing changed.',
+    fix: 'Split very large subgraph schemas, or raise `composition.timeoutMs` in the registry config.',
+  },
+  COMPOSITION_OUT_OF_MEMORY: {
+    status: 503,
+    description: 'Registry API: composing the publish or check needed more heap than `composition.maxHeapMb`; the composition worker was stopped and nothing changed.',
+    fix: 'Split very large subgraph schemas, or raise `composition.maxHeapMb` in the registry config.',
+  },
   BREAKING_CHANGE: {
     status: null,
     description: 'CLI only: `tessera subgraph check` found breaking changes against the variant\'s API schema (used ones, with usage data). Exit code 1.',
@@ -179,6 +189,11 @@ export const errorCodes = {
     status: 404,
     description: 'Registry API: the variant has nothing published yet, or the version does not exist.',
     fix: 'Publish a subgraph first, or list versions with `GET …/versions`.',
+  },
+  REGISTRY_BUSY: {
+    status: 503,
+    description: 'Registry API: more publishes and checks are already waiting for composition than `composition.maxPending`; this one was refused before any work (`Retry-After` is set).',
+    fix: 'Retry shortly; publish subgraphs one after another rather than all at once.',
   },
   REGISTRY_UNAVAILABLE: {
     status: null,

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { SubgraphSettings } from '../config/resolve-subgraphs.ts';
 
 /** Connection-level headers (RFC 9110 §7.6.1) and ones the client itself owns: never forwarded. */
-const NEVER_FORWARDED = new Set([
+export const NEVER_FORWARDED: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer',
   'transfer-encoding', 'upgrade', 'host', 'content-length', 'content-type', 'accept', 'accept-encoding', 'expect', 'http2-settings',
 ]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerName } from '../config-values.ts';
 
 /** Asymmetric JWS algorithms: the default allow-list, so a public key can never be used as an HMAC secret. */
 export const asymmetricAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -19,14 +20,23 @@ const issuerSchema = z
   .refine((i) => (i.jwksUrl === undefined) !== (i.jwksFile === undefined), { message: 'set exactly one of `jwksUrl` and `jwksFile`' });
 
 export const authConfigSchema = z.strictObject({
-  issuers: z.array(issuerSchema).min(1),
+  issuers: z
+    .array(issuerSchema)
+    .min(1)
+    .superRefine((list, ctx) => {
+      // A token is matched to its issuer by `iss`: a second entry for the same one would never be used.
+      list.forEach((i, n) => {
+        const first = list.findIndex((o) => o.issuer === i.issuer);
+        if (first !== n) ctx.addIssue({ code: 'custom', path: [n, 'issuer'], message: `the same issuer as issuers.${first}` });
+      });
+    }),
   /** Refuse requests without a token (401). When false, they run as anonymous. */
   required: z.boolean().default(false),
   /** Where the token is read: a header with a scheme (default `Authorization: Bearer`) or a cookie. */
   token: z
     .union([
-      z.strictObject({ header: z.string().min(1).default('authorization'), scheme: z.string().default('Bearer') }),
-      z.strictObject({ cookie: z.string().min(1) }),
+      z.strictObject({ header: headerName.default('authorization'), scheme: z.string().regex(/^\S*$/, 'one word, e.g. `Bearer` (or empty for a bare token)').default('Bearer') }),
+      z.strictObject({ cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'a cookie name (no spaces, `=` or `;`)') }),
     ])
     .default({ header: 'authorization', scheme: 'Bearer' }),
   /** Accepted clock skew for `exp`/`nbf`/`iat`. */
@@ -58,9 +68,9 @@ export const authConfigSchema = z.strictObject({
   /** Verified tokens remembered (until `exp`, at most 5 min, until the issuer's key set changes) so repeat callers skip signature checks. */
   cacheSize: z.int().min(0).default(10_000),
   /** Verified claims sent to subgraphs: `{ claim: sub, header: x-user-id }`. Client headers of these names are dropped. */
-  forwardClaims: z.array(z.strictObject({ claim: z.string().min(1), header: z.string().min(1) })).default([]),
+  forwardClaims: z.array(z.strictObject({ claim: z.string().min(1), header: headerName })).default([]),
   /** When set, all verified claims are sent as JSON in this header. */
-  forwardClaimsAsJson: z.string().min(1).optional(),
+  forwardClaimsAsJson: headerName.optional(),
 });
 
 export type AuthConfig = z.output<typeof authConfigSchema>;

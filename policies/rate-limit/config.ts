@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { headerName } from '../config-values.ts';
 
 const ipOrCidr = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
 
@@ -6,7 +7,7 @@ const identitySource = z.union([
   /** A verified JWT claim (e.g. `sub`, `client_id`). */
   z.strictObject({ claim: z.string().min(1) }),
   /** A request header holding an API key: verified against `apiKeys`; without them the caller is billed by IP. */
-  z.strictObject({ header: z.string().min(1) }),
+  z.strictObject({ header: headerName }),
   /** The client address (X-Forwarded-For only from `trustedProxies`). */
   z.literal('ip'),
 ]);

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../gateway/observability/log.ts';
+import { CompositionPool } from '../composition-pool.ts';
 import { loadRegistryConfig } from './config.ts';
 import { createRegistryServer } from './server.ts';
 import { RegistryService } from './service.ts';
@@ -16,7 +17,9 @@ export async function runRegistry(configFile: string): Promise<number> {
   }
   const log = createLogger({ level: config.log.level, name: 'tessera-registry' });
   const store = new SqliteStore(config.storage.sqlite);
-  const server = createRegistryServer(config, new RegistryService(store, { usageRetentionDays: config.usage.retentionDays }), store, log);
+  const pool = new CompositionPool(config.composition);
+  const service = new RegistryService(store, pool, { usageRetentionDays: config.usage.retentionDays, maxPending: config.composition.maxPending });
+  const server = createRegistryServer(config, service, store, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => resolve());
@@ -25,7 +28,8 @@ export async function runRegistry(configFile: string): Promise<number> {
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   log.info({ url: `http://${host}:${port}`, storage: config.storage.sqlite }, 'registry listening');
   const stop = () => {
-    server.close(() => {
+    server.close(async () => {
+      await pool.close();
       store.close();
       log.info('registry stopped');
       process.exit(0);

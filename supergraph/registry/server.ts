@@ -3,8 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../../gateway/observability/log.ts';
 import { errorCodes, type ErrorCode } from '../../gateway/errors/codes.ts';
 import { BodyTooLargeError, readBody } from '../../gateway/http/read-body.ts';
+import { CompositionAbortedError } from '../composition-pool.ts';
 import type { RegistryConfig } from './config.ts';
-import type { RegistryService } from './service.ts';
+import { RegistryBusyError, type RegistryService } from './service.ts';
 import type { RegistryStore, UsageEntry } from './store.ts';
 
 type Permission = 'read' | 'check' | 'publish';
@@ -31,8 +32,27 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
     res.end(text);
   };
-  const fail = (res: ServerResponse, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) =>
-    send(res, errorCodes[code].status ?? 400, { error: { code, message, ...extra } });
+  const fail = (res: ServerResponse, code: ErrorCode, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+    send(res, errorCodes[code].status ?? 400, { error: { code, message, ...extra } }, headers);
+  const { maxSdlBytes } = config.limits;
+  // JSON doubles at most the SDL characters it escapes (newline, tab, quote, backslash; UTF-8 is sent
+  // as is), so this is the most an SDL within the limit can take, plus room for the URL. Reading
+  // stops there: a larger SDL is never buffered whole.
+  const publishBodyLimit = Math.min(config.server.bodyLimitBytes, 2 * maxSdlBytes + 65_536);
+  const tooLargeSdl = (res: ServerResponse, name: string, sdl: string) => {
+    const bytes = Buffer.byteLength(sdl);
+    if (bytes <= maxSdlBytes) return false;
+    fail(res, 'PAYLOAD_TOO_LARGE', `The SDL of ${name} is ${bytes} bytes; at most ${maxSdlBytes} are accepted (limits.maxSdlBytes).`);
+    return true;
+  };
+  /** Composition stopped by a limit, or too many waiting: a clear code, and nothing changed. */
+  const compositionRefused = (res: ServerResponse, err: unknown) => {
+    if (err instanceof RegistryBusyError) fail(res, 'REGISTRY_BUSY', `The registry is busy: ${err.message}; nothing changed. Retry later.`, {}, { 'retry-after': '1' });
+    else if (!(err instanceof CompositionAbortedError)) return false;
+    else if (err.reason === 'timeout') fail(res, 'COMPOSITION_TIMEOUT', `Composition did not finish within ${config.composition.timeoutMs} ms (composition.timeoutMs); nothing changed.`);
+    else fail(res, 'COMPOSITION_OUT_OF_MEMORY', `Composition needed more than ${config.composition.maxHeapMb} MB of heap (composition.maxHeapMb); nothing changed.`);
+    return true;
+  };
 
   return createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
@@ -58,12 +78,17 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     }
     let body: Record<string, unknown> = {};
     if (req.method === 'POST') {
+      const limit = route.name === 'publish' ? publishBodyLimit : config.server.bodyLimitBytes;
       try {
-        const parsed: unknown = JSON.parse(await readBody(req, config.server.bodyLimitBytes));
+        const parsed: unknown = JSON.parse(await readBody(req, limit));
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(res, 'BAD_REQUEST', 'Body must be a JSON object.');
         body = parsed as Record<string, unknown>;
       } catch (err) {
-        if (err instanceof BodyTooLargeError) return fail(res, 'PAYLOAD_TOO_LARGE', `Body exceeds ${config.server.bodyLimitBytes} bytes.`);
+        if (err instanceof BodyTooLargeError) {
+          const message = route.name === 'publish' ? `Body exceeds ${limit} bytes: a subgraph SDL may have at most ${maxSdlBytes} bytes (limits.maxSdlBytes).` : `Body exceeds ${limit} bytes.`;
+          discardRest(req);
+          return fail(res, 'PAYLOAD_TOO_LARGE', message);
+        }
         return fail(res, 'BAD_REQUEST', 'Body is not valid JSON.');
       }
     }
@@ -96,7 +121,19 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
         const sdl = body['sdl'];
         const routingUrl = body['url'];
         if (typeof sdl !== 'string' || typeof routingUrl !== 'string' || !/^https?:\/\//.test(routingUrl)) return fail(res, 'BAD_REQUEST', 'Send { "url": "http(s)://…", "sdl": "…" }.');
-        const out = service.publish(graph, variant, { name: route.subgraph!, url: routingUrl, sdl }, token.name);
+        if (tooLargeSdl(res, route.subgraph!, sdl)) return;
+        // Before composing, which can take a while: the log shows what the registry is busy with.
+        log.info({ graph, variant, subgraph: route.subgraph, actor: token.name, sdlBytes: Buffer.byteLength(sdl) }, 'publish received');
+        let out;
+        try {
+          out = await service.publish(graph, variant, { name: route.subgraph!, url: routingUrl, sdl }, token.name);
+        } catch (err) {
+          if (compositionRefused(res, err)) {
+            log.warn({ graph, variant, subgraph: route.subgraph, actor: token.name, sdlBytes: Buffer.byteLength(sdl), reason: (err as Error).message }, 'publish refused');
+            return;
+          }
+          throw err;
+        }
         if (out.status === 'composition-failed') return fail(res, 'COMPOSITION_FAILED', `Publishing ${route.subgraph} would break composition of ${graph}@${variant}; nothing changed.`, { version: out.version, errors: out.errors });
         log.info({ graph, variant, subgraph: route.subgraph, version: out.version, status: out.status, actor: token.name }, 'publish');
         return send(res, 200, { status: out.status, version: out.version });
@@ -104,13 +141,20 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
       case 'check': {
         const subs = body['subgraphs'];
         if (!Array.isArray(subs) || !subs.length || !subs.every((s) => typeof s?.name === 'string' && typeof s?.sdl === 'string')) return fail(res, 'BAD_REQUEST', 'Send { "subgraphs": [{ "name", "sdl" }] }.');
-        const days = typeof body['usageDays'] === 'number' ? body['usageDays'] : null;
-        return send(res, 200, await service.check(graph, variant, subs.map((s) => ({ name: s.name, sdl: s.sdl, url: typeof s.url === 'string' ? s.url : '' })), days));
+        for (const s of subs) if (tooLargeSdl(res, s.name, s.sdl)) return;
+        const days = body['usageDays'] ?? null;
+        if (days !== null && !(Number.isInteger(days) && (days as number) > 0 && (days as number) <= 36_500)) return fail(res, 'BAD_REQUEST', '`usageDays` is a whole number of days (1 or more).');
+        try {
+          return send(res, 200, await service.check(graph, variant, subs.map((s) => ({ name: s.name, sdl: s.sdl, url: typeof s.url === 'string' ? s.url : '' })), days as number | null));
+        } catch (err) {
+          if (compositionRefused(res, err)) return;
+          throw err;
+        }
       }
       case 'rollback': {
         const to = body['version'];
         if (typeof to !== 'number') return fail(res, 'BAD_REQUEST', 'Send { "version": n }.');
-        const out = service.rollback(graph, variant, to, token.name);
+        const out = await service.rollback(graph, variant, to, token.name);
         if (!out) return fail(res, 'REGISTRY_NOT_FOUND', `${graph}@${variant} has no version ${to}.`);
         log.info({ graph, variant, to, version: out.version, actor: token.name }, 'rollback');
         return send(res, 200, { status: 'rolled-back', version: out.version });
@@ -129,6 +173,23 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     }
   }
 }
+
+/**
+ * After an early 413 the client is usually still sending. Closing the socket now would reset it
+ * under the client, and most clients (fetch among them) then report the reset, not the 413. So the
+ * rest is read and thrown away, never kept (nginx's lingering close), up to a bound past which the
+ * sender is not a confused client any more.
+ */
+function discardRest(req: IncomingMessage): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_AFTER_413_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
+const DISCARD_AFTER_413_BYTES = 64 * 1024 * 1024;
 
 function routeOf(method: string, rest: string): { name: 'supergraph' | 'versions' | 'version' | 'publish' | 'check' | 'rollback' | 'usage'; permission: Permission; subgraph?: string; version?: number } | null {
   if (method === 'GET' && rest === 'supergraph') return { name: 'supergraph', permission: 'read' };

@@ -10,8 +10,8 @@ export interface Proc extends AsyncDisposable {
   readonly stderr: string[];
   /** Resolves with the exit code (or signal name) once the process has exited. */
   readonly exited: Promise<number | string>;
-  /** First stdout JSON log line whose `msg` matches, waiting up to `timeoutMs`. */
-  waitForLog(msg: string | RegExp, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** First stdout JSON log line whose `msg` matches (or that the predicate accepts), waiting up to `timeoutMs`. */
+  waitForLog(msg: string | RegExp | ((line: Record<string, unknown>) => boolean), timeoutMs?: number): Promise<Record<string, unknown>>;
   logs(): Array<Record<string, unknown>>;
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -56,7 +56,7 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
     exited,
     logs,
     waitForLog(msg, timeoutMs = 20_000) {
-      const match = (o: Record<string, unknown>) => (typeof msg === 'string' ? o['msg'] === msg : msg.test(String(o['msg'])));
+      const match = (o: Record<string, unknown>) => (typeof msg === 'string' ? o['msg'] === msg : typeof msg === 'function' ? msg(o) : msg.test(String(o['msg'])));
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = logs().find(match);

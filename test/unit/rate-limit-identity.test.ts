@@ -129,7 +129,7 @@ describe('rate-limit and auth config', () => {
   const hex = createHash('sha256').update('k').digest('hex');
 
   it('defaults: exp required, typ unchecked, refused documents cost 1, IPv6 by /64', () => {
-    const c = parseConfig({ supergraph: { file: 'x' }, policies: { auth: { issuers: [{ issuer: 'i', jwksFile: 'k.json', audiences: ['a'] }] }, rateLimit: {} } });
+    const c = parseConfig({ supergraph: { file: 'x' }, policies: { auth: { issuers: [{ issuer: 'i', jwksUrl: 'https://idp.example/jwks.json', audiences: ['a'] }] }, rateLimit: {} } });
     assert.equal(c.policies.auth!.requireExp, true);
     assert.equal(c.policies.auth!.allowedTypes, undefined);
     assert.equal(c.policies.rateLimit!.refusedCost, 1);

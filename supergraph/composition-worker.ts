@@ -1,0 +1,24 @@
+// Entry point of a composition worker thread (see composition-pool.ts). It loads composition once,
+// says `ready`, then answers one task per message; the pool never sends a second task before the
+// first is answered, so replies need no ids.
+import { parentPort } from 'node:worker_threads';
+import { checkProposal } from './check.ts';
+import { composeSupergraph } from './compose.ts';
+import type { CompositionTask, WorkerReply } from './composition-pool.ts';
+
+const port = parentPort!;
+
+port.on('message', (task: CompositionTask) => {
+  run(task).then(
+    (result) => port.postMessage({ ok: true, result } satisfies WorkerReply),
+    (err: Error) => port.postMessage({ ok: false, error: err?.stack ?? String(err) } satisfies WorkerReply),
+  );
+});
+port.postMessage('ready');
+
+async function run(task: CompositionTask): Promise<unknown> {
+  if (task.kind === 'check') return checkProposal(task.input);
+  const composed = composeSupergraph(task.subgraphs);
+  // Only data crosses back: the API schema getter stays here.
+  return composed.ok ? { ok: true, supergraphSdl: composed.supergraphSdl, hints: composed.hints } : { ok: false, errors: composed.errors };
+}
