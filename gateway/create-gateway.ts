@@ -82,7 +82,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const supergraphName = registry ? `${registry.url} ${registry.graph}@${registry.variant}` : config.supergraph.file!;
   const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, policies, extraPlugins: usage ? [usage.plugin()] : [] });
 
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    clients.shapes.set(apiSchema, coreSupergraphSdl);
     const subgraphs = subgraphsOf(coreSupergraphSdl);
     const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
     if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');

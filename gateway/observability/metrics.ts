@@ -63,6 +63,12 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
+  readonly subgraphInvalidResponses = new Counter({
+    name: 'tessera_subgraph_invalid_responses_total',
+    help: 'Subgraph answers with values of the wrong shape (nulled with SUBGRAPH_INVALID_RESPONSE).',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
   readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
 
   readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from a registry).', registers: [this.registry] });

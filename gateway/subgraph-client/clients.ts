@@ -3,6 +3,7 @@ import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { SubgraphDataSource, type SubgraphHook } from './data-source.ts';
+import { SupergraphShapes } from './response-shape.ts';
 
 /**
  * One client per (subgraph, URL). A reload that keeps a subgraph's URL keeps its pool and warm
@@ -14,6 +15,8 @@ export class SubgraphClients {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly hook: SubgraphHook | null;
+  /** What subgraph answers are checked against, per supergraph generation. */
+  readonly shapes = new SupergraphShapes();
   constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
     this.config = config;
     this.log = deps.log;
@@ -26,7 +29,7 @@ export class SubgraphClients {
     const key = `${name} ${settings.url}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook });
+      client = new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook, shapes: this.shapes });
       this.clients.set(key, client);
       this.log.debug({ subgraph: name, url: settings.url }, 'subgraph client created');
     }
