@@ -10,11 +10,11 @@ import type { Metrics } from '../observability/metrics.ts';
 import { createBreaker } from './breaker.ts';
 import { attemptTimeout, classifyFailure, deadlineExceeded, errorCode, httpFailure, invalidResponse, TOO_LARGE, type ClassifiedFailure } from './classify-failure.ts';
 import { failurePath } from './error-path.ts';
-import type { SupergraphShapes } from './response-shape.ts';
-import { redactErrors } from './subgraph-errors.ts';
 import { compileHeaderRules, type HeaderBuilder } from './headers.ts';
 import { createPool } from './pool.ts';
+import { ResponseShapes, type SupergraphShapes } from './response-shape.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { redactErrors } from './subgraph-errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { backoffMs, isMutationText, mayRetry, statusFailure, transportFailure, type AttemptFailure } from './retry-policy.ts';
 
@@ -158,11 +158,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const query = request.query ?? '';
     const document = 'document' in options ? options.document : undefined;
     const shapes = this.shapes?.for('incomingRequestContext' in options ? options.incomingRequestContext.schema : undefined);
-    const result = shapes
-      ? shapes.check(query, document, parsed.data, request.variables)
-      : typeof parsed.data === 'object' && !Array.isArray(parsed.data)
-        ? ({ ok: true, data: parsed.data as Record<string, unknown>, problems: [] } as const)
-        : ({ ok: false, reason: 'data is not an object' } as const);
+    const result = shapes ? shapes.check(query, document, parsed.data, request.variables) : ResponseShapes.envelopeOnly(parsed.data);
     if (!result.ok) {
       this.m.invalid.inc();
       const failed = this.failed(invalidResponse(this.settings.name, result.reason), options, ctx);

@@ -49,9 +49,39 @@ interface Item {
   readonly scope: GraphQLCompositeType;
 }
 
+/** A field's output type compiled once, so the walk does no `instanceof` or name lookups. */
+type Shape =
+  | { readonly kind: 'leaf'; readonly nonNull: boolean; readonly ok: (v: unknown) => boolean; readonly expected: string }
+  | { readonly kind: 'list'; readonly nonNull: boolean; readonly of: Shape }
+  | { readonly kind: 'composite'; readonly nonNull: boolean; readonly type: GraphQLCompositeType };
+
+const INT_MAX = 2 ** 31 - 1;
+const INT_MIN = -(2 ** 31);
+const builtInLeaves: Record<string, (v: unknown) => boolean> = {
+  String: (v) => typeof v === 'string',
+  Boolean: (v) => typeof v === 'boolean',
+  Int: (v) => typeof v === 'number' && Number.isInteger(v) && v >= INT_MIN && v <= INT_MAX,
+  Float: (v) => typeof v === 'number' && Number.isFinite(v),
+  ID: (v) => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v)),
+};
+// A custom scalar may be any JSON value, objects and lists included.
+const anyJson = () => true;
+
+function shapeOf(type: GraphQLOutputType): Shape {
+  const nonNull = type instanceof GraphQLNonNull;
+  const t = (nonNull ? (type as GraphQLNonNull<GraphQLOutputType>).ofType : type) as GraphQLOutputType;
+  if (t instanceof GraphQLList) return { kind: 'list', nonNull, of: shapeOf(t.ofType as GraphQLOutputType) };
+  if (t instanceof GraphQLEnumType) {
+    const values = new Set(t.getValues().map((v) => v.name));
+    return { kind: 'leaf', nonNull, ok: (v) => typeof v === 'string' && values.has(v), expected: 'an enum value' };
+  }
+  if (t instanceof GraphQLScalarType) return { kind: 'leaf', nonNull, ok: builtInLeaves[t.name] ?? anyJson, expected: `a ${t.name}` };
+  return { kind: 'composite', nonNull, type: t as GraphQLCompositeType };
+}
+
 interface FieldPlan {
   readonly key: string;
-  readonly type: GraphQLOutputType;
+  readonly shape: Shape;
   readonly coordinate: string;
   readonly typename: boolean;
   /** Every occurrence of the key: included if one holds; required if a certain one holds. */
@@ -66,19 +96,24 @@ class SelectionPlan {
   readonly items: readonly Item[];
   private readonly byType = new Map<string, readonly FieldPlan[]>();
   private readonly op: OperationPlan;
+  private lastType: GraphQLCompositeType | null = null;
+  private lastFields: readonly FieldPlan[] = [];
   constructor(items: readonly Item[], op: OperationPlan) {
     this.items = items;
     this.op = op;
   }
 
-  /** `runtime` null: an abstract position whose object type the value does not tell. */
-  fields(runtime: GraphQLObjectType | null, fallback: GraphQLCompositeType): readonly FieldPlan[] {
-    const key = runtime ? runtime.name : `?${fallback.name}`;
-    let plan = this.byType.get(key);
+  /** The fields for values of `type`: an object type, or an abstract one whose value did not say which object it is. */
+  fields(type: GraphQLCompositeType): readonly FieldPlan[] {
+    // Most positions only ever see one type: skip the map for a repeat.
+    if (type === this.lastType) return this.lastFields;
+    let plan = this.byType.get(type.name);
     if (!plan) {
-      plan = this.op.collect(this.items, runtime, fallback);
-      this.byType.set(key, plan);
+      plan = this.op.collect(this.items, isObjectType(type) ? type : null, type);
+      this.byType.set(type.name, plan);
     }
+    this.lastType = type;
+    this.lastFields = plan;
     return plan;
   }
 }
@@ -120,14 +155,16 @@ class OperationPlan {
   firstEntityKey(typename: unknown): string | undefined {
     const type = typeof typename === 'string' ? this.compositeType(typename) : null;
     if (!type) return undefined;
-    return this.entityPlan(type).fields(isObjectType(type) ? type : null, type).find((f) => !f.typename)?.key;
+    return this.entityPlan(type).fields(type).find((f) => !f.typename)?.key;
   }
 
   /** graphql-js's CollectFields for one runtime type, keeping conditions for run time. */
   collect(items: readonly Item[], runtime: GraphQLObjectType | null, fallback: GraphQLCompositeType): FieldPlan[] {
     const groups = new Map<string, { type: GraphQLOutputType | null; coordinate: string; typename: boolean; occurrences: Array<{ conds: readonly Cond[]; certain: boolean }>; children: Item[] }>();
-    const visit = (list: readonly Item[], depth: number) => {
-      if (depth > 64) return; // fragments cannot cycle in a valid document; a bound all the same
+    // Each named fragment is expanded once per position, as graphql-js's CollectFields does: a
+    // document that spreads fragments within fragments cannot make this exponential.
+    const expanded = new Set<string>();
+    const visit = (list: readonly Item[]) => {
       for (const item of list) {
         const { node } = item;
         const conds = [...item.conds, ...condsOf(node)];
@@ -156,24 +193,25 @@ class OperationPlan {
           if (node.typeCondition) condition = this.compositeType(node.typeCondition.name.value);
         } else {
           const fragment = this.fragments.get(node.name.value);
-          if (!fragment) continue;
+          if (!fragment || expanded.has(fragment.name.value)) continue;
+          expanded.add(fragment.name.value);
           selections = fragment.selectionSet.selections;
           condition = this.compositeType(fragment.typeCondition.name.value);
         }
         if (!condition) continue;
         const applies = this.applies(condition, runtime, fallback);
         if (applies === 'no') continue;
-        visit(selections.map((n) => ({ node: n, conds, certain: item.certain && applies === 'yes', scope: condition })), depth + 1);
+        visit(selections.map((n) => ({ node: n, conds, certain: item.certain && applies === 'yes', scope: condition })));
       }
     };
-    visit(items, 0);
+    visit(items);
     const plans: FieldPlan[] = [];
     for (const [key, g] of groups) {
       if (!g.type && !g.typename) continue; // a field this schema does not know: nothing to check it against
       const always = g.occurrences.some((o) => o.certain && o.conds.length === 0);
       plans.push({
         key,
-        type: g.type ?? GraphQLString,
+        shape: shapeOf(g.type ?? GraphQLString),
         coordinate: g.coordinate,
         typename: g.typename,
         occurrences: g.occurrences,
@@ -212,11 +250,10 @@ function condsOf(node: SelectionNode): Cond[] {
 }
 
 const INVALID = Symbol('invalid');
-const INT_MAX = 2 ** 31 - 1;
-const INT_MIN = -(2 ** 31);
 
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'missing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
   return `a ${typeof v}`;
@@ -245,7 +282,7 @@ class Walk {
       const reps = this.variables['representations'];
       const got = data['_entities'];
       if (!Array.isArray(reps)) return { ok: false, reason: 'an _entities fetch without representations' };
-      if (!Array.isArray(got)) return { ok: false, reason: `_entities is ${kindOf(got)}, expected a list` };
+      if (!Array.isArray(got)) return { ok: false, reason: `_entities is ${kindOf(got)}, expected a list of ${reps.length}` };
       // Which item answers which representation is unknown: the whole fetch is lost.
       if (got.length !== reps.length) return { ok: false, reason: `_entities has ${got.length} items for ${reps.length} representations` };
       this.path.push('_entities');
@@ -275,46 +312,43 @@ class Walk {
     }
   }
 
-  private value(v: unknown, type: GraphQLOutputType, plan: SelectionPlan | null, coordinate: string): unknown {
-    if (type instanceof GraphQLNonNull) {
-      if (v === null) {
-        this.problem('got null for a non-null field', coordinate);
-        return INVALID;
-      }
-      return this.nullable(v, type.ofType as GraphQLOutputType, plan, coordinate);
+  private value(v: unknown, shape: Shape, plan: SelectionPlan | null, coordinate: string): unknown {
+    if (v === null) {
+      if (!shape.nonNull) return null;
+      this.problem('got null for a non-null field', coordinate);
+      return INVALID;
     }
-    if (v === null) return null;
-    const r = this.nullable(v, type, plan, coordinate);
-    return r === INVALID ? null : r;
+    let r: unknown;
+    if (shape.kind === 'leaf') {
+      if (shape.ok(v)) return v;
+      this.problem(`expected ${shape.expected}, got ${kindOf(v)}`, coordinate);
+      r = INVALID;
+    } else if (shape.kind === 'list') {
+      r = this.list(v, shape.of, plan, coordinate);
+    } else if (typeof v !== 'object' || Array.isArray(v)) {
+      this.problem(`expected an object, got ${kindOf(v)}`, coordinate);
+      r = INVALID;
+    } else {
+      r = plan ? this.composite(v as Record<string, unknown>, shape.type, plan) : v;
+    }
+    // The nearest nullable position takes the null; a non-null one passes it up.
+    return r === INVALID && !shape.nonNull ? null : r;
   }
 
-  private nullable(v: unknown, type: GraphQLOutputType, plan: SelectionPlan | null, coordinate: string): unknown {
-    if (type instanceof GraphQLList) {
-      if (!Array.isArray(v)) {
-        this.problem(`expected a list, got ${kindOf(v)}`, coordinate);
-        return INVALID;
-      }
-      const itemType = type.ofType as GraphQLOutputType;
-      for (let i = 0; i < v.length; i++) {
-        this.path.push(i);
-        const r = this.value(v[i], itemType, plan, coordinate);
-        this.path.pop();
-        if (r === INVALID) return INVALID;
-        if (r !== v[i]) v[i] = r;
-      }
-      return v;
-    }
-    if (type instanceof GraphQLScalarType || type instanceof GraphQLEnumType) {
-      if (leafOk(v, type)) return v;
-      this.problem(`expected ${type instanceof GraphQLEnumType ? 'an enum value' : `a ${type.name}`}, got ${kindOf(v)}`, coordinate);
+  private list(v: unknown, of: Shape, plan: SelectionPlan | null, coordinate: string): unknown {
+    if (!Array.isArray(v)) {
+      this.problem(`expected a list, got ${kindOf(v)}`, coordinate);
       return INVALID;
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      this.problem(`expected an object, got ${kindOf(v)}`, coordinate);
-      return INVALID;
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      this.path.push(i);
+      const r = this.value(item, of, plan, coordinate);
+      this.path.pop();
+      if (r === INVALID) return INVALID;
+      if (r !== item) v[i] = r;
     }
-    if (!plan) return v;
-    return this.composite(v as Record<string, unknown>, type as GraphQLCompositeType, plan);
+    return v;
   }
 
   private composite(obj: Record<string, unknown>, type: GraphQLCompositeType, plan: SelectionPlan): unknown {
@@ -337,13 +371,13 @@ class Walk {
   }
 
   private object(obj: Record<string, unknown>, type: GraphQLCompositeType, plan: SelectionPlan, isRoot: boolean): unknown {
-    const fields = plan.fields(isObjectType(type) ? type : null, type);
+    const fields = plan.fields(type);
     for (const f of fields) {
       if (isRoot && f.key === '_entities') continue;
       if (!f.always && !this.included(f)) continue;
       const v = obj[f.key];
       if (v === undefined || !Object.hasOwn(obj, f.key)) {
-        if (f.type instanceof GraphQLNonNull && !f.typename && this.required(f)) {
+        if (f.shape.nonNull && !f.typename && this.required(f)) {
           this.problem('a non-null field is missing', f.coordinate, f.key);
           return INVALID;
         }
@@ -357,7 +391,7 @@ class Walk {
         continue;
       }
       this.path.push(f.key);
-      const r = this.value(v, f.type, f.child, f.coordinate);
+      const r = this.value(v, f.shape, f.child, f.coordinate);
       this.path.pop();
       if (r === INVALID) return INVALID;
       if (r !== v) obj[f.key] = r;
@@ -382,25 +416,6 @@ class Walk {
   }
 }
 
-function leafOk(v: unknown, type: GraphQLScalarType | GraphQLEnumType): boolean {
-  if (type instanceof GraphQLEnumType) return typeof v === 'string' && type.getValue(v) !== undefined;
-  switch (type.name) {
-    case 'String':
-      return typeof v === 'string';
-    case 'Boolean':
-      return typeof v === 'boolean';
-    case 'Int':
-      return typeof v === 'number' && Number.isInteger(v) && v >= INT_MIN && v <= INT_MAX;
-    case 'Float':
-      return typeof v === 'number' && Number.isFinite(v);
-    case 'ID':
-      return typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v));
-    default:
-      // A custom scalar may be any JSON value, objects and lists included.
-      return true;
-  }
-}
-
 const MAX_PLANS = 1000;
 
 /**
@@ -422,10 +437,16 @@ export class ResponseShapes {
     return new ResponseShapes(buildASTSchema(parse(supergraphSdl), { assumeValidSDL: true }));
   }
 
+  /** Before any supergraph is known (never, once the gateway has started): only `data` itself is checked. */
+  static envelopeOnly(data: unknown): ShapeResult {
+    if (data === null) return { ok: true, data: null, problems: [] };
+    return typeof data === 'object' && !Array.isArray(data) ? { ok: true, data: data as Record<string, unknown>, problems: [] } : { ok: false, reason: `data is ${kindOf(data)}` };
+  }
+
   /** `data` is changed in place: wrong values become null at the nearest nullable position. */
   check(query: string, document: DocumentNode | undefined, data: unknown, variables: Readonly<Record<string, unknown>> | null | undefined): ShapeResult {
-    if (data === null) return { ok: true, data: null, problems: [] };
-    if (typeof data !== 'object' || Array.isArray(data)) return { ok: false, reason: `data is ${kindOf(data)}` };
+    const envelope = ResponseShapes.envelopeOnly(data);
+    if (!envelope.ok || envelope.data === null) return envelope;
     const plan = this.plan(query, document);
     if (!plan) return { ok: true, data: data as Record<string, unknown>, problems: [] };
     return new Walk(this.schema, plan, variables).root(data as Record<string, unknown>);

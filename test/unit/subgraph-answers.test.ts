@@ -165,7 +165,8 @@ describe('subgraph answers are checked against the operation sent', () => {
 
   it('_entities of the wrong length, or not a list, and data that is not an object lose the whole fetch', () => {
     assert.deepEqual(check(entities, { _entities: [{ level: 1 }, { level: 2 }] }, { representations: reps }), { ok: false, reason: '_entities has 2 items for 3 representations' });
-    assert.deepEqual(check(entities, { _entities: { level: 1 } }, { representations: reps }), { ok: false, reason: '_entities is an object, expected a list' });
+    assert.deepEqual(check(entities, { _entities: { level: 1 } }, { representations: reps }), { ok: false, reason: '_entities is an object, expected a list of 3' });
+    assert.deepEqual(check(entities, {}, { representations: reps }), { ok: false, reason: '_entities is missing, expected a list of 3' });
     assert.deepEqual(check('{ item(id: "1") { id } }', 'oops'), { ok: false, reason: 'data is a string' });
     assert.deepEqual(check('{ item(id: "1") { id } }', [1]), { ok: false, reason: 'data is a list' });
     assert.deepEqual(check('{ item(id: "1") { id } }', null), { ok: true, data: null, problems: [] });
@@ -180,6 +181,17 @@ describe('subgraph answers are checked against the operation sent', () => {
     assert.deepEqual(check('{ item(id: "1") { history: tags } }', { item: { history: many.map(String) } }).ok, true);
     const r = check(entities, { _entities: [{ level: 1, history: many }] }, { representations: [reps[0]] });
     assert.deepEqual(r.ok && r.problems, [{ path: ['_entities', 0, 'history', 199_999], message: 'expected a Int, got a string', expected: 'Item.history' }]);
+  });
+
+  it('fragments spread within fragments are expanded once per position, not exponentially', () => {
+    // F0 spreads F1 twice, F1 spreads F2 twice… : 2^30 expansions if each spread were followed.
+    const fragments = Array.from({ length: 30 }, (_, i) => `fragment F${i} on Item { id ...F${i + 1} ...F${i + 1} }`).join('\n');
+    const query = `{ item(id: "1") { ...F0 } } ${fragments} fragment F30 on Item { name }`;
+    assert.deepEqual(check(query, { item: { id: '1', name: 2 } }), {
+      ok: true,
+      data: { item: null },
+      problems: [{ path: ['item', 'name'], message: 'expected a String, got a number', expected: 'Item.name' }],
+    });
   });
 
   it('an operation text is compiled once and reused', () => {
