@@ -84,7 +84,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const generations = new Generations({ drainTimeoutMs: config.supergraph.reloadDrainTimeoutMs, log, metrics });
   const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, generations, policies, extraPlugins: usage ? [usage.plugin()] : [] });
 
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
+    clients.shapes.set(apiSchema, coreSupergraphSdl);
     const subgraphs = subgraphsOf(coreSupergraphSdl);
     const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
     if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');

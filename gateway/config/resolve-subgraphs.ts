@@ -20,10 +20,12 @@ export interface SubgraphSettings {
   readonly breaker: { readonly enabled: boolean; readonly errorThresholdPercentage: number; readonly volumeThreshold: number; readonly rollingWindowMs: number; readonly resetTimeoutMs: number };
   readonly dedupe: boolean;
   readonly headers: { readonly propagate: readonly HeaderRule[]; readonly set: Readonly<Record<string, string>> };
-  /** PEM contents (files were read by load.ts). */
   /** The gateway's own request-rate cap towards this subgraph; null = none. */
   readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number } | null;
+  /** PEM contents (files were read by load.ts). */
   readonly tls: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string; readonly rejectUnauthorized?: boolean };
+  readonly maxResponseBytes: number;
+  readonly errors: { readonly include: readonly string[]; readonly exposeMessages: boolean };
 }
 
 /** defaults ← `subgraphs.all` ← `subgraphs.<name>`, for one subgraph of the loaded supergraph. */
@@ -48,6 +50,12 @@ export function resolveSubgraphSettings(config: Config, name: string, routingUrl
     },
     tls: { ...all.tls, ...own.tls },
     rateLimit: rateLimitOf(own.rateLimit ?? all.rateLimit),
+    maxResponseBytes: own.maxResponseBytes ?? all.maxResponseBytes ?? d.maxResponseBytes,
+    errors: {
+      // A subgraph's own list replaces the `all` one, so it can also narrow it.
+      include: own.errors?.include ?? all.errors?.include ?? d.errors.include,
+      exposeMessages: own.errors?.exposeMessages ?? all.errors?.exposeMessages ?? d.errors.exposeMessages,
+    },
   };
 }
 

@@ -113,6 +113,17 @@ export const subgraphSettingsSchema = z.strictObject({
       burst: z.int().positive().optional(),
     })
     .optional(),
+  /** Largest answer read from the subgraph; the body is abandoned as soon as it passes this. */
+  maxResponseBytes: z.int().positive().optional(),
+  /** What of the subgraph's GraphQL errors reaches clients (the rest is logged). */
+  errors: z
+    .strictObject({
+      /** `extensions` keys passed to clients besides `code` (and the `serviceName` the gateway adds). */
+      include: z.array(z.string().min(1)).optional(),
+      /** Keep the subgraph's messages; `false` replaces them with a generic one. */
+      exposeMessages: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type SubgraphSettingsInput = z.infer<typeof subgraphSettingsSchema>;
 
@@ -126,6 +137,8 @@ export const subgraphDefaults = {
   dedupe: true,
   headers: { propagate: [] as Array<z.infer<typeof headerRuleSchema>>, set: {} as Record<string, string> },
   tls: {} as z.infer<typeof tlsClientSchema>,
+  maxResponseBytes: 16 * 1024 * 1024, // 16 MiB, Apollo Router's http_max_response_size
+  errors: { include: [] as string[], exposeMessages: true },
 };
 
 /** Graph and variant names as the registry's routes accept them; any other name is a 404 forever. */

@@ -140,10 +140,20 @@ export const errorCodes = {
     description: 'A subgraph answered with a non-2xx HTTP status or a body that is not a GraphQL response; `extensions.status` carries the status.',
     fix: 'Check the subgraph named in `extensions.serviceName`.',
   },
+  SUBGRAPH_RESPONSE_TOO_LARGE: {
+    status: null,
+    description: 'A subgraph\'s answer was larger than `subgraphs.<name>.maxResponseBytes` (default 16 MiB). The gateway stopped reading at the limit (or at once, from `Content-Length`) and did not retry; that subgraph\'s fields are null.',
+    fix: 'Ask for less (smaller pages) or raise the subgraph\'s `maxResponseBytes`.',
+  },
+  SUBGRAPH_INVALID_RESPONSE: {
+    status: null,
+    description: 'A subgraph answered with a value of the wrong shape for what the gateway asked (an object where a list or a scalar was expected, a string where an object was, null for a non-null field, `_entities` of the wrong length or with non-object items). That value is null at the nearest nullable position, with one error at the path of the bad value; the rest of the answer and the other subgraphs\' fields are served.',
+    fix: 'Fix the subgraph named in `extensions.serviceName`; the gateway\'s `subgraph answer invalid` log line says what was expected.',
+  },
   DOWNSTREAM_SERVICE_ERROR: {
     status: null,
-    description: 'A subgraph returned a GraphQL error without a code of its own; `extensions.serviceName` names it. Subgraph errors that carry a code keep it.',
-    fix: 'See the subgraph named in `extensions.serviceName`.',
+    description: 'A subgraph returned a GraphQL error without a code of its own, or with `INTERNAL_SERVER_ERROR` (then with a generic message); `extensions.serviceName` names it. Subgraph errors that carry another code keep it. Only `message`, `path`, `code` and `serviceName` reach the client unless `subgraphs.<name>.errors` says otherwise.',
+    fix: 'See the subgraph named in `extensions.serviceName`; the gateway logs the full error (`subgraph error details`).',
   },
   CONFIG_INVALID: {
     status: null,

@@ -63,6 +63,12 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
+  readonly subgraphInvalidResponses = new Counter({
+    name: 'tessera_subgraph_invalid_responses_total',
+    help: 'Subgraph answers with values of the wrong shape (nulled with SUBGRAPH_INVALID_RESPONSE).',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
   readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
 
   readonly supergraphGenerationsLive = new Gauge({ name: 'tessera_supergraph_generations', help: 'Supergraph generations not yet closed: the current one and superseded ones still draining.', registers: [this.registry] });

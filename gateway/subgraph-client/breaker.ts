@@ -26,6 +26,9 @@ export function createBreaker<A extends unknown[], R>(
     resetTimeout: b.resetTimeoutMs,
     enableSnapshots: false,
     name: settings.name,
+    // An answer over the size cap is about the query (it asked for too much), not the subgraph's
+    // health: counting it would let one oversized query shape open the circuit for every field.
+    errorFilter: (err: unknown) => (err as { failure?: { code?: string } })?.failure?.code === 'SUBGRAPH_RESPONSE_TOO_LARGE',
   });
   const subgraph = settings.name;
   deps.metrics.breakerState.set({ subgraph }, STATE.close);

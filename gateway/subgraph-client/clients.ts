@@ -5,6 +5,7 @@ import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { SubgraphDataSource, type SubgraphHook } from './data-source.ts';
+import { SupergraphShapes } from './response-shape.ts';
 
 interface Entry {
   readonly client: SubgraphDataSource;
@@ -36,6 +37,8 @@ export class SubgraphClients {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly hook: SubgraphHook | null;
+  /** What subgraph answers are checked against, per supergraph generation. */
+  readonly shapes = new SupergraphShapes();
   constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
     this.config = config;
     this.log = deps.log;
@@ -100,7 +103,7 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook }), refs: 0 };
+    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook, shapes: this.shapes }), refs: 0 };
     this.entries.set(key, entry);
     this.metrics.subgraphClients.inc({ subgraph: name });
     this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');

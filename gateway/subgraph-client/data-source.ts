@@ -8,11 +8,13 @@ import type { Logger } from '../observability/log.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { createBreaker } from './breaker.ts';
-import { attemptTimeout, classifyFailure, deadlineExceeded, errorCode, httpFailure, type ClassifiedFailure } from './classify-failure.ts';
+import { attemptTimeout, classifyFailure, deadlineExceeded, errorCode, httpFailure, invalidResponse, TOO_LARGE, type ClassifiedFailure } from './classify-failure.ts';
 import { failurePath } from './error-path.ts';
 import { compileHeaderRules, type HeaderBuilder } from './headers.ts';
 import { createPool } from './pool.ts';
+import { ResponseShapes, type SupergraphShapes } from './response-shape.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { redactErrors } from './subgraph-errors.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { backoffMs, isMutationText, mayRetry, statusFailure, transportFailure, type AttemptFailure } from './retry-policy.ts';
 
@@ -53,6 +55,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
   private readonly inflight = new Map<string, Promise<Outcome>>();
   private readonly failureLog = new LogThrottle(1000);
+  private readonly shapes: SupergraphShapes | null;
   /** Label children resolved once: prom-client hashes label objects on every un-cached call. */
   private readonly m: {
     success: { observe(v: number): void };
@@ -61,10 +64,12 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     timeouts: { inc(): void };
     budgetExhausted: { inc(): void };
     dedupeHits: { inc(): void };
+    invalid: { inc(): void };
   };
 
-  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
+  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null; shapes?: SupergraphShapes | null }) {
     this.hook = deps.hook ?? null;
+    this.shapes = deps.shapes ?? null;
     this.bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit.requestsPerSecond, settings.rateLimit.burst) : null;
     this.settings = settings;
     const url = new URL(settings.url);
@@ -82,6 +87,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       timeouts: deps.metrics.subgraphTimeouts.labels({ subgraph }),
       budgetExhausted: deps.metrics.subgraphRetryBudgetExhausted.labels({ subgraph }),
       dedupeHits: deps.metrics.dedupeHits.labels({ subgraph }),
+      invalid: deps.metrics.subgraphInvalidResponses.labels({ subgraph }),
     };
     this.breaker = createBreaker((body: string, headers: Record<string, string>, deadlineAt: number) => this.attempt(body, headers, deadlineAt), settings, deps);
   }
@@ -122,12 +128,56 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     if (outcome.ok) {
       const { status, text } = outcome.answer;
       const parsed = parseGraphQLResponse(text);
-      if (parsed && status >= 200 && status < 300) return parsed;
       // GraphQL-over-HTTP lets a subgraph answer 4xx with a well-formed GraphQL error body.
-      if (parsed?.errors && parsed.data === undefined && status >= 400) return parsed;
+      if (parsed && ((status >= 200 && status < 300) || (parsed.errors && parsed.data === undefined && status >= 400))) return this.checked(parsed, options, ctx);
       return this.failed(httpFailure(this.settings.name, status, parsed ? 'GraphQL body with an error status' : `not a GraphQL response: ${text.slice(0, 200)}`), options, ctx);
     }
     return this.failed(outcome.failure, options, ctx);
+  }
+
+  /**
+   * The answer as the gateway may use it: the subgraph's errors redacted, and `data` checked
+   * against the operation that was sent. @apollo/gateway trusts answers: a string where it
+   * expects an object fails the whole client response, a short `_entities` list becomes a
+   * masked error without `serviceName`. Here such values become null at the nearest nullable
+   * position, each with a SUBGRAPH_INVALID_RESPONSE error the gateway maps to the client's path.
+   */
+  private checked(parsed: RawResponse, options: GraphQLDataSourceProcessOptions<GatewayContext>, ctx: Partial<GatewayContext>): GatewayGraphQLResponse {
+    const { request } = options;
+    const { errors, redacted, redactedCount } = redactErrors(parsed.errors, this.settings.name, this.settings.errors);
+    if (redactedCount > 0) {
+      const log = ctx.log ?? this.log;
+      const detail = { subgraph: this.settings.name, requestId: ctx.requestId, redacted: redactedCount, errors: redacted };
+      // Every one at debug; at warn once a second per subgraph, so a subgraph that leaks a
+      // stack trace per request cannot flood the log.
+      const suppressed = this.failureLog.take('redacted');
+      if (suppressed !== null) log.warn({ ...detail, suppressed }, 'subgraph error details (redacted for the client)');
+      else log.debug(detail, 'subgraph error details (redacted for the client)');
+    }
+    if (parsed.data === undefined || parsed.data === null) return { ...(parsed.data === null ? { data: null } : {}), ...(errors.length ? { errors } : {}) } as GatewayGraphQLResponse;
+    const query = request.query ?? '';
+    const document = 'document' in options ? options.document : undefined;
+    const shapes = this.shapes?.for('incomingRequestContext' in options ? options.incomingRequestContext.schema : undefined);
+    const result = shapes ? shapes.check(query, document, parsed.data, request.variables) : ResponseShapes.envelopeOnly(parsed.data);
+    if (!result.ok) {
+      this.m.invalid.inc();
+      const failed = this.failed(invalidResponse(this.settings.name, result.reason), options, ctx);
+      return { errors: [...(failed.errors ?? []), ...errors] } as GatewayGraphQLResponse;
+    }
+    if (result.problems.length) {
+      this.m.invalid.inc();
+      const suppressed = this.failureLog.take('SUBGRAPH_INVALID_RESPONSE');
+      if (suppressed !== null) {
+        (ctx.log ?? this.log).warn(
+          { subgraph: this.settings.name, code: 'SUBGRAPH_INVALID_RESPONSE', requestId: ctx.requestId, problems: result.problems.length, first: result.problems.slice(0, 5), suppressed },
+          'subgraph answer invalid',
+        );
+      }
+      for (const p of result.problems) {
+        errors.push({ message: `Subgraph "${this.settings.name}" sent an invalid value: ${p.message}`, path: [...p.path], extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' } });
+      }
+    }
+    return { data: result.data, ...(errors.length ? { errors } : {}) } as GatewayGraphQLResponse;
   }
 
   /** The retry loop around breaker-guarded attempts, under one overall deadline. */
@@ -190,6 +240,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       const res = await this.pool.request({ path: this.path, method: 'POST', headers, body, signal: abort.signal });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
+      // An announced size over the cap is refused before a byte of the body is read; undici
+      // enforces the cap on what actually arrives (chunked bodies, lying headers).
+      const announced = Number(res.headers['content-length']);
+      if (announced > this.settings.maxResponseBytes) {
+        res.body.destroy();
+        throw Object.assign(new Error(`Content-Length ${announced} > maxResponseBytes ${this.settings.maxResponseBytes}`), { code: TOO_LARGE });
+      }
       text = await res.body.text();
     } catch (err) {
       throw new AttemptError(classifyFailure(this.settings.name, err), transportFailure(errorCode(err)));
@@ -235,13 +292,16 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 }
 
-function parseGraphQLResponse(text: string): GatewayGraphQLResponse | null {
+/** A body that parsed as a GraphQL response envelope; what is inside is not checked yet. */
+interface RawResponse { data?: unknown; errors?: unknown }
+
+function parseGraphQLResponse(text: string): RawResponse | null {
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
     const v = value as Record<string, unknown>;
     if (!('data' in v) && !Array.isArray(v['errors'])) return null;
-    return v as GatewayGraphQLResponse;
+    return v;
   } catch {
     return null;
   }

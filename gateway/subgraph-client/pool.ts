@@ -23,5 +23,8 @@ export function createPool(settings: SubgraphSettings): Pool {
     // overall deadline (an AbortSignal per request) bounds all attempts together.
     headersTimeout: settings.attemptTimeoutMs,
     bodyTimeout: settings.attemptTimeoutMs,
+    // undici counts body bytes as they arrive and destroys the socket at the first chunk past
+    // the cap (UND_ERR_RES_EXCEEDED_MAX_SIZE), so no answer is ever buffered beyond it.
+    maxResponseSize: settings.maxResponseBytes,
   });
 }

@@ -74,6 +74,8 @@ describe('config validation', () => {
       headers: { propagate: [{ named: 'x-tenant' }, { matching: '^x-feature-' }], set: { 'x-gateway': 'tessera' } },
       tls: {},
       rateLimit: { requestsPerSecond: 50, burst: 50 },
+      maxResponseBytes: 16 * 1024 * 1024,
+      errors: { include: [], exposeMessages: true },
     });
     assert.equal(resolveSubgraphSettings(config, 'accounts', 'http://localhost:4001/graphql').url, 'http://localhost:4001/graphql');
     assert.equal(resolveSubgraphSettings(config, 'accounts', 'http://localhost:4001/graphql').breaker.enabled, true);
