@@ -207,7 +207,7 @@ export const errorCodes = {
   },
   SHUTTING_DOWN: {
     status: 503,
-    description: 'The gateway is draining for shutdown and takes no new operations.',
+    description: 'The request reached the gateway after its drain ended. (While it drains, requests on open connections are still served, with `Connection: close`; new connections are refused.)',
     fix: 'Retry against another replica.',
   },
   INTERNAL_SERVER_ERROR: {

@@ -110,9 +110,9 @@ function closingAwareResponse(lifecycle: Lifecycle): typeof ServerResponse<Incom
 }
 
 /**
- * Node's answers to broken HTTP (and to its timeouts) are a bare status line, and it writes none
- * when the socket already carried a response, so a timed-out keep-alive request just vanished.
- * Tessera answers each with a catalog code, through the handler's response when one is waiting.
+ * Node answers broken HTTP and its own timeouts with a bare status line written straight to the
+ * socket, beside the response the handler is still holding. Tessera answers each with a catalog
+ * code, through that response when one is waiting (so it carries the request id).
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket, connections: Connections, config: Config): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
