@@ -52,6 +52,7 @@ export async function runDev(): Promise<number> {
 
     Gateway   ${gateway.url}
     Health    ${gateway.url.replace('/graphql', '/health')}   Ready ${gateway.url.replace('/graphql', '/ready')}
+    Metrics   ${gateway.metricsUrl ?? 'off (metrics.enabled: false)'}
     Subgraphs ${Object.entries(exampleSubgraphs).map(([n, s]) => `${n} :${s.port}`).join(', ')}
 
   Try:

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PolicyFunction } from '../policies/policy.ts';
 import { RegistryClient } from '../supergraph/registry/client.ts';
@@ -5,7 +6,9 @@ import { createApollo } from './apollo/create-apollo.ts';
 import { UsageReporter } from './apollo/usage-reporter.ts';
 import { unknownSubgraphNames } from './config/resolve-subgraphs.ts';
 import type { Config } from './config/schema.ts';
+import { createMetricsServer } from './http/metrics-server.ts';
 import { createHttpServer } from './http/server.ts';
+import { drainConnections } from './lifecycle/drain.ts';
 import { Lifecycle } from './lifecycle/state.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -22,6 +25,8 @@ export interface RunningGateway {
   readonly lifecycle: Lifecycle;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Where Prometheus text is served (its own listener), or null with `metrics.enabled: false`. */
+  readonly metricsUrl: string | null;
   /** Re-reads the supergraph file (what SIGHUP does). */
   reload(): Promise<ReloadOutcome>;
   /** Readiness 503 → stop accepting → drain in-flight (bounded) → close. Idempotent. */
@@ -31,6 +36,9 @@ export interface RunningGateway {
 export class SupergraphLoadError extends Error {
   readonly code = 'SUPERGRAPH_INVALID';
 }
+
+/** A listener could not open (port in use, address not available); the message names the key. */
+export class ListenError extends Error {}
 
 /** `@join__graph(name: "products", url: "http://…")` entries of a supergraph SDL. */
 export function subgraphsOf(supergraphSdl: string): Array<{ name: string; url: string }> {
@@ -108,40 +116,67 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   metrics.supergraphGeneration.set(source.generation);
   const registryVersion = () => (source instanceof RegistrySupergraphSource ? { supergraphVersion: source.version } : {});
   if (source instanceof RegistrySupergraphSource && source.version !== null) metrics.supergraphVersion.set(source.version);
-  const server = createHttpServer({ config, apollo, lifecycle, log, metrics, policies, readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
-  const url = `${config.server.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
+  const { server, connections } = createHttpServer({ config, apollo, lifecycle, log, metrics, policies, readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }) });
+  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, log) : null;
+  let port: number;
+  let metricsUrl: string | null = null;
+  try {
+    if (metricsServer) metricsUrl = `http://${hostForUrl(config.metrics.host)}:${await listen(metricsServer, config.metrics.port, config.metrics.host, 'metrics')}/metrics`;
+    port = await listen(server, config.server.port, config.server.host, 'server');
+  } catch (err) {
+    metricsServer?.close();
+    await apollo.stop();
+    await usage?.close();
+    await clients.closeAll();
+    await policies.close();
+    if (redis) await closeRedis(redis);
+    throw err;
+  }
+  const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl(config.server.host)}:${port}/graphql`;
   lifecycle.phase = 'serving';
-  log.info({ url, supergraph: supergraphName, ...registryVersion(), generation: source.generation, policies: policies.names }, 'gateway listening');
+  if (metricsUrl) log.info({ url: metricsUrl }, 'metrics listening');
+  log.info({ url, metricsUrl, supergraph: supergraphName, ...registryVersion(), generation: source.generation, policies: policies.names }, 'gateway listening');
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
     (stopping ??= (async () => {
       const { readinessDelayMs, drainTimeoutMs } = config.server.shutdown;
+      // From here on every response is written with `Connection: close` (http/server.ts checks
+      // the phase when it writes headers), so no client reuses a socket that is about to close.
       lifecycle.phase = 'draining';
       log.info({ readinessDelayMs, drainTimeoutMs, inFlight: lifecycle.inFlightRequests }, 'shutting down: readiness is now 503');
       if (readinessDelayMs > 0) await new Promise((r) => setTimeout(r, readinessDelayMs));
       lifecycle.phase = 'closing';
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const drained = await lifecycle.waitForIdle(drainTimeoutMs);
+      const drained = await drainConnections(server, connections, lifecycle, drainTimeoutMs);
       if (!drained) log.warn({ inFlight: lifecycle.inFlightRequests }, 'drain timeout reached; closing remaining connections');
-      server.closeAllConnections();
-      await closed;
       await apollo.stop();
       await usage?.close();
       generations.stop();
       await clients.closeAll({ force: !drained });
       await policies.close();
       if (redis) await closeRedis(redis);
+      // Last, so the drain itself can be watched.
+      if (metricsServer) await closeServer(metricsServer);
       lifecycle.phase = 'stopped';
       log.info('gateway stopped');
     })());
 
-  return { url, port, lifecycle, log, metrics, reload: () => source.reload('SIGHUP'), shutdown };
+  return { url, port, lifecycle, log, metrics, metricsUrl, reload: () => source.reload('SIGHUP'), shutdown };
+}
+
+function hostForUrl(host: string): string {
+  const h = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+function listen(server: Server, port: number, host: string, key: 'server' | 'metrics'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(`cannot listen on ${host}:${port} (\`${key}.host\`/\`${key}.port\`): ${err.code ?? err.message}`)));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
 }

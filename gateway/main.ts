@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load.ts';
-import { createGateway, SupergraphLoadError } from './create-gateway.ts';
+import { createGateway, ListenError, SupergraphLoadError } from './create-gateway.ts';
 import { createLogger } from './observability/log.ts';
 
 /** `tessera gateway`: load config, serve, and turn signals into reload and graceful shutdown. */
@@ -24,6 +24,11 @@ export async function runGateway(configFile: string): Promise<number> {
       log.fatal({ code: err.code }, err.message);
       process.stderr.write(`${err.message}\n`);
       return 78;
+    }
+    if (err instanceof ListenError) {
+      log.fatal(err.message);
+      process.stderr.write(`${err.message}\n`);
+      return 1;
     }
     if (err instanceof SupergraphLoadError) {
       log.fatal({ code: err.code }, err.message);

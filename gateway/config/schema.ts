@@ -151,6 +151,12 @@ const configShape = z.strictObject({
       port: z.int().min(0).max(65535).default(4000),
       /** Largest accepted request body. */
       bodyLimitBytes: z.int().positive().default(1_048_576), // 1 MiB
+      /** From a request's first byte until its body is fully received; past it: 408 and the connection is closed. */
+      requestTimeoutMs: z.int().positive().default(30_000), // 30 s
+      /** From a request's first byte until its headers are complete; at most `requestTimeoutMs` (Node's rule). */
+      headersTimeoutMs: z.int().positive().default(10_000), // 10 s
+      /** Open client connections at once; past it a new connection is closed as soon as it is accepted. */
+      maxConnections: z.int().positive().default(10_000),
       /** Apollo's CSRF prevention: GET and simple POSTs need a non-simple header. */
       csrfPrevention: z.boolean().default(true),
       introspection: z.boolean().default(true),
@@ -172,6 +178,17 @@ const configShape = z.strictObject({
           drainTimeoutMs: z.int().min(0).default(10_000), // 10 s
         })
         .prefault({}),
+    })
+    .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must be at most `server.requestTimeoutMs`' })
+    .prefault({}),
+  /** Prometheus text on a listener of its own, so the public port never exposes it. */
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Loopback by default: scrapers run beside the gateway (or set 0.0.0.0 inside a pod). */
+      host: z.string().min(1).default('127.0.0.1'),
+      /** 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 picks a free one. */
+      port: z.int().min(0).max(65535).default(9464),
     })
     .prefault({}),
   supergraph: z

@@ -30,6 +30,21 @@ export const errorCodes = {
     description: 'The request body exceeds `server.bodyLimitBytes`; at the registry, also a subgraph SDL larger than `limits.maxSdlBytes` (refused while the body is read).',
     fix: 'Send a smaller request, or raise the limit.',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    description: 'The request (headers and body) was not received within `server.requestTimeoutMs`, or its headers within `server.headersTimeoutMs`. The connection is closed.',
+    fix: 'Send the whole request promptly; a client on a slow link can retry with a smaller body.',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    description: 'The request line and headers exceed Node\'s limit (16 KiB). The connection is closed.',
+    fix: 'Send fewer or smaller headers (a long query belongs in a POST body, not a GET URL).',
+  },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    description: 'The `Accept` header accepts neither `application/json` nor `application/graphql-response+json`.',
+    fix: 'Accept `application/graphql-response+json` or `application/json`.',
+  },
   GRAPHQL_PARSE_FAILED: {
     status: 400,
     description: 'The query is not syntactically valid GraphQL.',
@@ -42,13 +57,18 @@ export const errorCodes = {
   },
   BAD_USER_INPUT: {
     status: 400,
-    description: 'A variable value does not match its declared type.',
+    description: 'A variable value does not coerce to its declared type (wrong type, missing required value, unknown or missing input field, nested too deeply). The message is the coercion error.',
     fix: 'Send variables of the declared types.',
   },
   OPERATION_RESOLUTION_FAILURE: {
     status: 400,
     description: 'The document has several operations and `operationName` does not pick exactly one.',
     fix: 'Send `operationName` naming one operation in the document.',
+  },
+  SUBSCRIPTIONS_NOT_SUPPORTED: {
+    status: 400,
+    description: 'The operation is a `subscription`; the gateway serves queries and mutations only. Nothing was sent to any subgraph.',
+    fix: 'Poll with a query, or subscribe to the subgraph directly.',
   },
   PERSISTED_QUERY_NOT_SUPPORTED: {
     status: 400,
@@ -212,7 +232,7 @@ export const errorCodes = {
   },
   SHUTTING_DOWN: {
     status: 503,
-    description: 'The gateway is draining for shutdown and takes no new operations.',
+    description: 'The request reached the gateway after its drain ended. (While it drains, requests on open connections are still served, with `Connection: close`; new connections are refused.)',
     fix: 'Retry against another replica.',
   },
   INTERNAL_SERVER_ERROR: {

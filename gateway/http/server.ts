@@ -1,13 +1,18 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, ServerResponse, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import type { DropArgument, Socket } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Config } from '../config/schema.ts';
 import type { GatewayContext } from '../context.ts';
+import { errorCodes, type ErrorCode } from '../errors/codes.ts';
+import { errorBody } from '../errors/tessera-error.ts';
 import type { Lifecycle } from '../lifecycle/state.ts';
+import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { RequestState, type PolicyRunner } from '../policy-runner/runner.ts';
-import { BodyTooLargeError, readBody } from './read-body.ts';
+import { Connections } from './connections.ts';
+import { BodyAbortedError, BodyNotUtf8Error, BodyTooLargeError, readBody } from './read-body.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendError, sendJson } from './respond.ts';
 
@@ -22,18 +27,26 @@ export interface HttpDeps {
   readonly readyInfo: () => Record<string, unknown>;
 }
 
+export interface HttpFront {
+  readonly server: Server;
+  /** The open client connections, for a graceful stop (lifecycle/drain.ts). */
+  readonly connections: Connections;
+}
+
 /**
  * The gateway's HTTP front: plain node:http, so the only per-request work is ours and Apollo's.
- * It frames GraphQL-over-HTTP (methods, media types, body limit) and hands the parsed request to
- * Apollo Server, which parses, validates, plans and executes.
+ * It frames GraphQL-over-HTTP (methods, media types, body limit, timeouts) and hands the parsed
+ * request to Apollo Server, which parses, validates, plans and executes.
  */
-export function createHttpServer(deps: HttpDeps): Server {
+export function createHttpServer(deps: HttpDeps): HttpFront {
   const { config, lifecycle, log, metrics } = deps;
-  const handler: RequestListener = (req, res) => {
+  const connections = new Connections();
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     lifecycle.requestStarted();
+    connections.requestStarted(req, res);
     metrics.inFlight.inc();
     res.once('close', () => {
       lifecycle.requestFinished();
@@ -42,20 +55,108 @@ export function createHttpServer(deps: HttpDeps): Server {
         log.info({ requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request completed');
       }
     });
-    // While shutting down, no response keeps its socket open.
-    if (lifecycle.phase !== 'serving') res.setHeader('connection', 'close');
     route(req, res, requestId, deps).catch((err: unknown) => {
+      // Nobody is left to answer: the client went away, or a timeout already answered and closed.
+      if (err instanceof BodyAbortedError) return;
       log.error({ requestId, err: (err as Error)?.stack ?? String(err) }, 'unhandled error in HTTP handler');
       sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error', req.headers.accept);
     });
   };
-  const tls = config.server.tls;
+  const { tls, requestTimeoutMs, headersTimeoutMs } = config.server;
+  const options = {
+    // Node cuts a request whose body is still arriving at requestTimeout, and one whose headers
+    // are at headersTimeout, both counted from the request's first byte (so keep-alive idle time
+    // never counts, and headersTimeout need not exceed keepAliveTimeout as it once had to).
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: headersTimeoutMs,
+    // Both are checked on this interval (Node's default: 30 s), so a request is cut at most one
+    // interval after its deadline.
+    connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs),
+    ServerResponse: closingAwareResponse(lifecycle),
+  };
   const server: Server = tls
-    ? createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert, rejectUnauthorized: tls.requestClientCert }, handler)
-    : createServer(handler);
+    ? createTlsServer({ ...options, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert, rejectUnauthorized: tls.requestClientCert }, handler)
+    : createServer(options, handler);
   server.keepAliveTimeout = 65_000; // above common load-balancer idle timeouts (60 s)
-  server.headersTimeout = 66_000;
-  return server;
+  server.maxConnections = config.server.maxConnections;
+  server.on('connection', (socket: Socket) => connections.accepted(socket));
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => connections.opened(socket));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, connections, config));
+  const throttle = new LogThrottle(10_000);
+  // Past maxConnections Node closes each new connection as soon as it is accepted: the client
+  // sees its connection reset (or closed) before any response, and can go to another replica.
+  server.on('drop', (data?: DropArgument) => {
+    metrics.connectionsDropped.inc();
+    const suppressed = throttle.take('drop');
+    if (suppressed !== null) log.warn({ maxConnections: config.server.maxConnections, remoteAddress: data?.remoteAddress, suppressed }, 'connection dropped: server.maxConnections reached');
+  });
+  metrics.openConnectionCount = () => connections.size;
+  return { server, connections };
+}
+
+/**
+ * A response that asks for `Connection: close` whenever its headers are written after a stop
+ * began, including for requests that arrived before it: a client must never reuse a socket the
+ * gateway is about to close (that request would die with ECONNRESET).
+ */
+function closingAwareResponse(lifecycle: Lifecycle): typeof ServerResponse<IncomingMessage> {
+  return class GatewayResponse extends ServerResponse<IncomingMessage> {
+    override writeHead(statusCode: number, reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+      // Also reached from the first write()/end() (Node's implicit header), so no path skips it.
+      if (lifecycle.phase !== 'serving' && !this.headersSent) this.setHeader('connection', 'close');
+      return typeof reasonOrHeaders === 'string' ? super.writeHead(statusCode, reasonOrHeaders, headers) : super.writeHead(statusCode, reasonOrHeaders);
+    }
+  };
+}
+
+/**
+ * Node answers broken HTTP and its own timeouts with a bare status line written straight to the
+ * socket, beside the response the handler is still holding. Tessera answers each with a catalog
+ * code, through that response when one is waiting (so it carries the request id).
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket, connections: Connections, config: Config): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const last = connections.lastExchange(socket);
+  // The handler is running and this request's body has not all arrived.
+  const reading = last && !last.req.complete ? last : null;
+  const [code, message] = describeClientError(err, reading !== null, config);
+  if (reading) {
+    if (reading.res.headersSent) socket.destroy();
+    // Sent with `Connection: close`, so Node closes the socket once it is written.
+    else sendError(reading.res, code, message, reading.req.headers.accept, { connection: 'close' });
+    return;
+  }
+  // A response is still being written: another one would corrupt it.
+  if (last && !last.res.writableFinished) {
+    socket.destroy();
+    return;
+  }
+  const status = errorCodes[code].status ?? 400;
+  const body = errorBody(code, message);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
+  // A client that never reads must not keep the socket open.
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+function describeClientError(err: NodeJS.ErrnoException, readingBody: boolean, config: Config): [ErrorCode, string] {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return readingBody
+        ? ['REQUEST_TIMEOUT', `The request body was not received within ${config.server.requestTimeoutMs} ms.`]
+        : ['REQUEST_TIMEOUT', `The request headers were not received within ${config.server.headersTimeoutMs} ms.`];
+    case 'HPE_HEADER_OVERFLOW':
+      return ['HEADERS_TOO_LARGE', `The request line and headers exceed ${maxHeaderSize} bytes.`];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return ['PAYLOAD_TOO_LARGE', 'The chunk extensions of the request body are too large.'];
+    default: {
+      // llhttp's reason ("Invalid header value char", …) describes the client's bytes, nothing internal.
+      const reason = (err as { reason?: unknown }).reason;
+      return ['BAD_REQUEST', `The request is not valid HTTP/1.1${typeof reason === 'string' ? `: ${reason}` : ''}.`];
+    }
+  }
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, requestId: string, deps: HttpDeps): Promise<void> {
@@ -67,22 +168,21 @@ async function route(req: IncomingMessage, res: ServerResponse, requestId: strin
       return handleGraphQL(req, res, requestId, q === -1 ? '' : url.slice(q), deps);
     case '/health':
       return sendJson(res, 200, JSON.stringify({ status: 'ok' }));
-    case '/metrics': {
-      const text = await deps.metrics.registry.metrics();
-      return sendJson(res, 200, text, deps.metrics.registry.contentType);
-    }
     case '/ready': {
       const ready = deps.lifecycle.ready;
       return sendJson(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : deps.lifecycle.phase, ...deps.readyInfo() }));
     }
     default:
-      return sendError(res, 'NOT_FOUND', `No endpoint at ${path}. GraphQL is served at /graphql.`, req.headers.accept);
+      // /metrics included: it is served on its own listener (metrics.port), never on the public one.
+      return sendError(res, 'NOT_FOUND', `No endpoint at ${path.length > 256 ? `${path.slice(0, 256)}…` : path}. GraphQL is served at /graphql.`, req.headers.accept);
   }
 }
 
 async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string, search: string, deps: HttpDeps): Promise<void> {
   const accept = req.headers.accept;
-  if (deps.lifecycle.phase === 'closing' || deps.lifecycle.phase === 'stopped') {
+  // While draining, requests on connections that are already open are still served (their
+  // responses close the connection); only after the stop is there nothing left to serve them.
+  if (deps.lifecycle.phase === 'stopped') {
     return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', accept, { 'retry-after': '1' });
   }
   let body: unknown;
@@ -100,9 +200,11 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
         // The rest of the body is never read, so this socket cannot carry another request.
         return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${deps.config.server.bodyLimitBytes} bytes.`, accept, { connection: 'close' });
       }
+      if (err instanceof BodyNotUtf8Error) return sendError(res, 'BAD_REQUEST', 'Request body is not valid UTF-8.', accept);
       throw err;
     }
     try {
+      // V8's JSON.parse is iterative: no nesting depth overflows it (a 1 MiB body of `[` parses).
       body = JSON.parse(text);
     } catch {
       return sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON.', accept);
@@ -141,4 +243,3 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
   for await (const chunk of result.body.asyncIterator) res.write(chunk);
   res.end();
 }
-

@@ -14,6 +14,19 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly inFlight = new Gauge({ name: 'tessera_http_in_flight_requests', help: 'HTTP requests being served.', registers: [this.registry] });
+  /** Read at scrape time from the public listener (set by http/server.ts). */
+  openConnectionCount: () => number = () => 0;
+  readonly openConnections: Gauge = new Gauge({
+    name: 'tessera_http_open_connections',
+    help: 'Open client connections on the public listener (compare with server.maxConnections).',
+    registers: [this.registry],
+    collect: (): void => this.openConnections.set(this.openConnectionCount()),
+  });
+  readonly connectionsDropped = new Counter({
+    name: 'tessera_http_connections_dropped_total',
+    help: 'Client connections closed on accept because server.maxConnections were open.',
+    registers: [this.registry],
+  });
   readonly subgraphDuration = new Histogram({
     name: 'tessera_subgraph_request_duration_seconds',
     help: 'Subgraph fetch duration, retries included, by subgraph and outcome.',

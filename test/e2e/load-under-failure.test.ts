@@ -33,7 +33,7 @@ describe('200 concurrent queries while one subgraph flaps', () => {
     await sleep(1000); // idle sockets past keepAliveTimeoutMs close
     const socketsBefore = openSockets(pid);
     assert.ok(socketsBefore < 20, `idle gateway holds ${socketsBefore} sockets`);
-    const heapBefore = await metric(stack.base, 'tessera_process_nodejs_heap_size_used_bytes');
+    const heapBefore = await metric(stack.metricsUrl, 'tessera_process_nodejs_heap_size_used_bytes');
 
     // Reviews flaps: every other request it receives answers 503 (no retries here, so clients
     // see it) and every query makes its own request (no dedupe). The breaker's threshold is above
@@ -61,12 +61,12 @@ describe('200 concurrent queries while one subgraph flaps', () => {
     assert.ok(degraded > 0 && degraded < 200, `${degraded} of 200 degraded: the flapping was felt, and some got through`);
 
     // Afterwards nothing is left in flight, idle sockets close, and the heap has not grown.
-    assert.equal(await metric(stack.base, 'tessera_subgraph_in_flight_requests'), 0);
-    assert.equal(await metric(stack.base, 'tessera_http_in_flight_requests'), 1, 'only the /metrics request itself');
+    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_in_flight_requests'), 0);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_http_in_flight_requests'), 0, 'metrics are scraped on their own listener, so nothing is in flight');
     await eventually(async () => openSockets(pid) <= socketsBefore, 5000, `sockets to return to ${socketsBefore} (now ${openSockets(pid)})`);
     await wave(stack.url, 200); // the same load again, healthy: steady state, not growth
     await sleep(1000);
-    const heapAfter = await metric(stack.base, 'tessera_process_nodejs_heap_size_used_bytes');
+    const heapAfter = await metric(stack.metricsUrl, 'tessera_process_nodejs_heap_size_used_bytes');
     assert.ok(heapAfter < heapBefore + 30 * 2 ** 20, `heap ${Math.round(heapAfter / 2 ** 20)} MiB vs ${Math.round(heapBefore / 2 ** 20)} MiB before`);
     assert.ok(stack.gateway.child.exitCode === null, 'the gateway is still up');
   });

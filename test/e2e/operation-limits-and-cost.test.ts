@@ -81,7 +81,7 @@ describe('operation limits and static cost, before any planning', () => {
     assert.deepEqual(res.body.extensions, { cost: { estimated: 3 * (1 + 2), max: 100 } });
     const plain = await gql(stack.url, { query: '{ topProducts(first: 1) { name } }' });
     assert.equal(plain.body.extensions, undefined);
-    const metrics = await (await fetch(`${stack.base}/metrics`)).text();
+    const metrics = await (await fetch(stack.metricsUrl)).text();
     assert.match(metrics, /^tessera_operation_cost_count \d+$/m);
   });
 

@@ -117,7 +117,7 @@ describe('circuit breaker', () => {
     await inventory.fault({ status: 503 });
     for (let i = 0; i < 4; i++) assert.equal((await gql(stack.url, query)).body.errors[0].extensions.code, 'SUBGRAPH_HTTP_ERROR');
     await stack.gateway.waitForLog('circuit breaker open', 2000);
-    assert.equal(await metric(stack.base, 'tessera_subgraph_breaker_state', { subgraph: 'inventory' }), 2);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_breaker_state', { subgraph: 'inventory' }), 2);
 
     await inventory.resetStats();
     for (let i = 0; i < 5; i++) {
@@ -129,7 +129,7 @@ describe('circuit breaker', () => {
     }
     assert.equal((await inventory.stats()).requests, 0, 'no request reached the subgraph while open');
     // All five failed in under a millisecond inside the client.
-    assert.equal(await metric(stack.base, 'tessera_subgraph_request_duration_seconds_bucket', { subgraph: 'inventory', outcome: 'SUBGRAPH_CIRCUIT_OPEN', le: '0.001' }), 5);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_request_duration_seconds_bucket', { subgraph: 'inventory', outcome: 'SUBGRAPH_CIRCUIT_OPEN', le: '0.001' }), 5);
     // Other subgraphs are unaffected.
     assert.deepEqual((await gql(stack.url, { query: '{ topProducts(first: 1) { name reviewCount } }' })).body, { data: { topProducts: [{ name: 'Table', reviewCount: 3 }] } });
 
@@ -138,8 +138,8 @@ describe('circuit breaker', () => {
     assert.deepEqual((await gql(stack.url, query)).body, { data: { topProducts: [{ name: 'Table', inStock: true }] } });
     await stack.gateway.waitForLog('circuit breaker closed', 2000);
     assert.ok(stack.gateway.logs().some((l) => l['msg'] === 'circuit breaker half-open'));
-    assert.equal(await metric(stack.base, 'tessera_subgraph_breaker_state', { subgraph: 'inventory' }), 0);
-    assert.equal(await metric(stack.base, 'tessera_subgraph_breaker_transitions_total', { subgraph: 'inventory', state: 'open' }), 1);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_breaker_state', { subgraph: 'inventory' }), 0);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_breaker_transitions_total', { subgraph: 'inventory', state: 'open' }), 1);
     assert.equal((await inventory.stats()).requests, 1, 'one half-open probe');
   });
 });
@@ -154,8 +154,8 @@ describe('retry budget', () => {
       const res = await gql(stack.url, { query: '{ topProducts(first: 1) { name reviewCount } }' });
       assert.equal(res.body.errors[0].extensions.code, 'SUBGRAPH_UNAVAILABLE');
     }
-    const retries = await metric(stack.base, 'tessera_subgraph_retries_total', { subgraph: 'reviews' });
-    const refused = await metric(stack.base, 'tessera_subgraph_retry_budget_exhausted_total', { subgraph: 'reviews' });
+    const retries = await metric(stack.metricsUrl, 'tessera_subgraph_retries_total', { subgraph: 'reviews' });
+    const refused = await metric(stack.metricsUrl, 'tessera_subgraph_retry_budget_exhausted_total', { subgraph: 'reviews' });
     assert.ok(retries >= 4 && retries <= 5, `retries ${retries} ≤ 10% of 50 requests (100 without a budget)`);
     // Each of the 50 failed first attempts asked for a retry (a granted retry that failed may ask
     // again): the budget refused at least the 45 that did not fit.
@@ -192,7 +192,7 @@ describe('in-flight deduplication and header propagation', () => {
     assert.deepEqual(a.body, { data: { topProducts: [{ name: 'Table', inStock: true }, { name: 'Couch', inStock: true }] } });
     assert.equal((await stack.subgraphs.products.stats()).requests, 1, 'products served both from one request');
     assert.equal((await stack.subgraphs.inventory.stats()).requests, 2, 'inventory has dedupe off');
-    assert.ok((await metric(stack.base, 'tessera_subgraph_dedupe_hits_total', { subgraph: 'products' })) >= 1);
+    assert.ok((await metric(stack.metricsUrl, 'tessera_subgraph_dedupe_hits_total', { subgraph: 'products' })) >= 1);
   });
 
   it('different forwarded headers are different requests, and mutations are never shared', async () => {

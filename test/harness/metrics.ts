@@ -1,8 +1,13 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 
-/** Reads one sample from a Prometheus text page: `name{a="b"} value`. */
-export async function metric(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+/**
+ * Reads one sample from a Prometheus text page: `name{a="b"} value`. `metricsUrl` is the gateway's
+ * metrics listener (`stack.metricsUrl`), not its public port.
+ */
+export async function metric(metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(metricsUrl);
+  if (res.status !== 200) throw new Error(`GET ${metricsUrl} answered ${res.status}`);
+  const text = await res.text();
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   let total = 0;
   let found = false;

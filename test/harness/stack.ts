@@ -61,11 +61,13 @@ export interface Stack extends AsyncDisposable {
   gateway: Proc;
   url: string;
   base: string;
+  /** The first gateway's `/metrics` URL, on its own listener (the public port answers 404 there). */
+  metricsUrl: string;
   /** Composes the running subgraphs (SDLs optionally edited) and writes the supergraph file atomically. */
   writeSupergraph(edit?: Partial<Record<SubgraphName, (sdl: string) => string>>): void;
   restartSubgraph(name: SubgraphName): Promise<void>;
   /** Another gateway process on the same supergraph, with its own config overrides (disposed with the stack). */
-  startGateway(config?: Record<string, any>, env?: Record<string, string>): Promise<{ proc: Proc; url: string; base: string }>;
+  startGateway(config?: Record<string, any>, env?: Record<string, string>): Promise<{ proc: Proc; url: string; base: string; metricsUrl: string }>;
 }
 
 export interface StackOptions {
@@ -99,15 +101,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let gatewayCount = 0;
   const startGateway = async (overrides: Record<string, any> = {}, env: Record<string, string> = {}) => {
     const config = deepMerge(
-      { server: { port: 0, host: '127.0.0.1' }, supergraph: { file: supergraphFile, watchDebounceMs: 50 }, log: { level: 'info', requests: false } },
+      { server: { port: 0, host: '127.0.0.1' }, metrics: { port: 0 }, supergraph: { file: supergraphFile, watchDebounceMs: 50 }, log: { level: 'info', requests: false } },
       overrides,
     );
     const configFile = join(dir, `tessera-${++gatewayCount}.yaml`);
     writeFileSync(configFile, stringify(config));
     const proc = runCli(['gateway', '--config', configFile], { env });
     extraGateways.push(proc);
-    const url = String((await proc.waitForLog('gateway listening'))['url']);
-    return { proc, url, base: url.replace(/\/graphql$/, '') };
+    const listening = await proc.waitForLog('gateway listening');
+    const url = String(listening['url']);
+    // Logged before 'gateway listening' when metrics are enabled; '' when they are not.
+    return { proc, url, base: url.replace(/\/graphql$/, ''), metricsUrl: String(listening['metricsUrl'] ?? '') };
   };
   let first: Awaited<ReturnType<typeof startGateway>> | null = null;
   if (!opts.noGateway) {
@@ -125,6 +129,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gateway: first?.proc as Proc,
     url: first?.url ?? '',
     base: first?.base ?? '',
+    metricsUrl: first?.metricsUrl ?? '',
     startGateway,
     writeSupergraph,
     async restartSubgraph(name) {
