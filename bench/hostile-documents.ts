@@ -4,6 +4,7 @@
 // the normal request's latency, the gateway's peak RSS and the analysis work it logged.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Lexer, Source, TokenKind } from 'graphql';
 import { gql } from '../test/harness/http.ts';
 import { introspectionChain, nestedChain, rootChain, schemaChain } from '../test/harness/hostile-documents.ts';
 import { AUDIENCE, ISSUER, JwksServer, makeKey } from '../test/harness/jwks.ts';
@@ -48,18 +49,26 @@ try {
     const pid = g.proc.child.pid!;
     const t0 = performance.now();
     const hostile = Promise.race([
-      gql(g.url, { query }).then((r) => ({ status: String(r.status), code: String(r.body?.errors?.[0]?.extensions?.code ?? (r.body?.data ? 'data' : '?')), ms: performance.now() - t0 })),
-      new Promise<{ status: string; code: string; ms: number }>((r) => setTimeout(() => r({ status: 'timeout', code: '-', ms: timeoutMs }), timeoutMs)),
+      gql(g.url, { query }).then(
+        (r) => ({ status: String(r.status), code: String(r.body?.errors?.[0]?.extensions?.code ?? (r.body?.data ? 'data' : '?')), ms: performance.now() - t0, id: r.headers.get('x-request-id') }),
+        (err: Error) => ({ status: 'failed', code: String((err.cause as { code?: string } | undefined)?.code ?? err.message), ms: performance.now() - t0, id: null }),
+      ),
+      new Promise<{ status: string; code: string; ms: number; id: string | null }>((r) => setTimeout(() => r({ status: 'timeout', code: '-', ms: timeoutMs, id: null }), timeoutMs)),
     ]);
     await new Promise((r) => setTimeout(r, 100));
     const t1 = performance.now();
-    const normalDone = gql(g.url, { query: normal }).then((r) => ({ ok: r.status === 200, ms: performance.now() - t1 }));
+    const normalDone = gql(g.url, { query: normal }).then(
+      (r) => ({ ok: r.status === 200, ms: performance.now() - t1 }),
+      () => ({ ok: false, ms: performance.now() - t1 }),
+    );
     const n = await Promise.race([normalDone, hostile.then(() => normalDone), new Promise<{ ok: boolean; ms: number }>((r) => setTimeout(() => r({ ok: false, ms: timeoutMs }), timeoutMs))]);
     const h = await hostile;
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    const analysed = g.proc.logs().filter((l) => l['msg'] === 'operation analysed');
-    const nodes = analysed.map((l) => String(l['nodesVisited'])).join('+') || 'n/a';
-    const tokens = query.match(/[A-Za-z_][A-Za-z0-9_]*|\.\.\.|[{}():]/g)?.length ?? 0;
+    await new Promise((r) => setTimeout(r, 100)); // the log line is written as the response goes out
+    const nodes = String(g.proc.logs().find((l) => l['msg'] === 'operation analysed' && l['requestId'] === h.id)?.['nodesVisited'] ?? 'n/a');
+    const lexer = new Lexer(new Source(query));
+    let tokens = 0;
+    while (lexer.advance().kind !== TokenKind.EOF) tokens++;
     rows.push(`| ${name} | ${tokens} | ${h.status} ${h.code} | ${h.ms.toFixed(0)} | ${n.ok ? 'ok' : 'no answer'} ${n.ms.toFixed(0)} | ${Math.round(Number(hwm) / 1024)} | ${nodes} |`);
     console.log(rows.at(-1));
     await g.proc.kill();
