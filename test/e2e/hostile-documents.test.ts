@@ -97,7 +97,9 @@ describe('hostile documents against a gateway with every policy on', () => {
     }
   }
 
-  // Under the limits, a chain is answered exactly; authorization walks its 2^10 positions, no more.
+  // Under the limits, a chain is answered exactly. Authorization then walks positions: the 2^10 of
+  // `email` and the fragment steps to them (~3 × 2^10), and the filter copies along the same way.
+  // 8 × maxExpandedFields bounds that; the 2^20 chain, walked, would be ~3 million.
   const answered = nestedChain(10);
   const answeredBound = selectionsWritten(answered) + 8 * 2_000;
   it('filter mode: a 2^10 chain ending in User.email is answered with one null and one error', async (t) => {
