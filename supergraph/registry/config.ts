@@ -6,7 +6,6 @@ import { permissions, registryName } from './names.ts';
 
 export { registryName };
 
-const graphName = z.string().regex(registryName, 'a graph name (letters, digits, _ and -, at most 64)');
 
 export const registryConfigSchema = z
   .strictObject({
@@ -26,7 +25,9 @@ export const registryConfigSchema = z
         z.strictObject({
           name: z.string().min(1),
           /** A graph name, a list of them, or `*` for every graph. */
-          graph: z.union([z.literal('*'), graphName, z.array(graphName).min(1)], { error: 'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`' }),
+          graph: z
+            .union([z.string(), z.array(z.string()).min(1)])
+            .refine((g) => g === '*' || (Array.isArray(g) ? g : [g]).every((n) => registryName.test(n)), 'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`'),
           sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex SHA-256 digest'),
           permissions: z.array(z.enum(permissions)).min(1),
         }),

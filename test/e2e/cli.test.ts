@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { describe, it } from 'node:test';
 import { commands } from '../../bin/cli-commands.ts';
 import { commandHelp, childrenOf, groupHelp, type Command } from '../../supergraph/cli-args.ts';
 import { exampleSubgraphs } from '../../subgraphs/catalog.ts';
-import { cli, repoRoot } from '../harness/process.ts';
+import { runCliToEnd } from '../harness/process.ts';
 
 /**
  * Generated from the command table: a command added there is covered here without a line of
@@ -18,24 +17,8 @@ import { cli, repoRoot } from '../harness/process.ts';
 /** Variables that would stand in for a missing flag: cleared, so each run sees only its arguments. */
 const quietEnv = { TESSERA_REGISTRY_URL: '', TESSERA_REGISTRY_TOKEN: '', TESSERA_CONFIG: '', PORT: '', HOST: '', TESSERA_SUBGRAPH_ADMIN: '', LOG_LEVEL: '' };
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function tessera(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env: { ...process.env, NODE_ENV: 'test', ...quietEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // Every command here answers at once; one that started serving instead is a failure, not a hang.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Run = Awaited<ReturnType<typeof runCliToEnd>>;
+const tessera = (args: readonly string[], env: Record<string, string> = {}) => runCliToEnd(args, { env: { ...quietEnv, ...env } });
 
 /** Runs the cases a few at a time (the machine is shared) and reports every failure, not just the first. */
 async function each<T>(cases: readonly T[], name: (c: T) => string, check: (c: T) => Promise<void>): Promise<void> {
