@@ -10,7 +10,7 @@ process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 
 const [name, port] = process.argv.slice(2);
 try {
-  const code = await runSubgraph(name, { port, admin: false });
+  const code = await runSubgraph(name, { port, admin: process.env['TESSERA_SUBGRAPH_ADMIN'] === '1' });
   if (code >= 0) process.exitCode = code;
 } catch (err) {
   // The dev process checked the port a moment ago; another process took it since.
