@@ -83,8 +83,14 @@ export function readConfigFile<S extends z.ZodType>(file: string, spec: ConfigSp
       }),
     );
   }
-  // An empty file is an empty mapping: every key takes its default (or is reported missing).
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // An empty file is an empty mapping: every key takes its default (or is reported missing).
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // Aliases are resolved here: one that names no anchor, or an alias bomb (yaml caps their count).
+    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
+  }
   return validateConfig(raw, spec, { source: file, baseDir: dirname(resolve(file)), env });
 }
 

@@ -45,6 +45,14 @@ describe('one YAML loader for the gateway, registry and compose configs', () => 
     }
   });
 
+  it('refuses an alias to no anchor, and an alias bomb, as invalid YAML without expanding it', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(10).fill(`*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
+    const expanded = ['not valid YAML: Excessive alias count indicates a resource exhaustion attack'];
+    assert.deepEqual(problemsOf(`${bomb}\n`), { gateway: expanded, registry: expanded, compose: expanded });
+    const dangling = ['not valid YAML: Unresolved alias (the anchor must be set before the alias): nope'];
+    assert.deepEqual(problemsOf('server: *nope\n'), { gateway: dangling, registry: dangling, compose: dangling });
+  });
+
   it('a document that is not a mapping is refused at its root; an empty file is an empty mapping', () => {
     assert.deepEqual(problemsOf('- a\n- b\n'), { gateway: ['(root): expected a mapping of keys'], registry: ['(root): expected a mapping of keys'], compose: ['(root): expected a mapping of keys'] });
     assert.deepEqual(problemsOf('# nothing yet\n'), {
