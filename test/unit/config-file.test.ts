@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { z } from 'zod';
 import { ConfigError } from '../../gateway/config/config-file.ts';
+import { overridesOf } from '../../gateway/config/overrides.ts';
 import { loadConfigFile, parseConfig } from '../../gateway/config/load.ts';
 import { resolveSubgraphSettings } from '../../gateway/config/resolve-subgraphs.ts';
 import { loadRegistryConfig } from '../../supergraph/registry/config.ts';
@@ -150,5 +152,10 @@ describe('subgraph settings: declared once in the schema, given in layers', () =
     assert.deepEqual(reviews.tls, { servername: 'internal', rejectUnauthorized: true });
     assert.ok(Object.isFrozen(reviews.headers.propagate));
     assert.deepEqual(c.subgraphs['all']!.headers!.propagate, [{ named: 'x-tenant' }], 'the layers are not changed by the merge');
+  });
+
+  it('a settings object with a refinement cannot be layered: it would judge a partial value', () => {
+    const windowed = z.strictObject({ fromMs: z.int().default(0), toMs: z.int().default(10) }).refine((w) => w.fromMs < w.toMs);
+    assert.throws(() => overridesOf(z.strictObject({ window: windowed })), /an object with refinements cannot be overridden key by key/);
   });
 });
