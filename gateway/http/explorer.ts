@@ -158,13 +158,14 @@ async function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset
     'cross-origin-resource-policy': 'same-origin',
     vary: 'Accept-Encoding',
   };
-  if (quality(req.headers['accept-encoding'], 'gzip') > 0) {
+  // Below a kilobyte gzip's framing eats what it saves.
+  if (asset.body.length >= 1024 && quality(req.headers['accept-encoding'], 'gzip') > 0) {
     body = await (asset.gzipped ??= gzipAsync(asset.body));
     headers['content-encoding'] = 'gzip';
   }
   headers['content-length'] = body.length;
   res.writeHead(200, headers);
-  res.end(body);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /** The weight an Accept-style header gives `token` (0 when absent or refused), wildcards ignored. */

@@ -22,6 +22,9 @@ function readmeExample(): { query: string; answer: unknown } {
   return { query: (JSON.parse(curl[1]!) as { query: string }).query, answer: JSON.parse(json[1]!) };
 }
 
+// The callbacks passed to page.$eval and waitForFunction run in the page; the project's types have
+// no DOM (Node code), so they reach it through `any`.
+
 /**
  * Set TESSERA_SCREENSHOT_DIR to keep the screenshots (to look at the page); otherwise they are
  * taken, checked to be non-trivial PNGs, and dropped.
@@ -61,7 +64,7 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     // The schema came through the gateway's introspection.
     await page.click('[aria-label="Show Documentation Explorer"]');
     await page.waitForSelector('.graphiql-doc-explorer-root-type');
-    assert.match(await page.$eval('.graphiql-doc-explorer', (el) => (el as HTMLElement).innerText), /Root Types\nquery: Query\nmutation: Mutation\n/);
+    assert.match(await page.$eval('.graphiql-doc-explorer', (el) => (el as any).innerText), /Root Types\nquery: Query\nmutation: Mutation\n/);
     // A dialog injects a <style> at run time: the page's Content-Security-Policy must let it.
     await page.click('[aria-label="Open settings dialog"]');
     await page.waitForSelector('.graphiql-dialog', { visible: true });
@@ -76,7 +79,7 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     const operation = await sent;
     // A non-simple content type: CSRF prevention lets it through without any extra header.
     assert.equal(operation.headers()['content-type'], 'application/json');
-    await page.waitForFunction((sel) => ((document.querySelector(sel) as any)?.CodeMirror.getValue() ?? '') !== '', {}, response);
+    await page.waitForFunction((sel) => ((globalThis as any).document.querySelector(sel)?.CodeMirror.getValue() ?? '') !== '', {}, response);
 
     const shown = JSON.parse(await page.$eval(response, (el) => (el as any).CodeMirror.getValue()));
     const direct = await gql(stack.url, { query });
@@ -84,9 +87,9 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     assert.deepEqual(shown, direct.body);
     assert.deepEqual(shown, answer, 'the README shows what the gateway answers');
     // Rendered, not only held by the editor.
-    const visible = await page.$eval('.graphiql-response', (el) => (el as HTMLElement).innerText);
+    const visible = await page.$eval('.graphiql-response', (el) => (el as any).innerText);
     assert.match(visible, /"name": "Ada Lovelace"/);
-    assert.ok(await page.$eval('.graphiql-container', (el) => getComputedStyle(el).display === 'flex'), 'GraphiQL\'s stylesheet applies');
+    assert.ok(await page.$eval('.graphiql-container', (el) => (globalThis as any).getComputedStyle(el).display === 'flex'), 'GraphiQL\'s stylesheet applies');
 
     await screenshot(page, 'explorer');
     assert.deepEqual(problems, []);
