@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { parse, print } from 'graphql';
+import type { Logger } from '../observability/log.ts';
 import { sendError } from './respond.ts';
 
 /** The README's example query (it touches all four example subgraphs), as the editor's first text. */
@@ -71,8 +72,18 @@ export interface Explorer {
  * builds, read from node_modules once at start, so the page needs no network but the gateway.
  * (graphiql@4 and later ship only ES modules that expect an import map to a CDN.)
  */
-export function createExplorer(enabled: boolean): Explorer | null {
+export function createExplorer(enabled: boolean, log: Logger): Explorer | null {
   if (!enabled) return null;
+  try {
+    return loadExplorer();
+  } catch (err) {
+    // A dev tool must not keep the gateway from serving: say why, and go on without it.
+    log.error({ key: 'server.landingPage', err: (err as Error).message }, 'the explorer\'s files cannot be read (reinstall the dependencies); serving without it');
+    return null;
+  }
+}
+
+function loadExplorer(): Explorer {
   const assets = new Map<string, Asset>();
   const add = (name: string, type: string, body: Buffer) => {
     const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);

@@ -43,7 +43,7 @@ export interface HttpFront {
 export function createHttpServer(deps: HttpDeps): HttpFront {
   const { config, lifecycle, log, metrics } = deps;
   const connections = new Connections();
-  const browser: BrowserFront = { cors: createCors(config.server.cors), explorer: createExplorer(config.server.landingPage) };
+  const browser: BrowserFront = { cors: createCors(config.server.cors), explorer: createExplorer(config.server.landingPage, log) };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
