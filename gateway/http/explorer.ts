@@ -180,7 +180,7 @@ async function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset
 }
 
 /** The weight an Accept-style header gives `token` (0 when absent or refused), wildcards ignored. */
-export function quality(header: string | undefined, token: string): number {
+function quality(header: string | undefined, token: string): number {
   let best = 0;
   for (const part of (header ?? '').split(',')) {
     const [name, ...params] = part.split(';');
