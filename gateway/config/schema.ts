@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { headerName, headerValue } from '../../policies/config-values.ts';
 import { policiesConfigSchema } from '../../policies/registry.ts';
+import { compileOriginPattern } from '../http/cors.ts';
 import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
 import type { DeepReadonly } from './config-file.ts';
 import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
@@ -141,6 +142,50 @@ export function layeredSubgraph(subgraphs: Readonly<Record<string, DeepReadonly<
   return mergeOverrides(subgraphSettingsSchema, subgraphs['all'] ?? {}, subgraphs[name] ?? {});
 }
 
+/** An origin exactly as a browser sends it in `Origin` (scheme://host[:port]), or `*` for any. */
+const exactOrigin = z.string().superRefine((origin, ctx) => {
+  if (origin === '*') return;
+  let serialized: string | null = null;
+  try {
+    const url = new URL(origin);
+    if (url.protocol === 'http:' || url.protocol === 'https:') serialized = url.origin;
+  } catch {
+    // Not a URL at all: reported below.
+  }
+  if (serialized !== origin) {
+    const hint = serialized ? ` (write it as ${serialized})` : '';
+    ctx.addIssue({ code: 'custom', message: `not an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash${hint}; use { matching: regex } for others` });
+  }
+});
+
+/** Compiled here as cors.ts compiles it (anchored), so a bad pattern stops start-up with its key. */
+const originPattern = z.string().min(1).superRefine((pattern, ctx) => {
+  try {
+    compileOriginPattern(pattern);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(err as Error).message})` });
+  }
+});
+
+const corsSchema = z
+  .strictObject({
+    /** Exact origins, `{ matching: regex }` (matched against the whole origin), or `[*]` for any origin. */
+    origins: z.array(z.union([exactOrigin, z.strictObject({ matching: originPattern })])).min(1),
+    /** Let pages send cookies / HTTP auth (`credentials: 'include'`) and read the answer. */
+    credentials: z.boolean().default(false),
+    /** How long a browser may reuse a preflight answer (Chromium caps it at 7200). */
+    maxAgeSec: z.int().min(0).max(86_400).default(600),
+    /** Request headers a page may send (beyond the CORS-safelisted ones); `*` allows any. */
+    allowedHeaders: z.array(headerName).default(['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id', 'x-tessera-cost']),
+    /** Response headers a page may read (beyond the CORS-safelisted ones). */
+    exposedHeaders: z.array(headerName).default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after']),
+  })
+  .superRefine((cors, ctx) => {
+    const star = cors.origins.indexOf('*');
+    if (star !== -1 && cors.origins.length > 1) ctx.addIssue({ code: 'custom', path: ['origins', star], message: '`*` allows every origin: list it alone' });
+    if (star !== -1 && cors.credentials) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'browsers refuse credentials with `Access-Control-Allow-Origin: *`: list the origins instead of `*`' });
+  });
+
 /** Graph and variant names as the registry's routes accept them; any other name is a 404 forever. */
 const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
 
@@ -160,6 +205,10 @@ const configShape = z.strictObject({
       /** Apollo's CSRF prevention: GET and simple POSTs need a non-simple header. */
       csrfPrevention: z.boolean().default(true),
       introspection: z.boolean().default(true),
+      /** Cross-origin browser access; absent: no CORS headers (browsers keep other origins' pages out). */
+      cors: corsSchema.optional(),
+      /** GraphiQL for browsers on `GET /graphql` and `/`; on by default except under `NODE_ENV=production`. */
+      landingPage: z.boolean().default(() => process.env['NODE_ENV'] !== 'production'),
       /** TLS for the gateway's own listener. */
       tls: z
         .strictObject({
