@@ -1,17 +1,20 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as gatewaySchema from '../gateway/config/schema.ts';
+import { configSchema, subgraphSettingsSchema } from '../gateway/config/schema.ts';
 import { registryConfigSchema } from '../supergraph/registry/config.ts';
 import { renderCliTable } from './cli-table.ts';
 import { renderConfigReference } from './config-reference.ts';
+import { configSchemas, renderConfigSchema } from './config-schemas.ts';
 import { renderErrorTables } from './error-table.ts';
 import { renderMetricsTable } from './metrics-table.ts';
 
 /**
  * Every generated part of the docs: a block between `<!-- generated:begin <id> … -->` and
  * `<!-- generated:end <id> -->` in a Markdown file, rendered from the code that is the truth.
- * `npm run docs` rewrites them; test/contract/docs.test.ts renders them again and fails on a diff.
+ * `npm run docs` rewrites them (and the JSON Schemas under schemas/, which
+ * test/contract/config-schemas.test.ts checks); test/contract/docs.test.ts renders them again and
+ * fails on a diff.
  */
 export interface GeneratedBlock {
   readonly file: string;
@@ -24,13 +27,28 @@ export interface GeneratedBlock {
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Per-subgraph defaults live in `subgraphDefaults` beside the schema until the schema declares
- * them itself (issue 14, item 4); read through the module so either shape type-checks.
+ * A few defaults depend on the environment (`server.landingPage` is off under
+ * `NODE_ENV=production`, as its description says); the docs show them as they are elsewhere, so
+ * what is generated does not depend on the shell it is generated in.
  */
-const subgraphDefaults = (gatewaySchema as Record<string, unknown>)['subgraphDefaults'];
+export function outsideProduction<T>(render: () => T): T {
+  const saved = process.env['NODE_ENV'];
+  delete process.env['NODE_ENV'];
+  try {
+    return render();
+  } finally {
+    if (saved !== undefined) process.env['NODE_ENV'] = saved;
+  }
+}
+
+/**
+ * `subgraphs.all` and `subgraphs.<name>` only list what they change, so their schema has no
+ * defaults; what a key is when no layer sets it is what the full settings schema fills in.
+ */
+const subgraphDefaults: unknown = subgraphSettingsSchema.parse({});
 function subgraphDefault(path: readonly string[]): { value: unknown } | undefined {
-  if (path[0] !== 'subgraphs' || path[1] !== '<name>' || typeof subgraphDefaults !== 'object' || subgraphDefaults === null) return undefined;
-  let node: unknown = subgraphDefaults;
+  if (path[0] !== 'subgraphs' || path[1] !== '<name>') return undefined;
+  let node = subgraphDefaults;
   for (const key of path.slice(2)) {
     if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return undefined;
     node = (node as Record<string, unknown>)[key];
@@ -43,7 +61,7 @@ export const generatedBlocks: readonly GeneratedBlock[] = [
     file: 'docs/configuration.md',
     id: 'tessera-yaml',
     source: 'gateway/config/schema.ts',
-    render: () => renderConfigReference(gatewaySchema.configSchema, { heading: '###', defaultOf: subgraphDefault }),
+    render: () => outsideProduction(() => renderConfigReference(configSchema, { heading: '###', defaultOf: subgraphDefault })),
   },
   {
     file: 'docs/configuration.md',
@@ -76,6 +94,13 @@ export async function regenerate(file: string, text: string): Promise<string> {
 export const generatedFiles = (): string[] => [...new Set(generatedBlocks.map((b) => b.file))];
 
 export async function main(): Promise<void> {
+  for (const entry of configSchemas) {
+    const path = join(repoRoot, entry.file);
+    const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const after = outsideProduction(() => renderConfigSchema(entry));
+    if (after !== before) writeFileSync(path, after);
+    process.stdout.write(`${entry.file}: ${after === before ? 'up to date' : 'regenerated'}\n`);
+  }
   for (const file of generatedFiles()) {
     const path = join(repoRoot, file);
     const before = readFileSync(path, 'utf8');

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { headerName, headerValue } from '../../policies/config-values.ts';
 import { policiesConfigSchema } from '../../policies/registry.ts';
+import { compileOriginPattern } from '../http/cors.ts';
 import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
+import type { DeepReadonly } from './config-file.ts';
+import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
 
 /** A PEM value: inline text, or a path to a file (read and checked at start-up by load.ts). */
 const pem = z.string().min(1);
@@ -11,7 +14,7 @@ const tlsClientSchema = z.strictObject({
   cert: pem.describe('Client certificate for mTLS (PEM text or a file path); needs `key`.').optional(),
   key: pem.describe('Private key of the client certificate (PEM text or a file path).').optional(),
   servername: z.string().min(1).describe("SNI and the name checked in the server certificate; unset: the URL's host.").optional(),
-  rejectUnauthorized: z.boolean().describe("`false` accepts any server certificate; unset, it is verified.").optional(),
+  rejectUnauthorized: z.boolean().describe('`false` accepts any server certificate; unset, it is verified.').optional(),
 });
 
 /** Header names the gateway owns on a subgraph request (connection-level, or content negotiation). */
@@ -38,96 +41,153 @@ const settableHeader = headerName.refine(
 );
 
 /**
- * Per-subgraph client settings. Every field is optional here because a named entry only lists
- * what it overrides; `subgraphDefaults` below supplies the rest (see resolve-subgraphs.ts).
+ * Per-subgraph client settings, with their defaults. `subgraphs.all` and `subgraphs.<name>` each
+ * list only what they change (`subgraphOverridesSchema`); resolve-subgraphs.ts merges the two and
+ * parses the result with this schema, which fills in the rest.
  */
 export const subgraphSettingsSchema = z.strictObject({
   url: z
     .url({ protocol: /^https?$/ })
     .describe("Overrides the subgraph's routing URL from the supergraph (e.g. service names inside docker-compose); not allowed under `all`.")
     .optional(),
-  timeoutMs: z.int().positive().describe('Deadline for one subgraph fetch, retries included; past it, `SUBGRAPH_TIMEOUT`.').optional(),
-  attemptTimeoutMs: z.int().positive().describe("Deadline of one attempt; a timed-out attempt's socket is destroyed and (for queries) retried.").optional(),
-  connectTimeoutMs: z.int().positive().describe('TCP + TLS connect timeout.').optional(),
+  timeoutMs: z.int().positive().describe('Deadline for one subgraph fetch, retries included; past it, `SUBGRAPH_TIMEOUT`.').default(10_000), // 10 s
+  attemptTimeoutMs: z.int().positive().describe("Deadline of one attempt; a timed-out attempt's socket is destroyed and (for queries) retried.").default(5_000), // 5 s
+  connectTimeoutMs: z.int().positive().describe('TCP + TLS connect timeout.').default(2_000), // 2 s
   pool: z
     .strictObject({
-      connections: z.int().positive().describe('Max sockets to the subgraph.').optional(),
-      keepAliveTimeoutMs: z.int().positive().describe("Idle keep-alive socket lifetime (a server's shorter `Keep-Alive` hint wins).").optional(),
-      pipelining: z.int().min(1).max(16).describe('HTTP/1.1 requests pipelined per socket; 1 = no pipelining.').optional(),
+      connections: z.int().positive().describe('Max sockets to the subgraph.').default(128),
+      keepAliveTimeoutMs: z.int().positive().describe("Idle keep-alive socket lifetime (a server's shorter `Keep-Alive` hint wins).").default(30_000),
+      pipelining: z.int().min(1).max(16).describe('HTTP/1.1 requests pipelined per socket; 1 = no pipelining.').default(1),
     })
     .describe("The subgraph's undici keep-alive connection pool.")
-    .optional(),
+    .prefault({}),
   retry: z
     .strictObject({
-      maxAttempts: z.int().min(1).max(10).describe('Attempts per fetch, the first included; 1 turns retries off.').optional(),
-      baseDelayMs: z.int().min(0).describe('Backoff base: the n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs·2ⁿ⁻¹)].').optional(),
-      maxDelayMs: z.int().min(0).describe('Backoff cap. A `Retry-After` from the subgraph replaces the backoff (when it fits the deadline).').optional(),
-      budgetRatio: z.number().min(0).max(10).describe('Retries allowed as a fraction of requests over the window: 0.2 = a dead subgraph gets at most 20 % extra load.').optional(),
-      budgetMinPerSecond: z.number().min(0).describe('Retries always allowed per second, so a quiet subgraph can still be retried.').optional(),
-      budgetWindowMs: z.int().min(1000).describe('Window the retry budget counts over.').optional(),
+      maxAttempts: z.int().min(1).max(10).describe('Attempts per fetch, the first included; 1 turns retries off.').default(3),
+      baseDelayMs: z.int().min(0).describe('Backoff base: the n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs·2ⁿ⁻¹)].').default(25),
+      maxDelayMs: z.int().min(0).describe('Backoff cap. A `Retry-After` from the subgraph replaces the backoff (when it fits the deadline).').default(1_000),
+      budgetRatio: z.number().min(0).max(10).describe('Retries allowed as a fraction of requests over the window: 0.2 = a dead subgraph gets at most 20 % extra load.').default(0.2),
+      budgetMinPerSecond: z.number().min(0).describe('Retries always allowed per second, so a quiet subgraph can still be retried.').default(5),
+      budgetWindowMs: z.int().min(1000).describe('Window the retry budget counts over.').default(10_000),
     })
     .describe('Queries are retried on connection errors, timeouts, 502/503/504 and 429; a mutation only when the request provably never left (connection refused, connect timeout, DNS).')
-    .optional(),
+    .prefault({}),
   breaker: z
     .strictObject({
-      enabled: z.boolean().describe('Circuit breaker (opossum) around every attempt.').optional(),
-      errorThresholdPercentage: z.number().min(1).max(100).describe('Failure rate over the window that opens the circuit (transport errors, timeouts, 5xx, 429; 4xx answers do not count).').optional(),
-      volumeThreshold: z.int().min(1).describe('Attempts in the window before the rate counts.').optional(),
-      rollingWindowMs: z.int().min(100).describe("The breaker's rolling window.").optional(),
-      resetTimeoutMs: z.int().min(10).describe('Time open before one half-open probe is let through; its success closes the circuit.').optional(),
+      enabled: z.boolean().describe('Circuit breaker (opossum) around every attempt.').default(true),
+      errorThresholdPercentage: z
+        .number()
+        .min(1)
+        .max(100)
+        .describe('Failure rate over the window that opens the circuit (transport errors, timeouts, 5xx, 429; 4xx answers do not count).')
+        .default(50),
+      volumeThreshold: z.int().min(1).describe('Attempts in the window before the rate counts.').default(20),
+      rollingWindowMs: z.int().min(100).describe("The breaker's rolling window.").default(10_000),
+      resetTimeoutMs: z.int().min(10).describe('Time open before one half-open probe is let through; its success closes the circuit.').default(5_000),
     })
     .describe('While the circuit is open, fetches fail at once with `SUBGRAPH_CIRCUIT_OPEN` and no request is sent.')
-    .optional(),
-  dedupe: z.boolean().describe('Identical in-flight query fetches (same body, same forwarded headers) share one request. Never mutations.').optional(),
+    .prefault({}),
+  dedupe: z.boolean().describe('Identical in-flight query fetches (same body, same forwarded headers) share one request. Never mutations.').default(true),
   headers: z
     .strictObject({
       propagate: z
         .array(headerRuleSchema)
-        .describe('Client headers forwarded to the subgraph: `{ named, rename?, default? }` or `{ matching: regex }` (case-insensitive). Hop-by-hop headers never pass. The lists under `all` and `<name>` add up.')
-        .optional(),
-      set: z.record(settableHeader, headerValue).describe("Static headers set on every request to the subgraph; merged by name with `all`'s.").optional(),
+        .describe("Client headers forwarded to the subgraph: `{ named, rename?, default? }` or `{ matching: regex }` (case-insensitive). Hop-by-hop headers never pass. `all`'s rules come first, then the subgraph's own.")
+        .register(mergeRule, { merge: 'append' })
+        .default([]),
+      set: z.record(settableHeader, headerValue).describe("Static headers set on every request to the subgraph; merged by name with `all`'s.").default({}),
     })
     .describe('Headers sent to the subgraph.')
-    .optional(),
-  tls: tlsClientSchema.describe('TLS to an `https://` subgraph: the CA to trust, a client certificate for mTLS.').optional(),
+    .prefault({}),
+  tls: tlsClientSchema.describe('TLS to an `https://` subgraph: the CA to trust, a client certificate for mTLS.').prefault({}),
   rateLimit: z
     .strictObject({
       requestsPerSecond: z.number().positive().describe('Requests per second this gateway sends to the subgraph at most.'),
       burst: z.int().positive().describe("Requests allowed at once after a quiet period; unset: one second's worth.").optional(),
     })
-    .describe('Protects the subgraph: a token bucket on what this gateway sends; over it, its fields are null with `SUBGRAPH_RATE_LIMITED` and nothing is sent.')
-    .optional(),
+    .describe(
+      "Protects the subgraph: a token bucket on what this gateway sends; over it, its fields are null with `SUBGRAPH_RATE_LIMITED` and nothing is sent. A subgraph's own replaces `all`'s as a whole (a burst sized for one rate does not fit another); `null` there turns off a cap set under `all`.",
+    )
+    .transform((r) => ({ requestsPerSecond: r.requestsPerSecond, burst: r.burst ?? Math.max(1, Math.ceil(r.requestsPerSecond)) }))
+    .register(mergeRule, { merge: 'whole' })
+    .nullable()
+    .default(null),
   maxResponseBytes: z
     .int()
     .positive()
-    .describe('Largest answer read from the subgraph: refused at once when `Content-Length` says more, else abandoned at the first byte past it; `SUBGRAPH_RESPONSE_TOO_LARGE`, not retried. 16 MiB, as Apollo Router\'s `http_max_response_size`.')
-    .optional(),
+    .describe("Largest answer read from the subgraph: refused at once when `Content-Length` says more, else abandoned at the first byte past it; `SUBGRAPH_RESPONSE_TOO_LARGE`, not retried. 16 MiB, as Apollo Router's `http_max_response_size`.")
+    .default(16 * 1024 * 1024),
   errors: z
     .strictObject({
       include: z
         .array(z.string().min(1))
-        .describe('`extensions` keys of the subgraph\'s GraphQL errors that reach clients besides `code` (and the `serviceName` the gateway adds). A subgraph\'s list replaces the `all` one.')
-        .optional(),
-      exposeMessages: z.boolean().describe('Keep the subgraph\'s error messages; `false` replaces them with `Subgraph "<name>" returned an error`.').optional(),
+        .describe("`extensions` keys of the subgraph's GraphQL errors that reach clients besides `code` (and the `serviceName` the gateway adds). A subgraph's list replaces `all`'s, so it can narrow it.")
+        .default([]),
+      exposeMessages: z.boolean().describe("Keep the subgraph's error messages; `false` replaces them with `Subgraph \"<name>\" returned an error`.").default(true),
     })
     .describe("What of the subgraph's GraphQL errors reaches clients; the rest is logged.")
-    .optional(),
+    .prefault({}),
 });
-export type SubgraphSettingsInput = z.infer<typeof subgraphSettingsSchema>;
 
-export const subgraphDefaults = {
-  timeoutMs: 10_000, // 10 s: whole request, retries included
-  attemptTimeoutMs: 5_000, // 5 s
-  connectTimeoutMs: 2_000, // 2 s
-  pool: { connections: 128, keepAliveTimeoutMs: 30_000, pipelining: 1 },
-  retry: { maxAttempts: 3, baseDelayMs: 25, maxDelayMs: 1_000, budgetRatio: 0.2, budgetMinPerSecond: 5, budgetWindowMs: 10_000 },
-  breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 20, rollingWindowMs: 10_000, resetTimeoutMs: 5_000 },
-  dedupe: true,
-  headers: { propagate: [] as Array<z.infer<typeof headerRuleSchema>>, set: {} as Record<string, string> },
-  tls: {} as z.infer<typeof tlsClientSchema>,
-  maxResponseBytes: 16 * 1024 * 1024, // 16 MiB, Apollo Router's http_max_response_size
-  errors: { include: [] as string[], exposeMessages: true },
-};
+/** What `subgraphs.all` and `subgraphs.<name>` accept: the same settings, each optional, no default filled in. */
+export const subgraphOverridesSchema = overridesOf(subgraphSettingsSchema);
+export type SubgraphOverrides = z.input<typeof subgraphSettingsSchema>;
+
+/** `subgraphs.all` with `subgraphs.<name>` laid over it, defaults not yet filled in. */
+export function layeredSubgraph(subgraphs: Readonly<Record<string, DeepReadonly<SubgraphOverrides>>>, name: string): DeepReadonly<SubgraphOverrides> {
+  return mergeOverrides(subgraphSettingsSchema, subgraphs['all'] ?? {}, subgraphs[name] ?? {});
+}
+
+/** An origin exactly as a browser sends it in `Origin` (scheme://host[:port]), or `*` for any. */
+const exactOrigin = z.string().superRefine((origin, ctx) => {
+  if (origin === '*') return;
+  let serialized: string | null = null;
+  try {
+    const url = new URL(origin);
+    if (url.protocol === 'http:' || url.protocol === 'https:') serialized = url.origin;
+  } catch {
+    // Not a URL at all: reported below.
+  }
+  if (serialized !== origin) {
+    const hint = serialized ? ` (write it as ${serialized})` : '';
+    ctx.addIssue({ code: 'custom', message: `not an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash${hint}; use { matching: regex } for others` });
+  }
+});
+
+/** Compiled here as cors.ts compiles it (anchored), so a bad pattern stops start-up with its key. */
+const originPattern = z.string().min(1).superRefine((pattern, ctx) => {
+  try {
+    compileOriginPattern(pattern);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(err as Error).message})` });
+  }
+});
+
+const corsSchema = z
+  .strictObject({
+    origins: z
+      .array(z.union([exactOrigin, z.strictObject({ matching: originPattern })]))
+      .min(1)
+      .describe('Origins whose pages may call the gateway: exact (`https://app.example.com`, as the browser sends it), `{ matching: regex }` (matched against the whole origin), or `[*]` alone for any origin.'),
+    credentials: z
+      .boolean()
+      .describe("Let pages send cookies / HTTP auth (`credentials: 'include'`) and read the answer (`Access-Control-Allow-Credentials: true`); not with `*`.")
+      .default(false),
+    maxAgeSec: z.int().min(0).max(86_400).describe('How long a browser may reuse a preflight answer (Chromium caps it at 7200).').default(600),
+    allowedHeaders: z
+      .array(headerName)
+      .describe('Request headers a page may send (beyond the CORS-safelisted ones); `*` allows any.')
+      .default(['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id', 'x-tessera-cost']),
+    exposedHeaders: z
+      .array(headerName)
+      .describe('Response headers a page may read (beyond the CORS-safelisted ones).')
+      .default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after']),
+  })
+  .superRefine((cors, ctx) => {
+    const star = cors.origins.indexOf('*');
+    if (star !== -1 && cors.origins.length > 1) ctx.addIssue({ code: 'custom', path: ['origins', star], message: '`*` allows every origin: list it alone' });
+    if (star !== -1 && cors.credentials) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'browsers refuse credentials with `Access-Control-Allow-Origin: *`: list the origins instead of `*`' });
+  });
 
 /** Graph and variant names as the registry's routes accept them; any other name is a 404 forever. */
 const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
@@ -155,6 +215,11 @@ const configShape = z.strictObject({
         .default(10_000),
       csrfPrevention: z.boolean().describe("Apollo's CSRF prevention: GET requests and simple POSTs need a non-simple header (e.g. `apollo-require-preflight: 1`).").default(true),
       introspection: z.boolean().describe('Allow introspection queries (`policies.authorization.introspection` can restrict them to authenticated callers).').default(true),
+      cors: corsSchema.describe("Cross-origin browser access; absent: no CORS headers, so browsers keep other origins' pages out.").optional(),
+      landingPage: z
+        .boolean()
+        .describe('Serve the GraphiQL explorer to browsers on `GET /graphql` and `/`; on by default except under `NODE_ENV=production`.')
+        .default(() => process.env['NODE_ENV'] !== 'production'),
       tls: z
         .strictObject({
           cert: pem.describe('Server certificate: PEM text or a file path (read at start-up; a bad path fails naming the key).'),
@@ -231,7 +296,7 @@ const configShape = z.strictObject({
     .refine((s) => (s.file === undefined) !== (s.registry === undefined), { message: 'set exactly one of `supergraph.file` and `supergraph.registry`' })
     .describe('Where the supergraph comes from: a file or a registry variant, exactly one of the two.'),
   subgraphs: z
-    .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'), subgraphSettingsSchema)
+    .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'), subgraphOverridesSchema)
     .superRefine((entries, ctx) => {
       if (entries['all']?.url !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['all', 'url'], message: '`url` can only be set per subgraph, not under `all`' });
@@ -268,8 +333,8 @@ export const configSchema = configShape.superRefine((c, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['policies', 'rateLimit', 'store'], message: '`redis` needs the top-level `redis` section (or use `auto` or `memory`)' });
   }
   // Judged after `all` is merged in, as the client sees it: `all` may hold the key and a subgraph its own cert.
-  for (const [name, own] of Object.entries(c.subgraphs)) {
-    const tls = { ...c.subgraphs['all']?.tls, ...own.tls };
+  for (const name of Object.keys(c.subgraphs)) {
+    const tls = layeredSubgraph(c.subgraphs, name).tls ?? {};
     if ((tls.cert === undefined) !== (tls.key === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['subgraphs', name, 'tls', tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key: set both `cert` and `key` (here or under `all`), or neither' });
     }
@@ -278,9 +343,4 @@ export const configSchema = configShape.superRefine((c, ctx) => {
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = DeepReadonly<z.output<typeof configSchema>>;
-
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? ReadonlyArray<DeepReadonly<U>>
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type { DeepReadonly };
