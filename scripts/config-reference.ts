@@ -127,6 +127,8 @@ function unitHint(path: string, value: unknown): string {
 export interface ReferenceOptions {
   /** Defaults kept outside the schema, by key path (segments as in `ConfigKey.path`). */
   readonly defaultOf?: (path: readonly string[]) => { value: unknown } | undefined;
+  /** Environment variables that set keys (the loader's own list), named in those keys' rows. */
+  readonly env?: ReadonlyArray<{ readonly env: string; readonly path: readonly string[] }>;
 }
 
 /** Every key of `schema`, depth first, in declaration order. */
@@ -147,11 +149,12 @@ export function configKeys(schema: z.ZodType, opts: ReferenceOptions = {}): Conf
       const fallback = u.fallback ?? opts.defaultOf?.(path);
       // A section's default is spelled out by its keys' rows: `{}` says it is there when unset.
       const value = fallback && children.length && isPlainObject(fallback.value) ? {} : fallback?.value;
+      const env = opts.env?.filter((e) => e.path.join('.') === path.join('.')).map((e) => `\`${e.env}\``);
       keys.push({
         path: joinPath(path),
         type: typeOf(node),
         default: fallback ? `\`${yamlish(value)}\`${unitHint(path.at(-1)!, value)}` : u.optional ? '–' : 'required',
-        description: u.description,
+        description: u.description && env?.length ? `${u.description} Environment: ${env.join(', ')}.` : u.description,
         section: children.length > 0,
       });
     }

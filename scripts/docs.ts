@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gatewayConfigSpec } from '../gateway/config/load.ts';
 import { configSchema, subgraphSettingsSchema } from '../gateway/config/schema.ts';
 import { registryConfigSchema } from '../supergraph/registry/config.ts';
 import { renderCliTable } from './cli-table.ts';
@@ -61,7 +62,7 @@ export const generatedBlocks: readonly GeneratedBlock[] = [
     file: 'docs/configuration.md',
     id: 'tessera-yaml',
     source: 'gateway/config/schema.ts',
-    render: () => outsideProduction(() => renderConfigReference(configSchema, { heading: '###', defaultOf: subgraphDefault })),
+    render: () => outsideProduction(() => renderConfigReference(configSchema, { heading: '###', defaultOf: subgraphDefault, env: gatewayConfigSpec.env })),
   },
   {
     file: 'docs/configuration.md',
@@ -69,6 +70,12 @@ export const generatedBlocks: readonly GeneratedBlock[] = [
     source: 'supergraph/registry/config.ts',
     // The suffix keeps these headings' anchors apart from tessera.yaml's (both have `server`, `log`).
     render: () => renderConfigReference(registryConfigSchema, { heading: '###', headingSuffix: ' (registry)' }),
+  },
+  {
+    file: 'docs/configuration.md',
+    id: 'environment',
+    source: 'gateway/config/load.ts',
+    render: () => ['| variable | sets |', '| --- | --- |', ...(gatewayConfigSpec.env ?? []).map((e) => `| \`${e.env}\` | \`${e.path.join('.')}\` |`)].join('\n'),
   },
   { file: 'docs/errors.md', id: 'errors', source: 'gateway/errors/codes.ts', render: renderErrorTables },
   { file: 'docs/metrics.md', id: 'metrics', source: 'gateway/observability/metrics.ts and the policies', render: renderMetricsTable },

@@ -195,8 +195,8 @@ const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits,
 const configShape = z.strictObject({
   server: z
     .strictObject({
-      host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).describe('Listen address; `HOST` sets it.').default('0.0.0.0'),
-      port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one); `PORT` sets it.').default(4000),
+      host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).describe('Listen address.').default('0.0.0.0'),
+      port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one).').default(4000),
       bodyLimitBytes: z.int().positive().describe('Largest request body; a larger one gets 413 `PAYLOAD_TOO_LARGE`.').default(1_048_576), // 1 MiB
       requestTimeoutMs: z
         .int()
@@ -272,7 +272,7 @@ const configShape = z.strictObject({
           token: z
             .string()
             .min(1)
-            .describe('A registry token with `read` permission (also used to report field usage); `TESSERA_SUPERGRAPH_REGISTRY_TOKEN` sets it.'),
+            .describe('A registry token with `read` permission (also used to report field usage).'),
           pollIntervalMs: z.int().min(100).describe('Poll period (`If-None-Match`: an unchanged variant costs a 304; SIGHUP polls at once).').default(10_000),
           timeoutMs: z.int().positive().describe('Registry request timeout.').default(5_000),
           cacheFile: z
@@ -306,7 +306,7 @@ const configShape = z.strictObject({
     .default({}),
   redis: z
     .strictObject({
-      url: z.url({ protocol: /^rediss?$/ }).describe('`redis://` or `rediss://` URL; `REDIS_URL` sets it.'),
+      url: z.url({ protocol: /^rediss?$/ }).describe('`redis://` or `rediss://` URL.'),
       keyPrefix: z.string().describe('Prefix of every key Tessera writes.').default('tessera:'),
       connectTimeoutMs: z.int().positive().describe('Connect timeout; ioredis reconnects by itself afterwards.').default(2_000),
       commandTimeoutMs: z
@@ -320,7 +320,7 @@ const configShape = z.strictObject({
   policies: policiesConfigSchema,
   log: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Log level; `LOG_LEVEL` sets it.').default('info'),
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Log level.').default('info'),
       requests: z.boolean().describe('One `request completed` line per HTTP request.').default(true),
     })
     .describe('Structured logs: JSON lines (pino) on stdout.')
