@@ -172,7 +172,6 @@ export default defineConfig(
       ],
       // An async function passed where a void callback is expected (an event listener) drops its rejection.
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/await-thenable': 'error',
       // A `switch` over a union (phase, error code, outcome) must name every member or say `default`.
       '@typescript-eslint/switch-exhaustiveness-check': [
         'error',
