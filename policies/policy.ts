@@ -3,6 +3,9 @@ import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefin
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { OperationAnalysis } from './operation-analysis.ts';
+
+export type { FieldSelection, FragmentSelection, OperationAnalysis, Selection, SelectionSetInfo } from './operation-analysis.ts';
 
 /** Who is calling. Anonymous until the auth policy sets it; every later policy reads it. */
 export interface Identity {
@@ -43,6 +46,13 @@ export interface OperationPhase extends RequestPhase {
   readonly operation: OperationDefinitionNode;
   readonly operationName: string | null;
   readonly variables: Readonly<Record<string, unknown>>;
+  /**
+   * The one analysis of this operation (policies/operation-analysis.ts): fragments resolved once,
+   * depth, aliases, root fields, directives and the expanded field count computed without
+   * expanding, cached per document and supergraph generation. Policies read it instead of walking
+   * the document themselves.
+   */
+  readonly analysis: OperationAnalysis;
   /** Set by the cost policy; the rate limiter spends it (1 per request when no cost policy runs). */
   estimatedCost: number | null;
   /**

@@ -47,7 +47,7 @@ export function createApollo(opts: { config: Config; log: Logger; metrics: Metri
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       gatewayPlugin(log, opts.metrics),
-      policyPlugin(opts.policies),
+      policyPlugin(opts.policies, { maxExpandedFields: config.policies.operationLimits.maxExpandedFields }),
       ...(opts.extraPlugins ?? []),
     ],
   });
