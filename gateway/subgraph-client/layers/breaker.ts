@@ -24,11 +24,7 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
   if (!b.enabled) return next;
   const subgraph = settings.name;
   const circuit = new CircuitBreaker<[SubgraphRequest], SubgraphAnswer>(
-    async (request) => {
-      const answer = await next(request);
-      if (!answer.ok) throw new CountedFailure(answer);
-      return answer;
-    },
+    (request) => next(request).then(counted),
     {
       timeout: false,
       errorThresholdPercentage: b.errorThresholdPercentage,
@@ -38,9 +34,6 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
       resetTimeout: b.resetTimeoutMs,
       enableSnapshots: false,
       name: subgraph,
-      // An answer over the size cap is about the query (it asked for too much), not the subgraph's
-      // health: counting it would let one oversized query shape open the circuit for every field.
-      errorFilter: (err: unknown) => err instanceof CountedFailure && err.answer.failure.code === 'SUBGRAPH_RESPONSE_TOO_LARGE',
     },
   );
   metrics.breakerState.set({ subgraph }, STATE.close);
@@ -54,11 +47,25 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
   }
   onClose(() => circuit.shutdown());
 
-  // The circuit's own refusals (open; shut down with the client) never reached the subgraph.
-  const refused = (err: unknown): SubgraphAnswer => {
+  // Every rejection comes back as an answer through opossum's fallback, so a fetch through a
+  // closed circuit costs no extra promise: the counted failures, and the circuit's own refusals
+  // (open), which never reached the subgraph.
+  circuit.fallback((_request: SubgraphRequest, err: unknown): SubgraphAnswer => {
     if (err instanceof CountedFailure) return err.answer;
     const code = errorCode(err);
     return { ok: false, failure: classifyFailure(subgraph, err), retry: { transient: false, neverSent: code === 'EOPENBREAKER', reason: code } };
-  };
-  return (request) => circuit.fire(request).catch(refused);
+  });
+  // A shut-down circuit rejects before its fallback; the client is closing, nothing is sent.
+  const shutDown: Promise<SubgraphAnswer> = Promise.resolve({ ok: false, failure: classifyFailure(subgraph, Object.assign(new Error('circuit shut down with its client'), { code: 'ESHUTDOWN' })), retry: { transient: false, neverSent: false, reason: 'ESHUTDOWN' } });
+  return (request) => (circuit.isShutdown ? shutDown : circuit.fire(request));
 };
+
+/**
+ * What opossum counts: a rejection. An answer over the size cap is not one: it is about the query
+ * (it asked for too much), not the subgraph's health, and counting it would let one oversized
+ * query shape open the circuit for every field.
+ */
+function counted(answer: SubgraphAnswer): SubgraphAnswer {
+  if (!answer.ok && answer.failure.code !== 'SUBGRAPH_RESPONSE_TOO_LARGE') throw new CountedFailure(answer);
+  return answer;
+}
