@@ -434,9 +434,9 @@ describe('the Apollo data source over a real subgraph', () => {
 
   it('a throwing policy hook is a field-level error for that subgraph, and nothing is sent', async () => {
     const subgraph = await recordingSubgraph('{"data":{"topProducts":[]}}');
-    const { log } = { log: pino({ level: 'silent' }) };
+    const lines: Array<Record<string, unknown>> = [];
     const clients = new SubgraphClients(config, {
-      log,
+      log: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }),
       metrics: new Metrics(),
       hook: () => {
         throw new TypeError("Cannot read properties of undefined (reading 'claims')");
@@ -447,6 +447,9 @@ describe('the Apollo data source over a real subgraph', () => {
       const response = await clients.dataSource('products', subgraph.url).process(options('query', '{topProducts{upc}}'));
       assert.deepEqual(response, { errors: [{ message: 'The gateway failed while calling subgraph "products"', path: ['topProducts'], extensions: { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR' } }] });
       assert.equal(subgraph.received.length, 0);
+      const logged = lines.find((l) => l['msg'] === 'subgraph request failed');
+      assert.deepEqual([logged?.['level'], logged?.['subgraph'], logged?.['code'], logged?.['requestId']], [40, 'products', 'SUBGRAPH_FETCH_INTERNAL_ERROR', 'req-9']);
+      assert.match(String(logged?.['cause']), /^onSubgraphRequest hook threw: TypeError: Cannot read properties of undefined \(reading 'claims'\)\n\s+at /);
       await lease.release();
     } finally {
       await clients.closeAll();
