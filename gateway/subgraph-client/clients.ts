@@ -55,7 +55,7 @@ export class SubgraphClients {
     this.wrap = deps.wrap ?? [];
   }
 
-  /** What @apollo/gateway's `buildService` returns: finds the live client at each fetch. */
+  /** What Apollo's gateway gets from `buildService`: finds the live client at each fetch. */
   dataSource(name: string, routingUrl: string): ReturnType<typeof apolloDataSource> {
     return apolloDataSource(this.live(name, routingUrl));
   }

@@ -8,7 +8,7 @@ import { redactErrors } from '../subgraph-errors.ts';
  * The answer as the engine may use it. The body is parsed here, above dedupe, so each caller gets
  * its own objects (the engine merges into what it receives). A status outside 2xx is a failure,
  * except a GraphQL-over-HTTP 4xx carrying only errors. The subgraph's errors are redacted, and
- * `data` is checked against the operation that was sent: @apollo/gateway trusts answers (a string
+ * `data` is checked against the operation that was sent: Apollo's gateway trusts answers (a string
  * where it expects an object fails the whole client response; a short `_entities` list becomes a
  * masked error without `serviceName`), so such values become null at the nearest nullable
  * position, each with a SUBGRAPH_INVALID_RESPONSE error the engine maps to the client's path.
