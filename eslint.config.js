@@ -27,7 +27,7 @@ const apolloFamilies = {
   // Composition runs in the registry, the CLI and their worker, never in the gateway's request path.
   composition: {
     regex: '^@apollo/(composition|federation-internals)(/|$)',
-    message: 'Only supergraph/ imports @apollo/composition and @apollo/federation-internals.',
+    message: 'Only supergraph/ (and test/) import @apollo/composition and @apollo/federation-internals.',
   },
   subgraph: {
     regex: '^@apollo/subgraph(/|$)',

@@ -214,7 +214,7 @@ describe('layering rules (eslint.config.js)', () => {
         line: 1,
         message:
           "'@apollo/composition' import is restricted from being used by a pattern. " +
-          'Only supergraph/ imports @apollo/composition and @apollo/federation-internals.',
+          'Only supergraph/ (and test/) import @apollo/composition and @apollo/federation-internals.',
       },
     ]);
   });
