@@ -97,7 +97,9 @@ function typeOf(schema: z.ZodType, shape = false): string {
 }
 
 function objectKeys(object: z.ZodType): string[] {
-  return Object.entries((object as z.ZodObject).shape).map(([k, v]) => (unwrap(v as z.ZodType).optional || unwrap(v as z.ZodType).fallback ? `${k}?` : k));
+  return Object.entries((object as z.ZodObject).shape).map(([k, v]) =>
+    unwrap(v as z.ZodType).optional || unwrap(v as z.ZodType).fallback ? `${k}?` : k,
+  );
 }
 
 /** A default as it would be written in YAML flow style. */
@@ -119,7 +121,11 @@ function unitHint(path: string, value: unknown): string {
     return value % 60_000 === 0 ? ` (${value / 60_000} min)` : value % 1000 === 0 ? ` (${value / 1000} s)` : '';
   }
   if (/Bytes$/.test(path) && value >= 1024) {
-    for (const [unit, size] of [['MiB', 1024 * 1024], ['KiB', 1024]] as const) if (value % size === 0) return ` (${value / size} ${unit})`;
+    for (const [unit, size] of [
+      ['MiB', 1024 * 1024],
+      ['KiB', 1024],
+    ] as const)
+      if (value % size === 0) return ` (${value / size} ${unit})`;
   }
   return '';
 }
@@ -161,7 +167,8 @@ export function configKeys(schema: z.ZodType, opts: ReferenceOptions = {}): Conf
     for (const [key, child] of children) {
       // A list's items and a map's entries are described by the list or map itself.
       if (key === '[]' || key === '<name>') {
-        for (const [k, v] of Object.entries((unwrap(child).core as z.ZodObject).shape)) visit(v as z.ZodType, [...path, key, k]);
+        for (const [k, v] of Object.entries((unwrap(child).core as z.ZodObject).shape))
+          visit(v as z.ZodType, [...path, key, k]);
       } else {
         visit(child, [...path, key]);
       }
@@ -181,14 +188,19 @@ const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
  * Markdown for a config file: a heading and a table per top-level key, or, for a top-level key
  * whose every child is a section (`policies`), a heading for it and one per child.
  */
-export function renderConfigReference(schema: z.ZodType, opts: ReferenceOptions & { heading: string; headingSuffix?: string }): string {
+export function renderConfigReference(
+  schema: z.ZodType,
+  opts: ReferenceOptions & { heading: string; headingSuffix?: string },
+): string {
   const keys = configKeys(schema, opts);
-  const under = (k: ConfigKey) => keys.filter((m) => m.path === k.path || m.path.startsWith(`${k.path}.`) || m.path.startsWith(`${k.path}[]`));
+  const under = (k: ConfigKey) =>
+    keys.filter((m) => m.path === k.path || m.path.startsWith(`${k.path}.`) || m.path.startsWith(`${k.path}[]`));
   const out: string[] = [];
   const section = (heading: string, k: ConfigKey, rows: readonly ConfigKey[]) => {
     out.push(`${heading} \`${k.path}\`${opts.headingSuffix ?? ''}`, '');
     out.push('| key | type | default | description |', '| --- | --- | --- | --- |');
-    for (const m of rows) out.push(`| \`${cell(m.path)}\` | \`${cell(m.type)}\` | ${cell(m.default)} | ${cell(m.description ?? '')} |`);
+    for (const m of rows)
+      out.push(`| \`${cell(m.path)}\` | \`${cell(m.type)}\` | ${cell(m.default)} | ${cell(m.description ?? '')} |`);
     out.push('');
   };
   for (const top of keys.filter((k) => !/[.[]/.test(k.path))) {

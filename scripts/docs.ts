@@ -62,7 +62,10 @@ export const generatedBlocks: readonly GeneratedBlock[] = [
     file: 'docs/configuration.md',
     id: 'tessera-yaml',
     source: 'gateway/config/schema.ts',
-    render: () => outsideProduction(() => renderConfigReference(configSchema, { heading: '###', defaultOf: subgraphDefault, env: gatewayConfigSpec.env })),
+    render: () =>
+      outsideProduction(() =>
+        renderConfigReference(configSchema, { heading: '###', defaultOf: subgraphDefault, env: gatewayConfigSpec.env }),
+      ),
   },
   {
     file: 'docs/configuration.md',
@@ -75,14 +78,25 @@ export const generatedBlocks: readonly GeneratedBlock[] = [
     file: 'docs/configuration.md',
     id: 'environment',
     source: 'gateway/config/load.ts',
-    render: () => ['| variable | sets |', '| --- | --- |', ...(gatewayConfigSpec.env ?? []).map((e) => `| \`${e.env}\` | \`${e.path.join('.')}\` |`)].join('\n'),
+    render: () =>
+      [
+        '| variable | sets |',
+        '| --- | --- |',
+        ...(gatewayConfigSpec.env ?? []).map((e) => `| \`${e.env}\` | \`${e.path.join('.')}\` |`),
+      ].join('\n'),
   },
   { file: 'docs/errors.md', id: 'errors', source: 'gateway/errors/codes.ts', render: renderErrorTables },
-  { file: 'docs/metrics.md', id: 'metrics', source: 'gateway/observability/metrics.ts and the policies', render: renderMetricsTable },
+  {
+    file: 'docs/metrics.md',
+    id: 'metrics',
+    source: 'gateway/observability/metrics.ts and the policies',
+    render: renderMetricsTable,
+  },
   { file: 'docs/cli.md', id: 'cli', source: 'bin/cli-commands.ts', render: renderCliTable },
 ];
 
-export const beginMarker = (b: GeneratedBlock) => `<!-- generated:begin ${b.id} (by \`npm run docs\` from ${b.source}; do not edit) -->`;
+export const beginMarker = (b: GeneratedBlock) =>
+  `<!-- generated:begin ${b.id} (by \`npm run docs\` from ${b.source}; do not edit) -->`;
 export const endMarker = (b: GeneratedBlock) => `<!-- generated:end ${b.id} -->`;
 
 /** `text` with each of `file`'s blocks replaced by a fresh rendering. */
@@ -92,7 +106,8 @@ export async function regenerate(file: string, text: string): Promise<string> {
     const begin = out.search(new RegExp(`<!-- generated:begin ${b.id}\\b[^\\n]*-->`));
     const endText = endMarker(b);
     const end = out.indexOf(endText);
-    if (begin === -1 || end === -1 || end < begin) throw new Error(`${file} has no ${b.id} block (${beginMarker(b)} … ${endText})`);
+    if (begin === -1 || end === -1 || end < begin)
+      throw new Error(`${file} has no ${b.id} block (${beginMarker(b)} … ${endText})`);
     out = `${out.slice(0, begin)}${beginMarker(b)}\n\n${await b.render()}\n\n${out.slice(end)}`;
   }
   return out;

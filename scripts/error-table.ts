@@ -12,7 +12,8 @@ const sections: ReadonlyArray<{ kind: ErrorKind; title: string; intro: string; s
   {
     kind: 'field',
     title: 'Field errors',
-    intro: 'HTTP 200: the error is in `errors` next to partial `data`, at the path of the field it made null; the other fields are served.',
+    intro:
+      'HTTP 200: the error is in `errors` next to partial `data`, at the path of the field it made null; the other fields are served.',
     status: false,
   },
   {
@@ -24,7 +25,8 @@ const sections: ReadonlyArray<{ kind: ErrorKind; title: string; intro: string; s
   {
     kind: 'startup',
     title: 'Start-up errors',
-    intro: 'Not an HTTP answer: the process prints the code and what is wrong, and stops before it serves anything (the meaning gives the exit code).',
+    intro:
+      'Not an HTTP answer: the process prints the code and what is wrong, and stops before it serves anything (the meaning gives the exit code).',
     status: false,
   },
   {
@@ -46,7 +48,8 @@ export function renderErrorTables(): string {
     out.push(`## ${s.title}`, '', s.intro, '');
     out.push(s.status ? '| code | HTTP status | meaning | what to do |' : '| code | meaning | what to do |');
     out.push(s.status ? '| --- | --- | --- | --- |' : '| --- | --- | --- |');
-    for (const [code, d] of rows) out.push(`| \`${code}\` |${s.status ? ` ${d.status} |` : ''} ${cell(d.description)} | ${cell(d.fix)} |`);
+    for (const [code, d] of rows)
+      out.push(`| \`${code}\` |${s.status ? ` ${d.status} |` : ''} ${cell(d.description)} | ${cell(d.fix)} |`);
     out.push('');
   }
   return out.join('\n').trimEnd();

@@ -29,23 +29,41 @@ export async function metricDefinitions(): Promise<MetricDoc[]> {
     const config = parseConfig(
       {
         supergraph: { file: 'supergraph.graphql' },
-        policies: { auth: { issuers: [{ issuer: 'https://docs.invalid/', jwksFile: 'jwks.json', audiences: ['docs'] }] }, cost: {}, rateLimit: { store: 'memory' } },
+        policies: {
+          auth: { issuers: [{ issuer: 'https://docs.invalid/', jwksFile: 'jwks.json', audiences: ['docs'] }] },
+          cost: {},
+          rateLimit: { store: 'memory' },
+        },
       },
       { baseDir: dir, env: {} },
     );
-    const runner = await PolicyRunner.create(config, { log: createLogger({ level: 'silent', name: 'docs' }), metrics, redis: null, baseDir: dir });
+    const runner = await PolicyRunner.create(config, {
+      log: createLogger({ level: 'silent', name: 'docs' }),
+      metrics,
+      redis: null,
+      baseDir: dir,
+    });
     await runner.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const all = metrics.registry.getMetricsAsArray() as unknown as Array<{ name: string; type: string; labelNames?: readonly string[]; help: string }>;
-  return all.filter((m) => !m.name.startsWith(PROCESS_PREFIX)).map((m) => ({ name: m.name, type: String(m.type), labels: [...(m.labelNames ?? [])], help: m.help }));
+  const all = metrics.registry.getMetricsAsArray() as unknown as Array<{
+    name: string;
+    type: string;
+    labelNames?: readonly string[];
+    help: string;
+  }>;
+  return all
+    .filter((m) => !m.name.startsWith(PROCESS_PREFIX))
+    .map((m) => ({ name: m.name, type: String(m.type), labels: [...(m.labelNames ?? [])], help: m.help }));
 }
 
 const cell = (s: string) => s.replaceAll('|', '\\|');
 
 /** docs/metrics.md's table, in registration order (the gateway's own first, then each policy's). */
 export async function renderMetricsTable(): Promise<string> {
-  const rows = (await metricDefinitions()).map((m) => `| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${cell(m.help)} |`);
+  const rows = (await metricDefinitions()).map(
+    (m) => `| \`${m.name}\` | ${m.type} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${cell(m.help)} |`,
+  );
   return ['| metric | type | labels | help |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -230,6 +230,12 @@ export const errorCodes = {
     description: 'A subgraph answered with a value of the wrong shape for what the gateway asked (an object where a list or a scalar was expected, a string where an object was, null for a non-null field, `_entities` of the wrong length or with non-object items). That value is null at the nearest nullable position, with one error at the path of the bad value; the rest of the answer and the other subgraphs\' fields are served.',
     fix: 'Fix the subgraph named in `extensions.serviceName`; the gateway\'s `subgraph answer invalid` log line says what was expected.',
   },
+  SUBGRAPH_FETCH_INTERNAL_ERROR: {
+    kind: 'field',
+    status: null,
+    description: 'The gateway\'s own code for one subgraph fetch failed: a policy\'s `onSubgraphRequest` hook or a plugin\'s fetch wrap threw. Only that subgraph\'s fields are null; the other fields are served. When the hook threw, no request was sent.',
+    fix: 'A gateway-side bug: the `subgraph request failed` log line has the stack of what threw.',
+  },
   DOWNSTREAM_SERVICE_ERROR: {
     kind: 'field',
     status: null,

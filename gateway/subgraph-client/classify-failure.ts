@@ -3,7 +3,7 @@ import type { ErrorCode } from '../errors/codes.ts';
 export interface ClassifiedFailure {
   readonly code: Extract<
     ErrorCode,
-    'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN' | 'SUBGRAPH_RATE_LIMITED' | 'SUBGRAPH_RESPONSE_TOO_LARGE' | 'SUBGRAPH_INVALID_RESPONSE'
+    'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN' | 'SUBGRAPH_RATE_LIMITED' | 'SUBGRAPH_RESPONSE_TOO_LARGE' | 'SUBGRAPH_INVALID_RESPONSE' | 'SUBGRAPH_FETCH_INTERNAL_ERROR'
   >;
   /** Client-visible: names the subgraph, never its address or the request body. */
   readonly message: string;
@@ -49,4 +49,14 @@ export function tooLarge(subgraph: string, detail: string): ClassifiedFailure {
 /** A whole answer that cannot be used (not an object, `_entities` of the wrong length). */
 export function invalidResponse(subgraph: string, detail: string): ClassifiedFailure {
   return { code: 'SUBGRAPH_INVALID_RESPONSE', message: `Subgraph "${subgraph}" sent an invalid response`, cause: detail };
+}
+
+/**
+ * The gateway's own code for this fetch threw (a policy's `onSubgraphRequest` hook, a plugin's
+ * fetch wrap): a bug on this side, reported for this subgraph's fields only. The cause (with the
+ * stack) is logged, never sent.
+ */
+export function internalFailure(subgraph: string, where: string, err: unknown): ClassifiedFailure {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR', message: `The gateway failed while calling subgraph "${subgraph}"`, cause: `${where} threw: ${detail.slice(0, 2000)}` };
 }

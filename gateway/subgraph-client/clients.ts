@@ -1,14 +1,17 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
-import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { SubgraphDataSource, type SubgraphHook } from './data-source.ts';
+import { apolloDataSource } from './apollo-data-source.ts';
+import { SubgraphClient } from './client.ts';
+import type { FetchLayer } from './fetch.ts';
+import type { SubgraphHook } from './layers/policy-hook.ts';
 import { SupergraphShapes } from './response-shape.ts';
 
+export type { SubgraphHook };
+
 interface Entry {
-  readonly client: SubgraphDataSource;
+  readonly client: SubgraphClient;
   /** Supergraph generations (leases) that reference the client. */
   refs: number;
 }
@@ -37,21 +40,33 @@ export class SubgraphClients {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly hook: SubgraphHook | null;
+  private readonly wrap: readonly FetchLayer[];
   /** What subgraph answers are checked against, per supergraph generation. */
   readonly shapes = new SupergraphShapes();
-  constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
+  /**
+   * `wrap`: layers every client gets between the policy hook and the answer check, outermost
+   * first (the seam for plugins' `wrapSubgraphFetch`; see client.ts for the whole order).
+   */
+  constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null; wrap?: readonly FetchLayer[] }) {
     this.config = config;
     this.log = deps.log;
     this.metrics = deps.metrics;
     this.hook = deps.hook ?? null;
+    this.wrap = deps.wrap ?? [];
   }
 
-  /** What @apollo/gateway's `buildService` returns: finds the live client at each fetch. */
-  dataSource(name: string, routingUrl: string): GraphQLDataSource<GatewayContext> {
+  /** What Apollo's gateway gets from `buildService`: finds the live client at each fetch. */
+  dataSource(name: string, routingUrl: string): ReturnType<typeof apolloDataSource> {
+    return apolloDataSource(this.live(name, routingUrl));
+  }
+
+  /**
+   * The live client for a subgraph at a URL, looked up at each call (an engine holds this for the
+   * life of the gateway; clients come and go with supergraph generations).
+   */
+  live(name: string, routingUrl: string): () => SubgraphClient {
     const key = this.keyOf(name, routingUrl);
-    return {
-      process: (options: GraphQLDataSourceProcessOptions<GatewayContext>) => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client.process(options),
-    };
+    return () => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client;
   }
 
   /** Takes one reference on the client of each subgraph, making those not live yet. */
@@ -103,14 +118,14 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook, shapes: this.shapes }), refs: 0 };
+    const entry: Entry = { client: new SubgraphClient(settings, { log: this.log, metrics: this.metrics, hook: this.hook, shapes: this.shapes, wrap: this.wrap }), refs: 0 };
     this.entries.set(key, entry);
     this.metrics.subgraphClients.inc({ subgraph: name });
     this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');
     return entry;
   }
 
-  private drop(key: string, entry: Entry): SubgraphDataSource {
+  private drop(key: string, entry: Entry): SubgraphClient {
     this.entries.delete(key);
     this.metrics.subgraphClients.dec({ subgraph: entry.client.settings.name });
     this.log.info({ subgraph: entry.client.settings.name, url: entry.client.settings.url }, 'subgraph client closed');

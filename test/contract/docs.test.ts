@@ -12,7 +12,12 @@ import { registryConfigSchema } from '../../supergraph/registry/config.ts';
 import { repoRoot } from '../harness/process.ts';
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
-const markdownFiles = ['README.md', ...readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const markdownFiles = [
+  'README.md',
+  ...readdirSync(join(repoRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 /**
  * Every key path of a zod schema, walked here without the generator's code, so a key the generator
@@ -50,7 +55,10 @@ function anchors(text: string): Set<string> {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const plain = m[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '');
-    const slug = plain.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = plain
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(slug) ?? 0;
     seen.set(slug, n + 1);
     out.add(n ? `${slug}-${n}` : slug);
@@ -67,7 +75,9 @@ describe('docs are generated from the code and their links resolve', () => {
       const [disk, generated] = [text.split('\n'), fresh.split('\n')];
       let i = 0;
       while (disk[i] === generated[i]) i++;
-      assert.fail(`${file} differs from the code at line ${i + 1}: run \`npm run docs\` and commit the result\n  on disk:   ${disk[i]}\n  generated: ${generated[i]}`);
+      assert.fail(
+        `${file} differs from the code at line ${i + 1}: run \`npm run docs\` and commit the result\n  on disk:   ${disk[i]}\n  generated: ${generated[i]}`,
+      );
     });
   }
 
@@ -76,8 +86,18 @@ describe('docs are generated from the code and their links resolve', () => {
     for (const schema of [configSchema, registryConfigSchema]) {
       const paths = keyPaths(schema);
       assert.ok(paths.length > 20, `found ${paths.length} keys`);
-      assert.deepEqual(paths.filter((p) => !doc.includes(`| \`${p}\` |`)), [], 'keys missing from the reference');
-      assert.deepEqual(configKeys(schema).filter((k) => !k.description).map((k) => k.path), [], 'keys without `.describe()` on the schema');
+      assert.deepEqual(
+        paths.filter((p) => !doc.includes(`| \`${p}\` |`)),
+        [],
+        'keys missing from the reference',
+      );
+      assert.deepEqual(
+        configKeys(schema)
+          .filter((k) => !k.description)
+          .map((k) => k.path),
+        [],
+        'keys without `.describe()` on the schema',
+      );
     }
   });
 
@@ -106,7 +126,8 @@ describe('docs are generated from the code and their links resolve', () => {
           broken.push(`${file}: ${target} (no file ${relative('.', resolved)})`);
           continue;
         }
-        if (anchor !== undefined && (!resolved.endsWith('.md') || !anchors(read(resolved)).has(anchor))) broken.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
+        if (anchor !== undefined && (!resolved.endsWith('.md') || !anchors(read(resolved)).has(anchor)))
+          broken.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
       }
     }
     assert.deepEqual(broken, []);
@@ -114,7 +135,9 @@ describe('docs are generated from the code and their links resolve', () => {
 
   it('the link check sees headings as GitHub anchors them', () => {
     // The checker is only as good as its slugs: a known file's anchors, spelled as GitHub spells them.
-    const slugs = anchors('# A `b.c` (d)\n## Browsers: the explorer and CORS\n```\n# not a heading\n```\n## A `b.c` (d)\n');
+    const slugs = anchors(
+      '# A `b.c` (d)\n## Browsers: the explorer and CORS\n```\n# not a heading\n```\n## A `b.c` (d)\n',
+    );
     assert.deepEqual([...slugs], ['a-bc-d', 'browsers-the-explorer-and-cors', 'a-bc-d-1']);
   });
 });
