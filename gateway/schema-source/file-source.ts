@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { SupergraphManager } from '@apollo/gateway';
 import { supergraphForPlanner } from './security-features.ts';
 import type { Logger } from '../observability/log.ts';
+import type { SupergraphSource } from './source.ts';
 
 export type ReloadOutcome =
   | { status: 'reloaded'; generation: number; hash: string }
@@ -19,7 +19,7 @@ type UpdateFn = (sdl: string) => void;
  * still use stay open until they finish (generations.ts). A file that does not build is
  * rejected and the current generation keeps serving.
  */
-export class FileSupergraphSource implements SupergraphManager {
+export class FileSupergraphSource implements SupergraphSource {
   private update: UpdateFn | null = null;
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;

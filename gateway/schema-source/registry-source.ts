@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { SupergraphManager } from '@apollo/gateway';
 import { RegistryClient, RegistryRequestError } from '../../supergraph/registry/client.ts';
 import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
 import type { Logger } from '../observability/log.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { ReloadOutcome } from './file-source.ts';
 import { supergraphForPlanner } from './security-features.ts';
+import type { SupergraphSource } from './source.ts';
 
 export interface RegistrySourceSettings {
   readonly url: string;
@@ -25,7 +25,7 @@ export interface RegistrySourceSettings {
  * accepted version is written to `cacheFile`, and start-up falls back to that copy when the
  * registry cannot be reached.
  */
-export class RegistrySupergraphSource implements SupergraphManager {
+export class RegistrySupergraphSource implements SupergraphSource {
   generation = 0;
   /** The registry version being served (null: started from the cache with an unknown version). */
   version: number | null = null;

@@ -1,10 +1,10 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
-import type { GatewayContext } from '../context.ts';
+import type { SubgraphRequest } from '../engine/engine.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { SubgraphDataSource, type SubgraphHook } from './data-source.ts';
+import type { SubgraphAnswer } from '../pipeline/plugin.ts';
+import { SubgraphDataSource, type SubgraphWrap } from './data-source.ts';
 import { SupergraphShapes } from './response-shape.ts';
 
 interface Entry {
@@ -25,9 +25,9 @@ export interface ClientLease {
  * keeps a subgraph's URL keeps its pool and warm sockets, and a client is closed only when the
  * last generation referencing it has drained (see schema-source/generations.ts).
  *
- * Apollo gets a handle per (name, URL), not the client: it keeps data sources by name for the
- * life of the gateway and hands an old one back when a URL returns, so what it holds must stay
- * valid after the client behind it was closed and made again.
+ * The engine gets a handle per (name, URL), not the client: @apollo/gateway keeps data sources by
+ * name for the life of the gateway and hands an old one back when a URL returns, so what it holds
+ * must stay valid after the client behind it was closed and made again.
  */
 export class SubgraphClients {
   private readonly entries = new Map<string, Entry>();
@@ -36,21 +36,22 @@ export class SubgraphClients {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly metrics: Metrics;
-  private readonly hook: SubgraphHook | null;
+  private readonly wrap: SubgraphWrap | null;
   /** What subgraph answers are checked against, per supergraph generation. */
   readonly shapes = new SupergraphShapes();
-  constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null }) {
+  /** `wrap`: the plugins' fetch middleware, applied inside every client made from now on. */
+  constructor(config: Config, deps: { log: Logger; metrics: Metrics; wrap?: SubgraphWrap | null }) {
     this.config = config;
     this.log = deps.log;
     this.metrics = deps.metrics;
-    this.hook = deps.hook ?? null;
+    this.wrap = deps.wrap ?? null;
   }
 
-  /** What @apollo/gateway's `buildService` returns: finds the live client at each fetch. */
-  dataSource(name: string, routingUrl: string): GraphQLDataSource<GatewayContext> {
+  /** The engine's fetch handle for a subgraph: finds the live client at each fetch. */
+  dataSource(name: string, routingUrl: string): { process(request: SubgraphRequest): Promise<SubgraphAnswer> } {
     const key = this.keyOf(name, routingUrl);
     return {
-      process: (options: GraphQLDataSourceProcessOptions<GatewayContext>) => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client.process(options),
+      process: (request) => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client.process(request),
     };
   }
 
@@ -103,7 +104,7 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, hook: this.hook, shapes: this.shapes }), refs: 0 };
+    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, wrap: this.wrap, shapes: this.shapes }), refs: 0 };
     this.entries.set(key, entry);
     this.metrics.subgraphClients.inc({ subgraph: name });
     this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');
@@ -118,7 +119,7 @@ export class SubgraphClients {
   }
 
   /**
-   * A fetch for a (name, URL) no live generation lists: Apollo registered the data source for a
+   * A fetch for a (name, URL) no live generation lists: the engine registered the data source for a
    * supergraph whose update then failed, and still routes the current plan there. The client
    * serves it and belongs to the current generation from now on.
    */

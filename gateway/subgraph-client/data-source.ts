@@ -1,12 +1,11 @@
-import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type CircuitBreaker from 'opossum';
 import type { Pool } from 'undici';
 import type { SubgraphSettings } from '../config/resolve-subgraphs.ts';
-import type { GatewayContext } from '../context.ts';
+import type { SubgraphRequest } from '../engine/engine.ts';
 import type { Logger } from '../observability/log.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { RequestScope, SubgraphAnswer, SubgraphCall, SubgraphFetch } from '../pipeline/plugin.ts';
 import { createBreaker } from './breaker.ts';
 import { attemptTimeout, classifyFailure, deadlineExceeded, errorCode, httpFailure, invalidResponse, TOO_LARGE, type ClassifiedFailure } from './classify-failure.ts';
 import { failurePath } from './error-path.ts';
@@ -16,7 +15,7 @@ import { ResponseShapes, type SupergraphShapes } from './response-shape.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { redactErrors } from './subgraph-errors.ts';
 import { TokenBucket } from './token-bucket.ts';
-import { backoffMs, isMutationText, mayRetry, statusFailure, transportFailure, type AttemptFailure } from './retry-policy.ts';
+import { backoffMs, mayRetry, statusFailure, transportFailure, type AttemptFailure } from './retry-policy.ts';
 
 /** An attempt that failed in a way the breaker counts and the retry loop may retry. */
 class AttemptError extends Error {
@@ -30,26 +29,29 @@ class AttemptError extends Error {
 }
 
 interface Answer { status: number; text: string }
-/** The policies' per-fetch hook: may edit the outgoing headers (e.g. forward verified claims). */
-export type SubgraphHook = (ctx: Partial<GatewayContext>, subgraphName: string, headers: Record<string, string>) => void;
+/** The plugins' fetch middleware (pipeline/runner.ts composes it): it wraps everything after the headers are built. */
+export type SubgraphWrap = (next: SubgraphFetch, subgraph: { readonly name: string }) => SubgraphFetch;
+/** What a fetch knows about the client request; absent for the engine's own fetches. */
+type Ctx = RequestScope | null;
 
 type Outcome = { ok: true; answer: Answer; attempts: number } | { ok: false; failure: ClassifiedFailure; attempts: number };
 
 /**
- * Tessera's client for one subgraph, plugged in through @apollo/gateway's `buildService`: a
+ * Tessera's client for one subgraph, the fetch function the engine executes plans with: a
  * keep-alive pool, per-attempt and overall deadlines, retries that are safe for the operation
  * type and bounded by a budget, a circuit breaker, and in-flight deduplication. It never throws:
- * a failure is returned as a GraphQL error so that the gateway attaches `serviceName` and maps
+ * a failure is returned as a GraphQL error so that the engine attaches `serviceName` and maps
  * the path, and the other subgraphs' fields are still served.
  */
-export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
+export class SubgraphDataSource {
   readonly settings: SubgraphSettings;
   private readonly pool: Pool;
   private readonly path: string;
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly headers: HeaderBuilder;
-  private readonly hook: SubgraphHook | null;
+  /** The plugins' wraps around `send`, or null when no plugin wraps subgraph fetches. */
+  private readonly wrapped: SubgraphFetch | null;
   private readonly bucket: TokenBucket | null;
   private readonly budget: RetryBudget;
   private readonly breaker: CircuitBreaker<[string, Record<string, string>, number], Answer> | null;
@@ -67,8 +69,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     invalid: { inc(): void };
   };
 
-  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null; shapes?: SupergraphShapes | null }) {
-    this.hook = deps.hook ?? null;
+  constructor(settings: SubgraphSettings, deps: { log: Logger; metrics: Metrics; wrap?: SubgraphWrap | null; shapes?: SupergraphShapes | null }) {
+    this.wrapped = deps.wrap ? deps.wrap((call) => this.send(call), { name: settings.name }) : null;
     this.shapes = deps.shapes ?? null;
     this.bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit.requestsPerSecond, settings.rateLimit.burst) : null;
     this.settings = settings;
@@ -92,25 +94,34 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.breaker = createBreaker((body: string, headers: Record<string, string>, deadlineAt: number) => this.attempt(body, headers, deadlineAt), settings, deps);
   }
 
-  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
-    const { request } = options;
-    const query = request.query ?? '';
-    const ctx = options.context as Partial<GatewayContext>;
-    if (this.bucket && !this.bucket.take()) {
-      return this.failed({ code: 'SUBGRAPH_RATE_LIMITED', message: `Subgraph "${this.settings.name}" is over the gateway's request-rate limit for it`, cause: 'rate limit' }, options, ctx);
+  async process(request: SubgraphRequest): Promise<SubgraphAnswer> {
+    const call: SubgraphCall = { ...request, subgraphName: this.settings.name, headers: this.headers(request.context?.headers) };
+    if (!this.wrapped) return this.send(call);
+    try {
+      return await this.wrapped(call);
+    } catch (err) {
+      // `send` never throws, so this is a plugin's: it must not fail the client's whole response.
+      return this.failed({ code: 'SUBGRAPH_REQUEST_FAILED', message: `Subgraph "${this.settings.name}" was not called: the gateway failed to prepare the request`, cause: `a plugin's wrapSubgraphFetch threw: ${(err as Error)?.stack ?? String(err)}` }, call);
     }
-    const body = JSON.stringify({ query, variables: request.variables, operationName: request.operationName });
-    const headers = this.headers(ctx.headers);
-    this.hook?.(ctx, this.settings.name, headers);
-    const isMutation = isMutationText(query);
+  }
+
+  /** Everything after the plugins' wraps: rate cap, dedupe, retries, breaker, the exchange, the answer's checks. */
+  private async send(call: SubgraphCall): Promise<SubgraphAnswer> {
+    const ctx = call.context;
+    if (this.bucket && !this.bucket.take()) {
+      return this.failed({ code: 'SUBGRAPH_RATE_LIMITED', message: `Subgraph "${this.settings.name}" is over the gateway's request-rate limit for it`, cause: 'rate limit' }, call);
+    }
+    const body = JSON.stringify({ query: call.query, variables: call.variables, operationName: call.operationName });
+    const headers = call.headers;
+    const isMutation = call.operationType === 'mutation';
     // Same body and same forwarded headers: the same answer. The request id is left out of the
     // key (it differs per request); a shared request carries the first caller's.
     const dedupeKey = this.settings.dedupe && !isMutation ? `${body}\n${JSON.stringify(headers)}` : null;
-    if (ctx.requestId) headers['x-request-id'] = ctx.requestId;
+    if (ctx) headers['x-request-id'] = ctx.requestId;
 
     let outcome: Outcome;
     if (dedupeKey !== null) {
-      // The text is shared and each caller parses its own copy, because the gateway merges into
+      // The text is shared and each caller parses its own copy, because the engine merges into
       // the objects it receives.
       const key = dedupeKey;
       let shared = this.inflight.get(key);
@@ -129,10 +140,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       const { status, text } = outcome.answer;
       const parsed = parseGraphQLResponse(text);
       // GraphQL-over-HTTP lets a subgraph answer 4xx with a well-formed GraphQL error body.
-      if (parsed && ((status >= 200 && status < 300) || (parsed.errors && parsed.data === undefined && status >= 400))) return this.checked(parsed, options, ctx);
-      return this.failed(httpFailure(this.settings.name, status, parsed ? 'GraphQL body with an error status' : `not a GraphQL response: ${text.slice(0, 200)}`), options, ctx);
+      if (parsed && ((status >= 200 && status < 300) || (parsed.errors && parsed.data === undefined && status >= 400))) return this.checked(parsed, call);
+      return this.failed(httpFailure(this.settings.name, status, parsed ? 'GraphQL body with an error status' : `not a GraphQL response: ${text.slice(0, 200)}`), call);
     }
-    return this.failed(outcome.failure, options, ctx);
+    return this.failed(outcome.failure, call);
   }
 
   /**
@@ -142,34 +153,32 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
    * masked error without `serviceName`. Here such values become null at the nearest nullable
    * position, each with a SUBGRAPH_INVALID_RESPONSE error the gateway maps to the client's path.
    */
-  private checked(parsed: RawResponse, options: GraphQLDataSourceProcessOptions<GatewayContext>, ctx: Partial<GatewayContext>): GatewayGraphQLResponse {
-    const { request } = options;
+  private checked(parsed: RawResponse, call: SubgraphCall): SubgraphAnswer {
+    const ctx = call.context;
     const { errors, redacted, redactedCount } = redactErrors(parsed.errors, this.settings.name, this.settings.errors);
     if (redactedCount > 0) {
-      const log = ctx.log ?? this.log;
-      const detail = { subgraph: this.settings.name, requestId: ctx.requestId, redacted: redactedCount, errors: redacted };
+      const log = ctx?.log ?? this.log;
+      const detail = { subgraph: this.settings.name, requestId: ctx?.requestId, redacted: redactedCount, errors: redacted };
       // Every one at debug; at warn once a second per subgraph, so a subgraph that leaks a
       // stack trace per request cannot flood the log.
       const suppressed = this.failureLog.take('redacted');
       if (suppressed !== null) log.warn({ ...detail, suppressed }, 'subgraph error details (redacted for the client)');
       else log.debug(detail, 'subgraph error details (redacted for the client)');
     }
-    if (parsed.data === undefined || parsed.data === null) return { ...(parsed.data === null ? { data: null } : {}), ...(errors.length ? { errors } : {}) } as GatewayGraphQLResponse;
-    const query = request.query ?? '';
-    const document = 'document' in options ? options.document : undefined;
-    const shapes = this.shapes?.for('incomingRequestContext' in options ? options.incomingRequestContext.schema : undefined);
-    const result = shapes ? shapes.check(query, document, parsed.data, request.variables) : ResponseShapes.envelopeOnly(parsed.data);
+    if (parsed.data === undefined || parsed.data === null) return { ...(parsed.data === null ? { data: null } : {}), ...(errors.length ? { errors } : {}) };
+    const shapes = this.shapes?.for(call.schema);
+    const result = shapes ? shapes.check(call.query, call.document, parsed.data, call.variables) : ResponseShapes.envelopeOnly(parsed.data);
     if (!result.ok) {
       this.m.invalid.inc();
-      const failed = this.failed(invalidResponse(this.settings.name, result.reason), options, ctx);
-      return { errors: [...(failed.errors ?? []), ...errors] } as GatewayGraphQLResponse;
+      const failed = this.failed(invalidResponse(this.settings.name, result.reason), call);
+      return { errors: [...(failed.errors ?? []), ...errors] };
     }
     if (result.problems.length) {
       this.m.invalid.inc();
       const suppressed = this.failureLog.take('SUBGRAPH_INVALID_RESPONSE');
       if (suppressed !== null) {
-        (ctx.log ?? this.log).warn(
-          { subgraph: this.settings.name, code: 'SUBGRAPH_INVALID_RESPONSE', requestId: ctx.requestId, problems: result.problems.length, first: result.problems.slice(0, 5), suppressed },
+        (ctx?.log ?? this.log).warn(
+          { subgraph: this.settings.name, code: 'SUBGRAPH_INVALID_RESPONSE', requestId: ctx?.requestId, problems: result.problems.length, first: result.problems.slice(0, 5), suppressed },
           'subgraph answer invalid',
         );
       }
@@ -177,11 +186,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         errors.push({ message: `Subgraph "${this.settings.name}" sent an invalid value: ${p.message}`, path: [...p.path], extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' } });
       }
     }
-    return { data: result.data, ...(errors.length ? { errors } : {}) } as GatewayGraphQLResponse;
+    return { data: result.data as Record<string, unknown>, ...(errors.length ? { errors } : {}) };
   }
 
   /** The retry loop around breaker-guarded attempts, under one overall deadline. */
-  private async execute(body: string, headers: Record<string, string>, isMutation: boolean, ctx: Partial<GatewayContext>): Promise<Outcome> {
+  private async execute(body: string, headers: Record<string, string>, isMutation: boolean, ctx: Ctx): Promise<Outcome> {
     const { name, retry, timeoutMs } = this.settings;
     const started = performance.now();
     const deadlineAt = started + timeoutMs;
@@ -212,7 +221,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
             return done();
           }
           this.metrics.subgraphRetries.inc({ subgraph: name, reason: why.reason });
-          (ctx.log ?? this.log).debug({ subgraph: name, attempt: attempts, reason: why.reason, delayMs: delay, requestId: ctx.requestId }, 'retrying subgraph request');
+          (ctx?.log ?? this.log).debug({ subgraph: name, attempt: attempts, reason: why.reason, delayMs: delay, requestId: ctx?.requestId }, 'retrying subgraph request');
           if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         }
       }
@@ -257,26 +266,25 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     return { status, text };
   }
 
-  private failed(failure: ClassifiedFailure, options: GraphQLDataSourceProcessOptions<GatewayContext>, ctx: Partial<GatewayContext>): GatewayGraphQLResponse {
+  private failed(failure: ClassifiedFailure, call: SubgraphCall): SubgraphAnswer {
+    const ctx = call.context;
     const suppressed = this.failureLog.take(failure.code);
     if (suppressed !== null) {
-      (ctx.log ?? this.log).warn(
-        { subgraph: this.settings.name, code: failure.code, cause: failure.cause, status: failure.status, url: this.settings.url, requestId: ctx.requestId, suppressed },
+      (ctx?.log ?? this.log).warn(
+        { subgraph: this.settings.name, code: failure.code, cause: failure.cause, status: failure.status, url: this.settings.url, requestId: ctx?.requestId, suppressed },
         'subgraph request failed',
       );
     }
-    const { request } = options;
-    const isEntityFetch = Array.isArray(request.variables?.['representations']);
-    const document = 'document' in options ? options.document : undefined;
+    const isEntityFetch = Array.isArray(call.variables?.['representations']);
     return {
       errors: [
         {
           message: failure.message,
-          path: failurePath(request.query ?? '', document, isEntityFetch),
+          path: failurePath(call.query, call.document, isEntityFetch),
           extensions: { code: failure.code, ...(failure.status ? { status: failure.status } : {}) },
         },
       ],
-    } as GatewayGraphQLResponse;
+    };
   }
 
   /** Waits for in-flight requests, then closes the sockets. */

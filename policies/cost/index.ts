@@ -1,13 +1,15 @@
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { tesseraError } from '../../gateway/errors/tessera-error.ts';
 import type { PolicyModule } from '../policy.ts';
+import { estimatedCost } from '../slots.ts';
 import { costConfigSchema, type CostConfig } from './config.ts';
 import { readCostWeights, type CostWeights } from './directives.ts';
 import { estimateCost, SlicingArgumentError } from './estimate.ts';
 
 /**
  * Static cost analysis: estimates each operation from the supergraph's `@cost`/`@listSize` and
- * refuses those above `maxCost` before planning. The estimate is handed to the rate limiter.
+ * refuses those above `maxCost` before planning. The estimate is handed to the rate limiter
+ * through the `estimatedCost` slot (policies/slots.ts).
  */
 export const costPolicy: PolicyModule<CostConfig> = {
   key: 'cost',
@@ -44,7 +46,7 @@ export const costPolicy: PolicyModule<CostConfig> = {
           }
         }
         histogram.observe(estimated);
-        op.estimatedCost = estimated;
+        op.set(estimatedCost, estimated);
         if (estimated > config.maxCost) {
           refused.inc();
           throw tesseraError('COST_ESTIMATED_TOO_EXPENSIVE', `Operation estimated cost ${estimated} exceeds the maximum of ${config.maxCost}.`, { extensions: { cost: { estimated, max: config.maxCost } } });
