@@ -108,7 +108,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     csrfPrevention: config.server.csrfPrevention,
     introspection: config.server.introspection,
   });
-  const pipeline = new Pipeline(runner, () => engine, log);
+  const pipeline = new Pipeline(runner, () => engine, { log, maxExpandedFields: config.policies.operationLimits.maxExpandedFields });
 
   try {
     await engine.start();

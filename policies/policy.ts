@@ -10,6 +10,8 @@ import type { GatewayPlugin, Identity } from '../gateway/pipeline/plugin.ts';
  * gateway/errors. A policy is a GatewayPlugin that one key under `policies:` turns on.
  */
 export { anonymous, slot } from '../gateway/pipeline/plugin.ts';
+export { expandedFieldsError, finite } from '../gateway/pipeline/operation-analysis.ts';
+export type { FieldSelection, FragmentSelection, OperationAnalysis, Selection, SelectionSetInfo } from '../gateway/pipeline/operation-analysis.ts';
 export type {
   GatewayPlugin,
   GraphQLParams,

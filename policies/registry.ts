@@ -7,11 +7,13 @@ import type { PolicyModule } from './policy.ts';
 import { rateLimitPolicy } from './rate-limit/index.ts';
 
 /**
- * Every policy module, in execution order: who is calling, what they may see, how big the
- * operation may be, what it costs, whether the budget allows it. An unauthenticated or oversized
- * request therefore never spends rate-limit budget.
+ * Every policy module, in execution order, cheapest checks first: who is calling (auth has only a
+ * request hook: bounded token verification, before the document is even parsed), how big the
+ * operation may be (numbers the shared analysis already holds), what the caller may see, what it
+ * costs, whether the budget allows it. An oversized document is refused before authorization or
+ * cost look at it, and an unauthenticated or oversized request never spends rate-limit budget.
  */
-export const policyModules: ReadonlyArray<PolicyModule<any>> = [authPolicy, authorizationPolicy, operationLimitsPolicy, costPolicy, rateLimitPolicy];
+export const policyModules: ReadonlyArray<PolicyModule<any>> = [authPolicy, operationLimitsPolicy, authorizationPolicy, costPolicy, rateLimitPolicy];
 
 /** `policies:` in the gateway config: each module's own schema under its key. */
 export const policiesConfigSchema = z

@@ -120,10 +120,20 @@ export const errorCodes = {
     description: 'A field carries more directives than `policies.operationLimits.maxDirectivesPerField`.',
     fix: 'Remove repeated directives.',
   },
+  MAX_EXPANDED_FIELDS_EXCEEDED: {
+    status: 400,
+    description: 'The operation selects more fields than `policies.operationLimits.maxExpandedFields` once every fragment spread is expanded (counted without expanding: a fragment spread twice counts twice). `extensions` has `expandedFields` and `max`.',
+    fix: 'Spread each fragment once per selection, or select fewer fields.',
+  },
   COST_ESTIMATED_TOO_EXPENSIVE: {
     status: 400,
     description: 'The operation\'s static cost estimate exceeds `policies.cost.maxCost`; `extensions.cost` has `estimated` and `max`. No subgraph was called.',
     fix: 'Ask for smaller pages (`first:`) or fewer nested lists.',
+  },
+  INVALID_SLICING_ARGUMENT: {
+    status: 400,
+    description: 'A slicing argument of a `@listSize` field (e.g. `first:`) is negative or null, so the list\'s size, and the operation\'s cost, cannot be known. No subgraph was called.',
+    fix: 'Pass a non-negative page size, or leave the argument out to get its default.',
   },
   RATE_LIMITED: {
     status: 429,

@@ -3,6 +3,7 @@ import { parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionN
 import { TesseraError } from '../errors/tessera-error.ts';
 import type { Engine, EngineRequest, PreparedOperation } from '../engine/engine.ts';
 import type { Logger } from '../observability/log.ts';
+import { analysisGeneration, analyzeOperation, finite, RequestAnalysis, type AnalysisCore, type AnalysisGeneration, type OperationAnalysis } from './operation-analysis.ts';
 import type { GraphQLParams, Identity, OperationDone, OperationPhase, RequestScope, ResponsePhase, ResponseView, SchemaPhase, Slot } from './plugin.ts';
 import type { RequestContext } from './request-context.ts';
 import type { PipelineRunner } from './runner.ts';
@@ -19,6 +20,12 @@ interface Generation {
   readonly phase: SchemaPhase;
   /** The plugins' onSchema for this generation; operations planned on it wait for it. */
   readonly ready: Promise<void>;
+  readonly analysis: AnalysisGeneration;
+  /**
+   * One analysis per document and operation, for this generation. The engine's document cache
+   * hands back the same DocumentNode for the same query text, so a repeated query costs a lookup.
+   */
+  readonly analyses: WeakMap<DocumentNode, Map<OperationDefinitionNode, AnalysisCore | null>>;
 }
 
 /**
@@ -30,16 +37,21 @@ export class Pipeline {
   private readonly runner: PipelineRunner;
   private readonly engine: () => Engine;
   private readonly log: Logger;
+  private readonly maxExpandedFields: number;
   private readonly generations = new WeakMap<GraphQLSchema, Generation>();
   private current: Generation | null = null;
   /** onSchema runs for one generation at a time, oldest first: plugins keep "the current rules". */
   private schemaChain: Promise<void> = Promise.resolve();
 
-  /** `engine` is read at the first request: the engine itself reports generations to this pipeline. */
-  constructor(runner: PipelineRunner, engine: () => Engine, log: Logger) {
+  /**
+   * `engine` is read at the first request: the engine itself reports generations to this pipeline.
+   * `maxExpandedFields` bounds any per-position walk a plugin makes over the analysis.
+   */
+  constructor(runner: PipelineRunner, engine: () => Engine, opts: { log: Logger; maxExpandedFields: number }) {
     this.runner = runner;
     this.engine = engine;
-    this.log = log;
+    this.log = opts.log;
+    this.maxExpandedFields = opts.maxExpandedFields;
   }
 
   /**
@@ -53,7 +65,7 @@ export class Pipeline {
     const ready = this.schemaChain.then(() => this.runner.onSchema(phase));
     ready.catch((err: Error) => this.log.error({ err: err.message }, 'a plugin failed to load the new supergraph generation; operations on it are refused'));
     this.schemaChain = ready.catch(() => undefined);
-    const gen: Generation = { phase, ready };
+    const gen: Generation = { phase, ready, analysis: analysisGeneration(phase.apiSchema, phase.supergraphDocument), analyses: new WeakMap() };
     this.generations.set(generation.apiSchema, gen);
     this.current = gen;
     return ready;
@@ -77,8 +89,21 @@ export class Pipeline {
           const gen = this.generations.get(prepared.schema) ?? this.current;
           if (!gen) throw new Error('no supergraph generation is loaded');
           await gen.ready;
-          const op = (operation = new OperationView(ctx, gen.phase, prepared));
-          done = await refusing(ctx, () => this.runner.onOperation(op));
+          let byOperation = gen.analyses.get(prepared.document);
+          if (!byOperation) gen.analyses.set(prepared.document, (byOperation = new Map()));
+          const cached = byOperation.has(prepared.operation);
+          let core = byOperation.get(prepared.operation);
+          if (core === undefined) byOperation.set(prepared.operation, (core = analyzeOperation(gen.analysis, prepared.document, prepared.operation)));
+          // The schema has no root type for this operation kind: nothing can execute it.
+          if (!core) return;
+          const analysis = new RequestAnalysis(core, { variables: prepared.variables, cached, maxExpandedFields: this.maxExpandedFields });
+          const op = (operation = new OperationView(ctx, gen.phase, prepared, analysis));
+          try {
+            done = await refusing(ctx, () => this.runner.onOperation(op));
+          } finally {
+            // The work this request cost, refused or not: what test/e2e/hostile-documents.test.ts reads.
+            ctx.log.debug({ requestId: ctx.requestId, nodesVisited: analysis.nodesVisited, cached, expandedFields: finite(analysis.expandedFields) }, 'operation analysed');
+          }
         },
         result: async (result) => {
           if (done) for (const d of done) await d(result);
@@ -177,9 +202,11 @@ class OperationView extends ScopeView implements OperationPhase {
   readonly operationType: OperationTypeNode;
   readonly operationName: string | null;
   readonly variables: Readonly<Record<string, unknown>>;
+  readonly analysis: OperationAnalysis;
   private readonly prepared: PreparedOperation;
-  constructor(ctx: RequestContext, schema: SchemaPhase, prepared: PreparedOperation) {
+  constructor(ctx: RequestContext, schema: SchemaPhase, prepared: PreparedOperation, analysis: OperationAnalysis) {
     super(ctx);
+    this.analysis = analysis;
     this.schema = schema;
     this.prepared = prepared;
     this.document = prepared.document;

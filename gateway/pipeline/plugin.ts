@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode, OperationTypeNode } from 'graphql';
 import type { Logger } from 'pino';
+import type { OperationAnalysis } from './operation-analysis.ts';
 
 /**
  * The one shape every part of Tessera's request pipeline has: the edge policies (policies/**) and
@@ -138,6 +139,12 @@ export interface OperationPhase extends RequestScope {
   readonly operationType: OperationTypeNode;
   readonly operationName: string | null;
   readonly variables: Readonly<Record<string, unknown>>;
+  /**
+   * The one analysis of this operation (operation-analysis.ts): fragments resolved once, depth,
+   * aliases, root fields, directives and the expanded field count computed without expanding,
+   * cached per document and supergraph generation. Plugins read it instead of walking the document.
+   */
+  readonly analysis: OperationAnalysis;
   /**
    * Plan and execute this document instead (e.g. with unauthorized fields removed). The engine
    * caches plans per rewritten document object, so hand back the same object for the same rewrite.

@@ -1,19 +1,26 @@
-import {
-  getNamedType, getNullableType, isAbstractType, isCompositeType, isListType, isNonNullType, Kind,
-  type DirectiveNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLCompositeType,
-  type GraphQLOutputType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
-} from 'graphql';
+import { getNullableType, isAbstractType, isListType, isNonNullType, type GraphQLCompositeType, type GraphQLOutputType } from 'graphql';
+import type { FieldSelection, OperationAnalysis, Selection, SelectionSetInfo } from '../policy.ts';
 import { isEmpty, merge, none, type AuthRules, type Requirement } from './directives.ts';
+
+/**
+ * One place in the expanded operation: the chain of selections (fields and fragments) from the
+ * root. Fragments are not copied to get here: two spreads of one fragment give two positions that
+ * share the fragment's selection objects.
+ */
+export interface Position {
+  readonly parent: Position | null;
+  readonly selection: Selection;
+}
 
 /** Where a denied field's null lands: the field itself, its nearest nullable ancestor, list items, or all of `data`. */
 export type NullTarget =
   /** Set `key` to null on the objects reached by `route` (response keys; lists are traversed). */
-  | { readonly kind: 'key'; readonly remove: FieldNode; readonly route: readonly string[]; readonly key: string; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: FieldNode | null; readonly order: readonly string[] }
+  | { readonly kind: 'key'; readonly remove: Position; readonly route: readonly string[]; readonly key: string; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: Position | null; readonly order: readonly string[] }
   /** Null the items of the list at `route` (its last key is the list field). */
-  | { readonly kind: 'items'; readonly remove: FieldNode; readonly route: readonly string[]; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: FieldNode }
+  | { readonly kind: 'items'; readonly remove: Position; readonly route: readonly string[]; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: Position }
   | { readonly kind: 'data' };
 
-/** One guarded field selection of an operation (fragments inlined, so each node has one position). */
+/** One guarded field selection at one position of the operation. */
 export interface Guard {
   readonly index: number;
   readonly requirement: Requirement;
@@ -21,127 +28,168 @@ export interface Guard {
   readonly coordinate: string;
   /** Response keys from the root, `@` for each list level (Apollo Router's convention). */
   readonly path: ReadonlyArray<string>;
-  /** `@skip`/`@include` on the field and everything enclosing it. */
-  readonly conditions: readonly DirectiveNode[];
-  readonly field: FieldNode;
-  readonly ancestors: readonly FieldNode[];
+  /** The selections with `@skip`/`@include` on the way to the field, itself included. */
+  readonly conditions: readonly Selection[];
+  readonly position: Position;
+  /** Indexes of the guards that enclose this one. */
+  readonly enclosedBy: readonly number[];
   readonly target: NullTarget;
 }
 
-export interface Analysis {
-  readonly schema: GraphQLSchema;
-  /** The operation with every fragment spread inlined. */
-  readonly operation: OperationDefinitionNode;
+export interface AuthAnalysis {
+  readonly analysis: OperationAnalysis;
   readonly guards: readonly Guard[];
   /** Selects `__schema` or `__type` at the root. */
   readonly introspection: boolean;
 }
 
 interface FieldFrame {
-  readonly node: FieldNode;
+  readonly position: Position;
   readonly key: string;
   readonly type: GraphQLOutputType;
   /** Keys to the objects holding this field. */
   readonly containerRoute: readonly string[];
   readonly scope: ReadonlySet<string> | null;
-  readonly parent: FieldNode | null;
+  readonly parent: FieldFrame | null;
+  /** The selection set holding the field (for the key order of a null put back). */
+  readonly container: SelectionSetInfo;
+  readonly guard: number | null;
 }
 
-/** Finds every field selection that needs authorization, and where its null would land. */
-export function analyze(schema: GraphQLSchema, rules: AuthRules, document: DocumentNode, operationName: string | null): Analysis | null {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  let op: OperationDefinitionNode | undefined;
-  for (const d of document.definitions) {
-    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-    else if (d.kind === Kind.OPERATION_DEFINITION && (operationName === null || d.name?.value === operationName)) op ??= d;
-  }
-  if (!op) return null;
-  const operation: OperationDefinitionNode = { ...op, selectionSet: inline(op.selectionSet, fragments) };
-  const rootType = schema.getRootType(op.operation);
-  if (!rootType) return null;
+/**
+ * Finds every field selection that needs authorization, and where its null would land. Only the
+ * parts of the operation that can hold a guarded field are walked (a memo per selection set says
+ * which), and that walk is per position, so it first asks the analysis whether the expansion is
+ * within `maxExpandedFields`: over it, the request is refused before a single position is visited.
+ */
+export function analyze(analysis: OperationAnalysis, rules: AuthRules): AuthAnalysis {
+  const schema = analysis.schema;
   const guards: Guard[] = [];
-  let introspection = false;
-  const possible = (t: GraphQLCompositeType): ReadonlySet<string> => new Set(isAbstractType(t) ? schema.getPossibleTypes(t).map((o) => o.name) : [t.name]);
+  const possibleCache = new Map<GraphQLCompositeType, ReadonlySet<string>>();
+  const possible = (t: GraphQLCompositeType): ReadonlySet<string> => {
+    let s = possibleCache.get(t);
+    if (!s) possibleCache.set(t, (s = new Set(isAbstractType(t) ? schema.getPossibleTypes(t).map((o) => o.name) : [t.name])));
+    return s;
+  };
+  let visits = 0;
+
+  // Whether a field's own rules (on its parent type, any implementation, or its type) can guard it.
+  const guardedField = (sel: FieldSelection): boolean => {
+    if (sel.name.startsWith('__')) return false;
+    const parent = sel.parentType;
+    if (rules.fields.has(`${parent.name}.${sel.name}`)) return true;
+    if (isAbstractType(parent)) for (const t of possible(parent)) if (rules.fields.has(`${t}.${sel.name}`)) return true;
+    return sel.def !== null && rules.types.has(namedTypeName(sel.def.type));
+  };
+  // Whether walking into this selection can meet a guard (when no enclosing fragment's type is guarded).
+  const relevant = (sel: Selection): boolean =>
+    sel.kind === 'field'
+      ? guardedField(sel) || (!sel.name.startsWith('__') && sel.selectionSet !== null && mayGuard(sel.selectionSet))
+      : (sel.typeCondition !== null && rules.types.has(sel.typeCondition.name)) || mayGuard(sel.selectionSet);
+  // Per selection set, once: can anything below need authorization? Fragments with a guarded type condition count.
+  const mayGuardMemo = new Map<SelectionSetInfo, boolean>();
+  const mayGuard = (set: SelectionSetInfo): boolean => {
+    const known = mayGuardMemo.get(set);
+    if (known !== undefined) return known;
+    mayGuardMemo.set(set, false);
+    let result = false;
+    for (const sel of set.selections) {
+      visits++;
+      if (relevant(sel)) {
+        result = true;
+        break;
+      }
+    }
+    mayGuardMemo.set(set, result);
+    return result;
+  };
 
   const walk = (
-    set: SelectionSetNode, parentType: GraphQLCompositeType, full: ReadonlySet<string>, scope: ReadonlySet<string>,
-    route: string[], path: string[], typeReqs: Requirement, conditions: DirectiveNode[], ancestors: FieldFrame[],
+    set: SelectionSetInfo, parentType: GraphQLCompositeType, full: ReadonlySet<string>, scope: ReadonlySet<string>, at: Position | null,
+    route: readonly string[], path: readonly string[], typeReqs: Requirement, conditions: readonly Selection[], parent: FieldFrame | null, container: SelectionSetInfo,
   ) => {
     for (const sel of set.selections) {
-      const conds = conditionsOf(sel.directives, conditions);
-      if (sel.kind === Kind.INLINE_FRAGMENT) {
-        const cond = sel.typeCondition ? (schema.getType(sel.typeCondition.name.value) as GraphQLCompositeType) : parentType;
+      // Fields of a fragment whose type condition is guarded inherit its requirement: they are walked whatever the memo says.
+      if (isEmpty(typeReqs) && !relevant(sel)) continue;
+      visits++;
+      const position: Position = { parent: at, selection: sel };
+      const conds = sel.conditional ? [...conditions, sel] : conditions;
+      if (sel.kind === 'fragment') {
+        const cond = sel.typeCondition ?? parentType;
         const condTypes = possible(cond);
-        const narrowed = new Set([...scope].filter((t) => condTypes.has(t)));
+        let narrowed = scope;
+        for (const t of scope) {
+          if (condTypes.has(t)) continue;
+          narrowed = new Set([...scope].filter((x) => condTypes.has(x)));
+          break;
+        }
         const req = sel.typeCondition ? merge(typeReqs, rules.types.get(cond.name) ?? none) : typeReqs;
-        walk(sel.selectionSet, cond, full, narrowed, route, path, req, conds, ancestors);
+        walk(sel.selectionSet, cond, full, narrowed, position, route, path, req, conds, parent, container);
         continue;
       }
-      if (sel.kind !== Kind.FIELD) continue;
-      const name = sel.name.value;
-      if (name.startsWith('__')) {
-        if (ancestors.length === 0 && (name === '__schema' || name === '__type')) introspection = true;
-        continue;
-      }
-      const fieldDef = 'getFields' in parentType ? parentType.getFields()[name] : undefined;
-      if (!fieldDef) continue;
-      let req = merge(typeReqs, rules.fields.get(`${parentType.name}.${name}`) ?? none);
+      const name = sel.name;
+      if (name.startsWith('__') || !sel.def) continue;
+      let req = merge(typeReqs, rules.fields.get(`${sel.parentType.name}.${name}`) ?? none);
       // A field read through an interface is only as open as its most guarded implementation.
-      if (isAbstractType(parentType)) for (const t of scope) req = merge(req, rules.fields.get(`${t}.${name}`) ?? none);
-      const named = getNamedType(fieldDef.type);
-      req = merge(req, rules.types.get(named.name) ?? none);
-      const key = sel.alias?.value ?? name;
-      const narrowedScope = scope.size === full.size ? null : scope;
-      const frame: FieldFrame = { node: sel, key, type: fieldDef.type, containerRoute: route, scope: narrowedScope, parent: ancestors.at(-1)?.node ?? null };
+      if (isAbstractType(sel.parentType)) for (const t of scope) req = merge(req, rules.fields.get(`${t}.${name}`) ?? none);
+      req = merge(req, rules.types.get(namedTypeName(sel.def.type)) ?? none);
+      const key = sel.responseKey;
       const fieldPath = [...path, key];
-      if (!isEmpty(req)) {
+      const guard = isEmpty(req) ? null : guards.length;
+      const frame: FieldFrame = { position, key, type: sel.def.type, containerRoute: route, scope: scope.size === full.size ? null : scope, parent, container, guard };
+      if (guard !== null) {
         guards.push({
-          index: guards.length, requirement: req, coordinate: `${parentType.name}.${name}`, path: fieldPath, conditions: conds,
-          field: sel, ancestors: ancestors.map((a) => a.node), target: targetFor(frame, ancestors, operation.selectionSet),
+          index: guard, requirement: req, coordinate: `${sel.parentType.name}.${name}`, path: fieldPath, conditions: conds, position,
+          enclosedBy: enclosing(parent), target: targetFor(analysis, frame),
         });
       }
-      if (sel.selectionSet && isCompositeType(named)) {
-        const all = possible(named);
-        walk(sel.selectionSet, named, all, all, [...route, key], [...fieldPath, ...listMarkers(fieldDef.type)], none, conds, [...ancestors, frame]);
+      if (sel.selectionSet) {
+        const all = possible(sel.selectionSet.type);
+        walk(sel.selectionSet, sel.selectionSet.type, all, all, position, [...route, key], [...fieldPath, ...listMarkers(sel.def.type)], none, conds, frame, sel.selectionSet);
       }
     }
   };
-  const rootTypes = new Set([rootType.name]);
-  walk(operation.selectionSet, rootType, rootTypes, rootTypes, [], [], none, [], []);
-  return { schema, operation, guards, introspection };
+
+  try {
+    if (mayGuard(analysis.root)) {
+      analysis.assertExpandable();
+      const rootTypes = new Set([analysis.rootType.name]);
+      walk(analysis.root, analysis.rootType, rootTypes, rootTypes, null, [], [], none, [], null, analysis.root);
+    }
+  } finally {
+    analysis.countVisits(visits);
+  }
+  return { analysis, guards, introspection: analysis.introspection };
+}
+
+function enclosing(frame: FieldFrame | null): number[] {
+  const out: number[] = [];
+  for (let f = frame; f; f = f.parent) if (f.guard !== null) out.push(f.guard);
+  return out;
 }
 
 /** Null propagation as GraphQL execution would do it: up to the nearest nullable position. */
-function targetFor(field: FieldFrame, ancestors: readonly FieldFrame[], root: SelectionSetNode): NullTarget {
+function targetFor(analysis: OperationAnalysis, field: FieldFrame): NullTarget {
   // The response keys of the selection holding `f`, so a null put back lands in query order.
-  const order = (f: FieldFrame) => responseKeys(f.parent?.selectionSet ?? root);
+  const order = (f: FieldFrame) => analysis.responseKeys(f.container);
   if (!isNonNullType(field.type)) {
-    return { kind: 'key', remove: field.node, route: field.containerRoute, key: field.key, scope: field.scope, scopeOwner: field.parent, order: order(field) };
+    return { kind: 'key', remove: field.position, route: field.containerRoute, key: field.key, scope: field.scope, scopeOwner: field.parent?.position ?? null, order: order(field) };
   }
   let child = field;
-  for (let i = ancestors.length - 1; i >= 0; i--) {
-    const p = ancestors[i]!;
+  for (let p = field.parent; p; p = p.parent) {
     if (innermostItemNullable(p.type)) {
-      return { kind: 'items', remove: field.node, route: [...p.containerRoute, p.key], scope: child.scope, scopeOwner: p.node };
+      return { kind: 'items', remove: field.position, route: [...p.containerRoute, p.key], scope: child.scope, scopeOwner: p.position };
     }
-    if (!isNonNullType(p.type)) return { kind: 'key', remove: p.node, route: p.containerRoute, key: p.key, scope: p.scope, scopeOwner: p.parent, order: order(p) };
+    if (!isNonNullType(p.type)) return { kind: 'key', remove: p.position, route: p.containerRoute, key: p.key, scope: p.scope, scopeOwner: p.parent?.position ?? null, order: order(p) };
     child = p;
   }
   return { kind: 'data' };
 }
 
-function responseKeys(set: SelectionSetNode): string[] {
-  const out: string[] = [];
-  const visit = (s: SelectionSetNode) => {
-    for (const sel of s.selections) {
-      if (sel.kind === Kind.FIELD) {
-        const k = sel.alias?.value ?? sel.name.value;
-        if (!out.includes(k)) out.push(k);
-      } else if (sel.kind === Kind.INLINE_FRAGMENT) visit(sel.selectionSet);
-    }
-  };
-  visit(set);
-  return out;
+function namedTypeName(type: GraphQLOutputType): string {
+  let t: GraphQLOutputType = type;
+  while ('ofType' in t) t = t.ofType as GraphQLOutputType;
+  return t.name;
 }
 
 function innermostItemNullable(type: GraphQLOutputType): boolean {
@@ -165,31 +213,8 @@ function listMarkers(type: GraphQLOutputType): string[] {
   return out;
 }
 
-function conditionsOf(directives: readonly DirectiveNode[] | undefined, outer: DirectiveNode[]): DirectiveNode[] {
-  const own = directives?.filter((d) => d.name.value === 'skip' || d.name.value === 'include');
-  return own?.length ? [...outer, ...own] : outer;
-}
-
-function inline(set: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): SelectionSetNode {
-  return {
-    ...set,
-    selections: set.selections.map((sel) => {
-      if (sel.kind === Kind.FRAGMENT_SPREAD) {
-        const frag = fragments.get(sel.name.value)!;
-        return { kind: Kind.INLINE_FRAGMENT, typeCondition: frag.typeCondition, directives: sel.directives, selectionSet: inline(frag.selectionSet, fragments) };
-      }
-      if (sel.selectionSet) return { ...sel, selectionSet: inline(sel.selectionSet, fragments) } as typeof sel;
-      return sel;
-    }),
-  };
-}
-
-/** Whether `@skip`/`@include` leave this position in the operation for these variables. */
-export function isIncluded(conditions: readonly DirectiveNode[], variables: Readonly<Record<string, unknown>>): boolean {
-  for (const d of conditions) {
-    const arg = d.arguments?.find((a) => a.name.value === 'if')?.value;
-    const value = arg?.kind === Kind.BOOLEAN ? arg.value : arg?.kind === Kind.VARIABLE ? variables[arg.name.value] === true : false;
-    if (d.name.value === 'skip' ? value : !value) return false;
-  }
+/** Whether `@skip`/`@include` leave this position in the operation for the request's variables. */
+export function isIncluded(analysis: OperationAnalysis, conditions: readonly Selection[]): boolean {
+  for (const sel of conditions) if (!analysis.included(sel)) return false;
   return true;
 }

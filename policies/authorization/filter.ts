@@ -1,7 +1,7 @@
-import { Kind, type DocumentNode, type FieldNode, type SelectionNode, type SelectionSetNode } from 'graphql';
-import type { GraphQLFormattedError } from 'graphql';
-import type { ResponseView } from '../policy.ts';
-import type { Analysis, Guard, NullTarget } from './analyze.ts';
+import { createHash } from 'node:crypto';
+import { Kind, type DefinitionNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLFormattedError, type SelectionNode, type SelectionSetNode } from 'graphql';
+import type { ResponseView, SelectionSetInfo } from '../policy.ts';
+import type { AuthAnalysis, Guard, NullTarget, Position } from './analyze.ts';
 
 /**
  * Added where the filter needs an object's runtime type (a null limited to one fragment's types)
@@ -14,58 +14,113 @@ export interface FilterPlan {
   readonly document: DocumentNode;
   /** Identifies the rewrite for the query-plan cache. */
   readonly planKey: string;
+  /** One per distinct null to put back (several positions of one fragment can land on the same key). */
   readonly targets: readonly NullTarget[];
   /** The guards that produce an error (not those inside an ancestor that is itself denied). */
   readonly reported: readonly Guard[];
   readonly dataNull: boolean;
 }
 
-/** The operation without the denied fields, plus what to patch into the response afterwards. */
-export function planFilter(analysis: Analysis, denied: readonly Guard[]): FilterPlan {
-  const deniedFields = new Set(denied.map((g) => g.field));
-  const inside = denied.filter((g) => !g.ancestors.some((a) => deniedFields.has(a)));
-  const targets = inside.map((g) => g.target);
+/**
+ * The operation without the denied fields, plus what to patch into the response afterwards. It is
+ * copy-on-write: only the selection sets on the way to a removed field (or to a typename marker)
+ * are copied. A fragment spread on that way becomes an inline fragment holding a copy of the
+ * fragment minus the removal, so the fragment's other spreads keep the original definition.
+ */
+export function planFilter(auth: AuthAnalysis, denied: readonly Guard[]): FilterPlan {
+  const deniedIndexes = new Set(denied.map((g) => g.index));
+  const inside = denied.filter((g) => !g.enclosedBy.some((i) => deniedIndexes.has(i)));
   // A field reached through an interface and again through a fragment is one path: one error.
   const seen = new Set<string>();
   const reported = inside.filter((g) => {
     const key = g.path.join('\u0000');
     return !seen.has(key) && seen.add(key);
   });
-  const dataNull = targets.some((t) => t.kind === 'data');
-  const remove = new Set<FieldNode>();
-  const marked = new Set<FieldNode | null>();
-  for (const t of targets) {
+  const dataNull = inside.some((g) => g.target.kind === 'data');
+  const remove = new Set<Position>();
+  const marked = new Set<Position | null>();
+  const targets: NullTarget[] = [];
+  const distinct = new Set<string>();
+  for (const { target: t } of inside) {
     if (t.kind === 'data') continue;
     remove.add(t.remove);
     if (t.scope) marked.add(t.scopeOwner);
+    const id = `${t.kind}\u0000${t.route.join('\u0000')}\u0000${t.kind === 'key' ? t.key : ''}\u0000${t.scope ? [...t.scope].sort().join(',') : ''}`;
+    if (!distinct.has(id)) {
+      distinct.add(id);
+      targets.push(t);
+    }
   }
+  const analysis = auth.analysis;
   const op = analysis.operation;
-  const selectionSet: SelectionSetNode = dataNull
-    ? { kind: Kind.SELECTION_SET, selections: [markerField] }
-    : copy(op.selectionSet, null, remove, marked, false)!;
+  let definitions: DefinitionNode[];
+  if (dataNull) {
+    definitions = [{ ...op, selectionSet: { kind: Kind.SELECTION_SET, selections: [markerField] } }];
+  } else {
+    // The positions on the way to each removal or marker, by the position (or null, the root) holding them.
+    const touched = new Map<Position | null, Map<object, Position>>();
+    const touch = (p: Position | null) => {
+      for (let at = p; at; at = at.parent) {
+        let kids = touched.get(at.parent);
+        if (!kids) touched.set(at.parent, (kids = new Map()));
+        if (kids.has(at.selection)) return;
+        kids.set(at.selection, at);
+      }
+    };
+    for (const p of remove) touch(p);
+    for (const p of marked) touch(p);
+    let copied = 0;
+    const rewrite = (set: SelectionSetInfo, at: Position | null, fieldLevel: boolean): SelectionSetNode | null => {
+      const kids = touched.get(at);
+      const selections: SelectionNode[] = [];
+      for (const sel of set.selections) {
+        copied++;
+        const p = kids?.get(sel);
+        if (!p) selections.push(sel.node);
+        else if (remove.has(p)) continue;
+        else if (sel.kind === 'field') selections.push({ ...sel.node, selectionSet: rewrite(sel.selectionSet!, p, true)! });
+        else {
+          const inner = rewrite(sel.selectionSet, p, false);
+          if (!inner) continue;
+          const typeCondition = sel.node.kind === Kind.INLINE_FRAGMENT ? sel.node.typeCondition : analysis.fragments.get(sel.node.name.value)?.typeCondition;
+          selections.push({ kind: Kind.INLINE_FRAGMENT, ...(typeCondition ? { typeCondition } : {}), ...(sel.node.directives ? { directives: sel.node.directives } : {}), selectionSet: inner });
+        }
+      }
+      if (!fieldLevel) return selections.length ? { kind: Kind.SELECTION_SET, selections } : null;
+      if (marked.has(at) || selections.length === 0) selections.push(markerField);
+      return { kind: Kind.SELECTION_SET, selections };
+    };
+    const selectionSet = rewrite(analysis.root, null, true)!;
+    analysis.countVisits(copied);
+    definitions = [{ ...op, selectionSet }, ...fragmentsUsed(selectionSet, analysis.fragments)];
+  }
+  const ids = inside.map((g) => g.index).join(',');
   return {
-    document: { kind: Kind.DOCUMENT, definitions: [{ ...op, selectionSet }] },
-    planKey: `authz:${inside.map((g) => g.index).join(',')}`,
+    document: { kind: Kind.DOCUMENT, definitions },
+    // A denial list can be long (a fragment spread many times): the plan cache key stays short.
+    planKey: `authz:${ids.length > 64 ? createHash('sha256').update(ids).digest('base64url') : ids}`,
     targets,
     reported,
     dataNull,
   };
 }
 
-function copy(set: SelectionSetNode, owner: FieldNode | null, remove: ReadonlySet<FieldNode>, marked: ReadonlySet<FieldNode | null>, inFragment: boolean): SelectionSetNode | null {
-  const selections: SelectionNode[] = [];
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) {
-      if (remove.has(sel)) continue;
-      selections.push(sel.selectionSet ? { ...sel, selectionSet: copy(sel.selectionSet, sel, remove, marked, false)! } : sel);
-    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      const inner = copy(sel.selectionSet, owner, remove, marked, true);
-      if (inner) selections.push({ ...sel, selectionSet: inner });
+/** The fragment definitions the rewritten operation still spreads (the planner refuses unused ones). */
+function fragmentsUsed(root: SelectionSetNode, definitions: ReadonlyMap<string, FragmentDefinitionNode>): FragmentDefinitionNode[] {
+  const used = new Map<string, FragmentDefinitionNode>();
+  const visit = (set: SelectionSetNode) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FRAGMENT_SPREAD) {
+        const def = definitions.get(sel.name.value);
+        if (def && !used.has(def.name.value)) {
+          used.set(def.name.value, def);
+          visit(def.selectionSet);
+        }
+      } else if (sel.selectionSet) visit(sel.selectionSet);
     }
-  }
-  if (inFragment) return selections.length ? { ...set, selections } : null;
-  if (marked.has(owner) || selections.length === 0) selections.push(markerField);
-  return { ...set, selections };
+  };
+  visit(root);
+  return [...used.values()];
 }
 
 /** Puts the denied fields back as nulls (or nulls their nearest nullable parent) and adds one error per path. */

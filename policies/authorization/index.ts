@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { tesseraError } from '../../gateway/errors/tessera-error.ts';
 import type { Identity, OperationPhase, Policy, PolicyFunction, PolicyModule } from '../policy.ts';
-import { analyze, isIncluded, type Analysis, type Guard } from './analyze.ts';
+import { analyze, isIncluded, type AuthAnalysis, type Guard } from './analyze.ts';
 import { authorizationConfigSchema, type AuthorizationConfig } from './config.ts';
 import { readAuthRules, type AuthRules, type Requirement } from './directives.ts';
 import { patchResponse, planFilter, type FilterPlan } from './filter.ts';
@@ -26,18 +26,16 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
     const denials = deps.metrics.counter('tessera_authorization_denied_total', 'Field selections denied by authorization.', ['mode']);
     const rulesBySchema = new WeakMap<GraphQLSchema, AuthRules>();
     let current: AuthRules = { types: new Map(), fields: new Map() };
-    // Per document: the analysis (guarded fields) and the rewrites already built for it.
-    const analyses = new WeakMap<DocumentNode, { key: string; schema: GraphQLSchema; analysis: Analysis | null; plans: Map<string, FilterPlan> }>();
+    // Per shared operation analysis (document, operation, generation): the guarded positions and the rewrites already built.
+    const analyses = new WeakMap<object, { auth: AuthAnalysis; plans: Map<string, FilterPlan> }>();
     const warnedUnknown = new Set<string>();
 
     const analysisFor = (op: OperationPhase) => {
-      const schema = op.schema.apiSchema;
-      let entry = analyses.get(op.document);
-      const key = op.operationName ?? '';
-      if (!entry || entry.schema !== schema || entry.key !== key) {
-        const rules = rulesBySchema.get(schema) ?? current;
-        entry = { key, schema, analysis: analyze(schema, rules, op.document, op.operationName), plans: new Map() };
-        analyses.set(op.document, entry);
+      let entry = analyses.get(op.analysis.id);
+      if (!entry) {
+        const rules = rulesBySchema.get(op.schema.apiSchema) ?? current;
+        entry = { auth: analyze(op.analysis, rules), plans: new Map() };
+        analyses.set(op.analysis.id, entry);
       }
       return entry;
     };
@@ -50,14 +48,13 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
       },
       async onOperation(op) {
         if (!config.enabled && config.introspection === 'public') return;
-        const entry = analysisFor(op);
-        const analysis = entry.analysis;
-        if (!analysis) return;
-        if (analysis.introspection && config.introspection === 'authenticated' && !op.identity.authenticated) {
+        if (op.analysis.introspection && config.introspection === 'authenticated' && !op.identity.authenticated) {
           throw tesseraError('UNAUTHENTICATED', 'Introspection requires an authenticated caller.', { headers: { 'www-authenticate': 'Bearer' } });
         }
-        if (!config.enabled || analysis.guards.length === 0) return;
-        const variables = withDefaults(analysis.operation, op.variables);
+        if (!config.enabled) return;
+        const entry = analysisFor(op);
+        const analysis = entry.auth;
+        if (analysis.guards.length === 0) return;
         const evaluator = new Evaluator(op, functions, (name) => {
           if (warnedUnknown.has(name)) return;
           warnedUnknown.add(name);
@@ -65,13 +62,14 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
         });
         const denied: Guard[] = [];
         for (const g of analysis.guards) {
-          if (!isIncluded(g.conditions, variables)) continue;
+          if (!isIncluded(op.analysis, g.conditions)) continue;
           if (!(await evaluator.allows(g.requirement))) denied.push(g);
         }
         if (denied.length === 0) return;
         denials.inc({ mode: config.mode }, denied.length);
         if (config.mode === 'reject') {
-          const paths = denied.map((g) => g.path.join('.'));
+          // One entry per path: a fragment spread many times denies one path many times.
+          const paths = [...new Set(denied.map((g) => g.path.join('.')))];
           if (!op.identity.authenticated) {
             throw tesseraError('UNAUTHENTICATED', `The operation selects fields that need an authenticated caller: ${paths.join(', ')}.`, { headers: { 'www-authenticate': 'Bearer' }, extensions: { unauthorizedPaths: paths } });
           }
@@ -96,6 +94,7 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
 /** Evaluates requirements for one request; each named policy runs at most once. */
 class Evaluator {
   private readonly results = new Map<string, Promise<boolean>>();
+  private readonly decided = new Map<Requirement, Promise<boolean>>();
   private readonly op: OperationPhase;
   private readonly functions: ReadonlyMap<string, PolicyFunction>;
   private readonly onUnknown: (name: string) => void;
@@ -105,7 +104,14 @@ class Evaluator {
     this.onUnknown = onUnknown;
   }
 
-  async allows(r: Requirement): Promise<boolean> {
+  /** Memoized per requirement: the positions of one fragment share their requirement objects. */
+  allows(r: Requirement): Promise<boolean> {
+    let p = this.decided.get(r);
+    if (!p) this.decided.set(r, (p = this.decide(r)));
+    return p;
+  }
+
+  private async decide(r: Requirement): Promise<boolean> {
     const id = this.op.identity;
     if (r.authenticated && !id.authenticated) return false;
     for (const anyOf of r.scopes) if (!anyOf.some((all) => all.every((s) => id.scopes.has(s)))) return false;
@@ -150,12 +156,4 @@ function claimPolicy(claim: string, oneOf: ReadonlyArray<string | number | boole
     const v = identity.claims[claim];
     return Array.isArray(v) ? v.some((x) => allowed.has(x)) : allowed.has(v as string);
   };
-}
-
-function withDefaults(op: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
-  const defs = op.variableDefinitions?.filter((d) => d.defaultValue?.kind === Kind.BOOLEAN && !(d.variable.name.value in variables));
-  if (!defs?.length) return variables;
-  const out: Record<string, unknown> = { ...variables };
-  for (const d of defs) out[d.variable.name.value] = d.defaultValue!.kind === Kind.BOOLEAN ? d.defaultValue!.value : undefined;
-  return out;
 }

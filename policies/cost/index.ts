@@ -1,10 +1,10 @@
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { tesseraError } from '../../gateway/errors/tessera-error.ts';
-import type { PolicyModule } from '../policy.ts';
+import { finite, type PolicyModule } from '../policy.ts';
 import { estimatedCost } from '../slots.ts';
 import { costConfigSchema, type CostConfig } from './config.ts';
 import { readCostWeights, type CostWeights } from './directives.ts';
-import { estimateCost, SlicingArgumentError } from './estimate.ts';
+import { estimateCost, InvalidSlicingArgumentError, SlicingArgumentError } from './estimate.ts';
 
 /**
  * Static cost analysis: estimates each operation from the supergraph's `@cost`/`@listSize` and
@@ -17,8 +17,8 @@ export const costPolicy: PolicyModule<CostConfig> = {
   create(config, deps) {
     const bySchema = new WeakMap<GraphQLSchema, CostWeights>();
     let current: CostWeights = { cost: new Map(), listSize: new Map() };
-    // Operations without variables always cost the same: computed once per document.
-    const fixed = new WeakMap<DocumentNode, Map<string, number>>();
+    // Operations without variables always cost the same: computed once per analysis (document, operation, generation).
+    const fixed = new WeakMap<object, number>();
     const histogram = deps.metrics.histogram('tessera_operation_cost', 'Estimated cost of operations that passed validation.', [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]);
     const refused = deps.metrics.counter('tessera_cost_refused_total', 'Operations refused as too expensive.');
     return {
@@ -28,22 +28,19 @@ export const costPolicy: PolicyModule<CostConfig> = {
         bySchema.set(s.apiSchema, current);
       },
       onOperation(op) {
+        const analysis = op.analysis;
         const cacheable = !op.operation.variableDefinitions?.length;
-        const key = op.operationName ?? '';
-        let estimated = cacheable ? fixed.get(op.document)?.get(key) : undefined;
+        let estimated = cacheable ? fixed.get(analysis.id) : undefined;
         if (estimated === undefined) {
           const schema = op.schema.apiSchema;
           try {
-            estimated = estimateCost(schema, bySchema.get(schema) ?? current, op.document, op.operation, op.variables, config);
+            estimated = finite(estimateCost(analysis, bySchema.get(schema) ?? current, config));
           } catch (err) {
+            if (err instanceof InvalidSlicingArgumentError) throw tesseraError('INVALID_SLICING_ARGUMENT', err.message);
             if (err instanceof SlicingArgumentError) throw tesseraError('BAD_USER_INPUT', err.message);
             throw err;
           }
-          if (cacheable) {
-            let m = fixed.get(op.document);
-            if (!m) fixed.set(op.document, (m = new Map()));
-            m.set(key, estimated);
-          }
+          if (cacheable) fixed.set(analysis.id, estimated);
         }
         histogram.observe(estimated);
         op.set(estimatedCost, estimated);

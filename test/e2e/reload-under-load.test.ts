@@ -91,9 +91,9 @@ describe('supergraph reloads under load', () => {
 
     // Every superseded generation drained and closed, none by the timeout; one client per subgraph
     // is left. The ten URL changes made 4 clients each; the ten schema-only reloads made none.
-    await eventually(async () => (await metric(stack.base, 'tessera_supergraph_generations')) === 1, 5000, 'superseded generations to close');
-    for (const n of allSubgraphs) assert.equal(await metric(stack.base, 'tessera_subgraph_clients', { subgraph: n }), 1, n);
-    assert.equal(await metric(stack.base, 'tessera_supergraph_drain_timeouts_total'), 0);
+    await eventually(async () => (await metric(stack.metricsUrl, 'tessera_supergraph_generations')) === 1, 5000, 'superseded generations to close');
+    for (const n of allSubgraphs) assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: n }), 1, n);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_supergraph_drain_timeouts_total'), 0);
     const closed = stack.gateway.logs().filter((l) => l['msg'] === 'superseded supergraph generation closed');
     assert.deepEqual(closed.map((l) => l['generation']), Array.from({ length: 20 }, (_, i) => i + 1));
     const created = stack.gateway.logs().filter((l) => l['msg'] === 'subgraph client created');
@@ -113,7 +113,7 @@ describe('supergraph reloads under load', () => {
 
     compose(allSubgraphs.filter((n) => n !== 'inventory'));
     await reload(1);
-    await eventually(async () => (await metric(stack.base, 'tessera_subgraph_clients', { subgraph: 'inventory' })) === 0, 5000, 'the inventory client to close');
+    await eventually(async () => (await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: 'inventory' })) === 0, 5000, 'the inventory client to close');
     const without = await gql(stack.url, stockQuery);
     assert.equal(without.status, 400);
     assert.equal(without.body.errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
@@ -122,6 +122,6 @@ describe('supergraph reloads under load', () => {
     await reload(2);
     const back = await gql(stack.url, stockQuery);
     assert.deepEqual(back.body, { data: { topProducts: [{ upc: '1', inStock: true }, { upc: '2', inStock: true }] } });
-    assert.equal(await metric(stack.base, 'tessera_subgraph_clients', { subgraph: 'inventory' }), 1);
+    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: 'inventory' }), 1);
   });
 });

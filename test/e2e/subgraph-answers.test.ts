@@ -132,8 +132,8 @@ describe('what a subgraph answers', () => {
     const peakAfter = memory(pid).hwm;
     assert.ok(peakAfter < peakBefore + 100 * MiB, `peak RSS ${Math.round(peakAfter / MiB)} MiB, ${Math.round(peakBefore / MiB)} MiB before the 50 MB answers`);
     await eventually(async () => openFds(pid) <= fdsBefore, 5000, `fds to return to ${fdsBefore} (now ${openFds(pid)})`);
-    assert.equal(await metric(gateway.base, 'tessera_subgraph_request_duration_seconds_count', { subgraph: 'reviews', outcome: 'SUBGRAPH_RESPONSE_TOO_LARGE' }), 8);
-    assert.equal(await metric(gateway.base, 'tessera_subgraph_breaker_state', { subgraph: 'reviews' }), 0, 'oversized answers do not open the circuit');
+    assert.equal(await metric(gateway.metricsUrl, 'tessera_subgraph_request_duration_seconds_count', { subgraph: 'reviews', outcome: 'SUBGRAPH_RESPONSE_TOO_LARGE' }), 8);
+    assert.equal(await metric(gateway.metricsUrl, 'tessera_subgraph_breaker_state', { subgraph: 'reviews' }), 0, 'oversized answers do not open the circuit');
     assert.deepEqual((await gql(gateway.url, { query })).body, { data: whole }, 'the next normal answer is served');
   });
 
@@ -213,7 +213,7 @@ describe('what a subgraph answers', () => {
       errors: [{ message: 'Subgraph "accounts" sent an invalid response', path: ['user'], extensions: { code: 'SUBGRAPH_INVALID_RESPONSE', serviceName: 'accounts' } }],
     });
     accounts.setFault(null);
-    assert.ok(await metric(gateway.base, 'tessera_subgraph_invalid_responses_total', { subgraph: 'accounts' }) >= 2);
+    assert.ok(await metric(gateway.metricsUrl, 'tessera_subgraph_invalid_responses_total', { subgraph: 'accounts' }) >= 2);
     const logged = await eventually(async () => gateway.proc.logs().find((l) => l['msg'] === 'subgraph answer invalid' && l['subgraph'] === 'accounts'), 2000, 'the log line');
     assert.deepEqual((logged['first'] as unknown[])[0], { path: ['user'], message: 'expected an object, got a string', expected: 'Query.user' });
   });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse, print } from 'graphql';
 import { analyze } from '../../policies/authorization/analyze.ts';
+import { analysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
+import { analysisOf } from '../harness/analysis.ts';
 import { readAuthRules } from '../../policies/authorization/directives.ts';
 import { patchResponse, planFilter } from '../../policies/authorization/filter.ts';
 import { composeSupergraph } from '../../supergraph/compose.ts';
@@ -17,9 +19,10 @@ const composed = composeSupergraph([{
 if (!composed.ok) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 const schema = composed.apiSchema();
 const rules = readAuthRules(parse(composed.supergraphSdl));
+const generation = analysisGeneration(schema, parse(composed.supergraphSdl));
 
 const anonymousPlan = (query: string) => {
-  const analysis = analyze(schema, rules, parse(query), null)!;
+  const analysis = analyze(analysisOf(generation, query), rules);
   return planFilter(analysis, analysis.guards);
 };
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { composeServices } from '@apollo/composition';
-import { parse, type OperationDefinitionNode } from 'graphql';
+import { parse } from 'graphql';
 import { readCostWeights } from '../../policies/cost/directives.ts';
 import { estimateCost } from '../../policies/cost/estimate.ts';
+import { analysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
+import { analysisOf } from '../harness/analysis.ts';
 import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
 
 // The example supergraph's weights: @listSize(slicingArguments: ["first"]) on every list field,
@@ -11,12 +13,11 @@ import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
 const composed = composeServices(allSubgraphs.map((name) => ({ name, url: `http://${name}`, typeDefs: parse(exampleSdl(name)) })));
 if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 const schema = composed.schema.toAPISchema().toGraphQLJSSchema();
-const weights = readCostWeights(parse(composed.supergraphSdl));
-const cost = (query: string, variables: Record<string, unknown> = {}) => {
-  const document = parse(query);
-  const operation = document.definitions.find((d) => d.kind === 'OperationDefinition') as OperationDefinitionNode;
-  return estimateCost(schema, weights, document, operation, variables, { defaultListSize: 10, mutationBaseCost: 10 });
-};
+const supergraph = parse(composed.supergraphSdl);
+const weights = readCostWeights(supergraph);
+const generation = analysisGeneration(schema, supergraph);
+const cost = (query: string, variables: Record<string, unknown> = {}) =>
+  estimateCost(analysisOf(generation, query, variables), weights, { defaultListSize: 10, mutationBaseCost: 10, introspectionCost: 10 });
 
 describe('static cost estimate (IBM cost spec, as Apollo implements it)', () => {
   const table: Array<[string, string, Record<string, unknown>, number]> = [
