@@ -8,8 +8,8 @@ import type { SupergraphSource } from '../schema-source/source.ts';
 /**
  * The GraphQL engine behind one boundary: what parses, validates, plans and executes. Tessera's
  * HTTP front, pipeline, policies and subgraph clients talk to it only through these types; the
- * one implementation today is engine/apollo/ (the only code that imports @apollo/gateway and
- * @apollo/server). Another engine is another folder implementing `EngineFactory`.
+ * one implementation today is engine/apollo/ (the only code that imports Apollo's gateway and
+ * server packages). Another engine is another folder implementing `EngineFactory`.
  *
  * What an engine does, and where:
  * - load a supergraph generation: from `options.source` at `start()` and on each update it pushes,

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { supergraphForPlanner } from './security-features.ts';
 import type { Logger } from '../observability/log.ts';
 import type { SupergraphSource } from './source.ts';
 
@@ -83,7 +82,7 @@ export class FileSupergraphSource implements SupergraphSource {
       throw new Error(`cannot read supergraph file ${this.file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
     if (!sdl.trim()) throw new Error(`supergraph file ${this.file} is empty`);
-    return supergraphForPlanner(sdl);
+    return sdl;
   }
 
   /** Watches the directory, not the file: `tessera compose` and editors replace the file by rename. */

@@ -25,7 +25,7 @@ export interface ClientLease {
  * keeps a subgraph's URL keeps its pool and warm sockets, and a client is closed only when the
  * last generation referencing it has drained (see schema-source/generations.ts).
  *
- * The engine gets a handle per (name, URL), not the client: @apollo/gateway keeps data sources by
+ * The engine gets a handle per (name, URL), not the client: the Apollo gateway keeps data sources by
  * name for the life of the gateway and hands an old one back when a URL returns, so what it holds
  * must stay valid after the client behind it was closed and made again.
  */

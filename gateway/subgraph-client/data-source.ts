@@ -148,7 +148,7 @@ export class SubgraphDataSource {
 
   /**
    * The answer as the gateway may use it: the subgraph's errors redacted, and `data` checked
-   * against the operation that was sent. @apollo/gateway trusts answers: a string where it
+   * against the operation that was sent. The Apollo gateway trusts answers: a string where it
    * expects an object fails the whole client response, a short `_entities` list becomes a
    * masked error without `serviceName`. Here such values become null at the nearest nullable
    * position, each with a SUBGRAPH_INVALID_RESPONSE error the gateway maps to the client's path.

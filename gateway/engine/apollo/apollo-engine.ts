@@ -16,6 +16,7 @@ import { bridgePlugin } from './bridge-plugin.ts';
 import type { ApolloContext, Exchange } from './context.ts';
 import { apolloDataSource } from './data-source.ts';
 import { formatError, toApolloError } from './errors.ts';
+import { supergraphForPlanner } from './security-features.ts';
 
 /**
  * The engine as @apollo/gateway (query planning and execution) inside @apollo/server (the
@@ -25,7 +26,13 @@ import { formatError, toApolloError } from './errors.ts';
  */
 export const createApolloEngine: EngineFactory = (options: EngineOptions): Engine => {
   const gateway = new ApolloGateway({
-    supergraphSdl: options.source,
+    supergraphSdl: {
+      // Every SDL the source serves, the first and each update, reaches the planner adapted.
+      initialize: async ({ update }) => {
+        const first = await options.source.initialize({ update: (sdl) => update(supergraphForPlanner(sdl)) });
+        return { ...first, supergraphSdl: supergraphForPlanner(first.supergraphSdl) };
+      },
+    },
     buildService: (def) => apolloDataSource(options.subgraphs({ name: def.name, url: def.url ?? '' })),
     // Validate every supergraph we load, whatever NODE_ENV says: a reload must never half-apply.
     validateSupergraph: true,

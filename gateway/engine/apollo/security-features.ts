@@ -1,5 +1,5 @@
 /**
- * @apollo/gateway refuses any supergraph that links a `for: SECURITY` feature it does not
+ * Apollo's gateway refuses any supergraph that links a `for: SECURITY` feature it does not
  * implement, which includes @authenticated, @requiresScopes and @policy (only Apollo Router
  * enforces them). Tessera enforces those three in its authorization policy, so the purpose is
  * dropped from their `@link` before the SDL reaches the planner; any other unknown SECURITY
