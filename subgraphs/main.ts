@@ -3,14 +3,15 @@ import { exampleSubgraphs } from './catalog.ts';
 import { startSubgraph } from './shared/start-subgraph.ts';
 
 /** `tessera subgraph <name>`: one example subgraph as its own process. */
-export async function runSubgraph(name: string | undefined, opts: { port?: string; host?: string; admin: boolean; tls?: { certFile: string; keyFile: string; caFile?: string } }): Promise<number> {
+export async function runSubgraph(name: string | undefined, opts: { port?: number | undefined; host?: string | undefined; admin: boolean; tls?: { certFile: string; keyFile: string; caFile?: string | undefined } | undefined }): Promise<number> {
   const entry = name ? exampleSubgraphs[name] : undefined;
   if (!entry) {
     process.stderr.write(`unknown subgraph "${name ?? ''}"; expected one of: ${Object.keys(exampleSubgraphs).join(', ')}\n`);
     return 2;
   }
-  const port = opts.port !== undefined ? Number(opts.port) : Number(process.env['PORT'] ?? entry.port);
-  const host = opts.host ?? process.env['HOST'] ?? '127.0.0.1';
+  // PORT and HOST are read (and checked) with the flags, by the command table.
+  const port = opts.port ?? entry.port;
+  const host = opts.host ?? '127.0.0.1';
   const tls = opts.tls
     ? { cert: readFileSync(opts.tls.certFile, 'utf8'), key: readFileSync(opts.tls.keyFile, 'utf8'), ca: opts.tls.caFile ? readFileSync(opts.tls.caFile, 'utf8') : undefined }
     : undefined;

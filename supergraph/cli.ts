@@ -1,91 +1,141 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Document, isMap, isSeq } from 'yaml';
+import { UsageError, type CliIo } from './cli-args.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
 import { RegistryClient, RegistryRequestError } from './registry/client.ts';
+import { hashToken } from './registry/server.ts';
+import type { Permission } from './registry/names.ts';
 import { exitCodeOf, renderReport, type ReportFormat } from './report.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
-const registryOptions = {
-  registry: { type: 'string' },
-  graph: { type: 'string' },
-  variant: { type: 'string', default: 'production' },
-  token: { type: 'string' },
-} as const;
-
-type Io = { stdout: (s: string) => void; stderr: (s: string) => void; isTTY: boolean };
-
-function clientFrom(values: { registry?: string; graph?: string; variant?: string; token?: string }, env: NodeJS.ProcessEnv): RegistryClient {
-  const url = values.registry ?? env['TESSERA_REGISTRY_URL'];
-  const token = values.token ?? env['TESSERA_REGISTRY_TOKEN'];
-  if (!url || !values.graph || !token) throw new UsageError('--registry (or TESSERA_REGISTRY_URL), --graph and a token (--token or TESSERA_REGISTRY_TOKEN) are required');
-  // Longer than the registry's default composition.timeoutMs (30 s), so a slow publish or check is
-  // answered by the registry (published, or COMPOSITION_TIMEOUT) instead of looking unreachable.
-  return new RegistryClient({ url, graph: values.graph, variant: values.variant ?? 'production', token, timeoutMs: 120_000 });
+/** The options every registry command shares (validated by the command table). */
+export interface RegistryTarget {
+  registry: string;
+  token: string;
+  graph: string;
+  variant: string;
+  'timeout-ms': number;
 }
 
-class UsageError extends Error {}
+const clientFor = (t: RegistryTarget) => new RegistryClient({ url: t.registry, graph: t.graph, variant: t.variant, token: t.token, timeoutMs: t['timeout-ms'] });
 
-/** `tessera subgraph check|publish` and `tessera supergraph fetch`. Exit codes: 0 ok/pass, 1 breaking or composition failure, 2 usage/network/auth. */
-export async function registryCli(command: 'check' | 'publish' | 'fetch', args: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * A registry command's failures that are not the change's fault: one line and exit 2. Network
+ * problems come as REGISTRY_UNAVAILABLE with their cause named (see describeFetchFailure).
+ */
+async function registryCommand(io: CliIo, work: () => Promise<number>): Promise<number> {
   try {
-    if (command === 'fetch') {
-      const { values } = parseArgs({ args, options: { ...registryOptions, output: { type: 'string' }, version: { type: 'string' } } });
-      const got = await clientFrom(values, env).supergraph(null, values.version ? Number(values.version) : undefined);
-      if (values.output) {
-        writeFileAtomic(values.output, got!.sdl);
-        io.stderr(`wrote ${values.graph}@${values.variant} version ${got!.version} to ${values.output}\n`);
-      } else io.stdout(got!.sdl);
-      return 0;
-    }
-    const { values } = parseArgs({
-      args,
-      options: { ...registryOptions, name: { type: 'string' }, schema: { type: 'string' }, url: { type: 'string' }, config: { type: 'string' }, format: { type: 'string', default: 'text' }, 'usage-days': { type: 'string' } },
-    });
-    const client = clientFrom(values, env);
-    let subgraphs: Array<{ name: string; sdl: string; url: string }>;
-    if (values.config) {
-      // Every local subgraph of a Rover-style supergraph.yaml at once.
-      const sources = loadSupergraphConfig(values.config);
-      subgraphs = await Promise.all(sources.map(async (s) => ({ name: s.name, sdl: await readSubgraphSdl(s), url: s.routingUrl })));
-    } else {
-      if (!values.name || !values.schema) throw new UsageError('--name and --schema (or --config supergraph.yaml) are required');
-      subgraphs = [{ name: values.name, sdl: readFileSync(values.schema, 'utf8'), url: values.url ?? '' }];
-    }
-    if (command === 'publish') {
-      let failed = false;
-      for (const s of subgraphs) {
-        if (!/^https?:\/\//.test(s.url)) throw new UsageError(`--url (the routing URL of ${s.name}) is required to publish`);
-        try {
-          const r = await client.publish(s.name, s.url, s.sdl);
-          io.stdout(`${s.name}: ${r.status === 'unchanged' ? 'unchanged' : 'published'} (${values.graph}@${values.variant} version ${r.version})\n`);
-        } catch (err) {
-          if (!(err instanceof RegistryRequestError) || err.code !== 'COMPOSITION_FAILED') throw err;
-          failed = true;
-          io.stderr(`${s.name}: ${err.message}\n`);
-          for (const e of (err.details as { errors?: Array<{ code: string; message: string }> }).errors ?? []) io.stderr(`  error[${e.code}]: ${e.message}\n`);
-        }
-      }
-      return failed ? 1 : 0;
-    }
-    const format = values.format as ReportFormat;
-    if (!['text', 'json', 'markdown'].includes(format)) throw new UsageError('--format is text, json or markdown');
-    const report = await client.check(subgraphs, values['usage-days'] ? Number(values['usage-days']) : null);
-    io.stdout(renderReport(report, format, format === 'text' && io.isTTY));
-    return exitCodeOf(report);
+    return await work();
   } catch (err) {
     if (err instanceof RegistryRequestError) {
       io.stderr(`error[${err.code}]: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`usage: ${(err as Error).message}\n`);
-      return 2;
-    }
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EACCES') {
       io.stderr(`error: ${(err as Error).message}\n`);
       return 2;
     }
     throw err;
   }
+}
+
+type SubgraphInput = { name?: string | undefined; schema?: string | undefined; url?: string | undefined; config?: string | undefined };
+
+/** One subgraph from --name/--schema, or every local one of a Rover-style supergraph.yaml. */
+async function subgraphsFrom(v: SubgraphInput): Promise<Array<{ name: string; sdl: string; url: string }>> {
+  if (v.config) {
+    if (v.name || v.schema) throw new UsageError('--config replaces --name and --schema: give one or the other');
+    const sources = loadSupergraphConfig(v.config);
+    return Promise.all(sources.map(async (s) => ({ name: s.name, sdl: await readSubgraphSdl(s), url: s.routingUrl })));
+  }
+  if (!v.name || !v.schema) throw new UsageError('--name and --schema (or --config supergraph.yaml) are required');
+  return [{ name: v.name, sdl: readFileSync(v.schema, 'utf8'), url: v.url ?? '' }];
+}
+
+/** `tessera subgraph publish`: 0 published or unchanged, 1 composition failure (nothing changed), 2 error. */
+export function publishCommand(v: RegistryTarget & SubgraphInput, io: CliIo): Promise<number> {
+  return registryCommand(io, async () => {
+    const subgraphs = await subgraphsFrom(v);
+    for (const s of subgraphs) if (!/^https?:\/\//.test(s.url)) throw new UsageError(`--url (the routing URL of ${s.name}) is required to publish`);
+    const client = clientFor(v);
+    let failed = false;
+    for (const s of subgraphs) {
+      try {
+        const r = await client.publish(s.name, s.url, s.sdl);
+        io.stdout(`${s.name}: ${r.status === 'unchanged' ? 'unchanged' : 'published'} (${v.graph}@${v.variant} version ${r.version})\n`);
+      } catch (err) {
+        if (!(err instanceof RegistryRequestError) || err.code !== 'COMPOSITION_FAILED') throw err;
+        failed = true;
+        io.stderr(`${s.name}: ${err.message}\n`);
+        for (const e of (err.details as { errors?: Array<{ code: string; message: string }> }).errors ?? []) io.stderr(`  error[${e.code}]: ${e.message}\n`);
+      }
+    }
+    return failed ? 1 : 0;
+  });
+}
+
+/** `tessera subgraph check`: 0 pass, 1 breaking change or composition failure, 2 error. */
+export function checkCommand(v: RegistryTarget & SubgraphInput & { format: ReportFormat; 'usage-days': number | undefined }, io: CliIo): Promise<number> {
+  return registryCommand(io, async () => {
+    const subgraphs = await subgraphsFrom(v);
+    const report = await clientFor(v).check(subgraphs, v['usage-days'] ?? null);
+    io.stdout(renderReport(report, v.format, v.format === 'text' && io.isTTY));
+    return exitCodeOf(report);
+  });
+}
+
+/** `tessera supergraph fetch`: the current supergraph or a past version, to stdout or a file. */
+export function fetchCommand(v: RegistryTarget & { version: number | undefined; output: string | undefined }, io: CliIo): Promise<number> {
+  return registryCommand(io, async () => {
+    const got = (await clientFor(v).supergraph(null, v.version))!;
+    if (v.output) {
+      writeFileAtomic(v.output, got.sdl);
+      io.stderr(`wrote ${v.graph}@${v.variant} version ${got.version} to ${v.output}\n`);
+    } else io.stdout(got.sdl);
+    return 0;
+  });
+}
+
+/** `tessera variant rollback`: makes a past version current again, as a new version; gateways following the variant load it on their next poll. */
+export function rollbackCommand(v: RegistryTarget & { to: number }, io: CliIo): Promise<number> {
+  return registryCommand(io, async () => {
+    const r = await clientFor(v).rollback(v.to);
+    io.stdout(`${v.graph}@${v.variant}: rolled back to version ${v.to} (now version ${r.version})\n`);
+    return 0;
+  });
+}
+
+/** `tessera variant history`: newest first, to pick a version to fetch or roll back to. */
+export function historyCommand(v: RegistryTarget & { limit: number }, io: CliIo): Promise<number> {
+  return registryCommand(io, async () => {
+    const versions = await clientFor(v).history(v.limit);
+    if (!versions.length) io.stderr(`${v.graph}@${v.variant} has no versions yet\n`);
+    for (const e of versions) io.stdout(`${String(e.version).padStart(5)}  ${e.createdAt}  ${e.actor}  ${e.summary}\n`);
+    return 0;
+  });
+}
+
+/**
+ * `tessera registry token create`: a new random token, printed once, and the registry.yaml entry
+ * that admits it. Only the entry's SHA-256 digest is ever stored, the same digest
+ * `tessera registry hash-token` prints and the registry compares against.
+ */
+export function createTokenCommand(v: { name: string; graph: string[]; permissions: Permission[] }, io: CliIo): number {
+  if (v.graph.includes('*') && v.graph.length > 1) throw new UsageError("--graph '*' already means every graph: give it alone");
+  const graphs = [...new Set(v.graph)];
+  // 32 random bytes: as strong as the SHA-256 digest that stands for it. The prefix lets secret scanners spot a leaked one.
+  const token = `tsr_${randomBytes(32).toString('base64url')}`;
+  const entry = { name: v.name, graph: graphs.length === 1 ? graphs[0]! : graphs, sha256: hashToken(token), permissions: v.permissions };
+  const doc = new Document([entry]);
+  // One flow-style line per entry, quoted where YAML needs it (a name with a colon, `*`).
+  if (isSeq(doc.contents)) for (const item of doc.contents.items) if (isMap(item)) item.flow = true;
+  const line = doc.toString({ lineWidth: 0 }).trimEnd();
+  io.stdout(
+    `Registry token "${v.name}" (${graphs.join(', ')}: ${v.permissions.join(', ')}), shown only this once; keep it as a secret\n` +
+      `(TESSERA_REGISTRY_TOKEN in CI, supergraph.registry.token in a gateway config):\n\n  ${token}\n\n` +
+      `Add this entry under \`tokens:\` in registry.yaml (only the digest is stored) and restart the registry:\n\n  ${line}\n`,
+  );
+  return 0;
 }

@@ -2,9 +2,10 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { permissions, registryName } from './names.ts';
 
-/** Graph and variant names as the API routes accept them; a token for any other name could never match. */
-export const registryName = /^[A-Za-z0-9_-]{1,64}$/;
+export { registryName };
+
 
 export const registryConfigSchema = z
   .strictObject({
@@ -23,10 +24,12 @@ export const registryConfigSchema = z
       .array(
         z.strictObject({
           name: z.string().min(1),
-          /** A graph name, or `*` for every graph. */
-          graph: z.string().refine((g) => g === '*' || registryName.test(g), 'a graph name (letters, digits, _ and -, at most 64) or `*`'),
+          /** A graph name, a list of them, or `*` for every graph. */
+          graph: z
+            .union([z.string(), z.array(z.string()).min(1)])
+            .refine((g) => g === '*' || (Array.isArray(g) ? g : [g]).every((n) => registryName.test(n)), 'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`'),
           sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex SHA-256 digest'),
-          permissions: z.array(z.enum(['read', 'check', 'publish'])).min(1),
+          permissions: z.array(z.enum(permissions)).min(1),
         }),
       )
       .min(1)

@@ -6,10 +6,8 @@ import { BodyTooLargeError, readBody } from '../../gateway/http/read-body.ts';
 import { CompositionAbortedError } from '../composition-pool.ts';
 import type { RegistryConfig } from './config.ts';
 import { RegistryBusyError, type RegistryService } from './service.ts';
+import { registryName, type Permission } from './names.ts';
 import type { RegistryStore, UsageEntry } from './store.ts';
-
-type Permission = 'read' | 'check' | 'publish';
-const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -65,7 +63,7 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     const url = new URL(req.url ?? '/', 'http://registry');
     if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
     const m = /^\/v1\/graphs\/([^/]+)\/variants\/([^/]+)\/(.+)$/.exec(url.pathname);
-    if (!m || !NAME.test(m[1]!) || !NAME.test(m[2]!)) return fail(res, 'NOT_FOUND', `No endpoint at ${url.pathname}.`);
+    if (!m || !registryName.test(m[1]!) || !registryName.test(m[2]!)) return fail(res, 'NOT_FOUND', `No endpoint at ${url.pathname}.`);
     const [, graph, variant, rest] = m as unknown as [string, string, string, string];
     const route = routeOf(req.method ?? 'GET', rest);
     if (!route) return fail(res, 'NOT_FOUND', `No endpoint ${req.method} ${url.pathname}.`);
@@ -73,7 +71,8 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? tokens.get(hashToken(header.slice(7).trim())) : undefined;
     if (!token) return fail(res, 'REGISTRY_UNAUTHENTICATED', header ? 'Unknown registry token.' : 'A registry token is required (Authorization: Bearer …).');
-    if ((token.graph !== '*' && token.graph !== graph) || !token.permissions.includes(route.permission)) {
+    const graphAllowed = token.graph === '*' || (Array.isArray(token.graph) ? token.graph.includes(graph) : token.graph === graph);
+    if (!graphAllowed || !token.permissions.includes(route.permission)) {
       return fail(res, 'REGISTRY_FORBIDDEN', `Token "${token.name}" may not ${route.permission} graph "${graph}".`);
     }
     let body: Record<string, unknown> = {};

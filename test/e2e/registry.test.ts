@@ -427,7 +427,7 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
     assert.equal(proc.stderr.join(''), [
       `CONFIG_INVALID: ${file}`,
       '  server.port: Too big: expected number to be <=65535',
-      '  tokens.1.graph: a graph name (letters, digits, _ and -, at most 64) or `*`',
+      '  tokens.1.graph: a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`',
       '  tokens.1.sha256: the same token as tokens.0 ("a")',
       '  composition.timeoutMs: Too small: expected number to be >=100',
       '  limits.maxSdlBytes: 2000000 is more than server.bodyLimitBytes (1000000): no request could carry such an SDL',
