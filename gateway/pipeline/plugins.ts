@@ -15,8 +15,8 @@ import type { GatewayPlugin } from './plugin.ts';
 /**
  * The one ordered list of plugins: the configured policies in the order of policies/registry.ts,
  * then Tessera's own features. Hooks of one phase run in this order:
- * - onRequest: the policies' (who is calling, API keys), then the token limit, which is where
- *   Apollo's parser used to apply it (after the context function);
+ * - onRequest: the policies' (who is calling, API keys), then the token limit: after them, so a
+ *   caller refused for who they are is told that, as when the parser applied the limit;
  * - onOperation: the policies';
  * - onResponse: error logging, usage reporting, request metrics: they only read, and they see the
  *   answer after every policy's done-callback.
