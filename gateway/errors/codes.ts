@@ -180,10 +180,10 @@ export const errorCodes = {
     description: 'A subgraph answered with a value of the wrong shape for what the gateway asked (an object where a list or a scalar was expected, a string where an object was, null for a non-null field, `_entities` of the wrong length or with non-object items). That value is null at the nearest nullable position, with one error at the path of the bad value; the rest of the answer and the other subgraphs\' fields are served.',
     fix: 'Fix the subgraph named in `extensions.serviceName`; the gateway\'s `subgraph answer invalid` log line says what was expected.',
   },
-  SUBGRAPH_REQUEST_FAILED: {
+  SUBGRAPH_FETCH_INTERNAL_ERROR: {
     status: null,
-    description: 'The gateway failed while preparing the request to a subgraph (a plugin\'s `wrapSubgraphFetch` threw), so that subgraph was not called. Only its fields are null; the log line with the same request id has the cause.',
-    fix: 'Report it with the `x-request-id` response header.',
+    description: 'The gateway\'s own code for one subgraph fetch failed: a plugin\'s `wrapSubgraphFetch` threw. Only that subgraph\'s fields are null; the other fields are served.',
+    fix: 'A gateway-side bug: the `subgraph request failed` log line has the stack of what threw.',
   },
   DOWNSTREAM_SERVICE_ERROR: {
     status: null,

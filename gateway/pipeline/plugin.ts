@@ -51,7 +51,7 @@ export interface GatewayPlugin {
   /**
    * Per-subgraph fetch middleware, built once per subgraph client: return a fetch that calls `next`
    * (or answers without it). A throw, sync or async, becomes a field-level error of that subgraph
-   * (SUBGRAPH_REQUEST_FAILED); the client's other fields are still served.
+   * (SUBGRAPH_FETCH_INTERNAL_ERROR); the client's other fields are still served.
    */
   wrapSubgraphFetch?(next: SubgraphFetch, subgraph: { readonly name: string }): SubgraphFetch;
   /** Release timers, sockets, Redis scripts. Called once on shutdown. */

@@ -3,7 +3,7 @@ import type { ErrorCode } from '../errors/codes.ts';
 export interface ClassifiedFailure {
   readonly code: Extract<
     ErrorCode,
-    'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN' | 'SUBGRAPH_RATE_LIMITED' | 'SUBGRAPH_RESPONSE_TOO_LARGE' | 'SUBGRAPH_INVALID_RESPONSE' | 'SUBGRAPH_REQUEST_FAILED'
+    'SUBGRAPH_UNAVAILABLE' | 'SUBGRAPH_TIMEOUT' | 'SUBGRAPH_HTTP_ERROR' | 'SUBGRAPH_CIRCUIT_OPEN' | 'SUBGRAPH_RATE_LIMITED' | 'SUBGRAPH_RESPONSE_TOO_LARGE' | 'SUBGRAPH_INVALID_RESPONSE' | 'SUBGRAPH_FETCH_INTERNAL_ERROR'
   >;
   /** Client-visible: names the subgraph, never its address or the request body. */
   readonly message: string;

@@ -101,7 +101,7 @@ export class SubgraphDataSource {
       return await this.wrapped(call);
     } catch (err) {
       // `send` never throws, so this is a plugin's: it must not fail the client's whole response.
-      return this.failed({ code: 'SUBGRAPH_REQUEST_FAILED', message: `Subgraph "${this.settings.name}" was not called: the gateway failed to prepare the request`, cause: `a plugin's wrapSubgraphFetch threw: ${(err as Error)?.stack ?? String(err)}` }, call);
+      return this.failed({ code: 'SUBGRAPH_FETCH_INTERNAL_ERROR', message: `The gateway failed while calling subgraph "${this.settings.name}"`, cause: `a plugin's wrapSubgraphFetch threw: ${(err as Error)?.stack ?? String(err)}` }, call);
     }
   }
 

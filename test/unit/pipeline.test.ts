@@ -309,7 +309,7 @@ describe('pipeline: hook errors are contained', () => {
         const clients = new SubgraphClients(config, { log, metrics: new Metrics(), wrap: (next, s) => runner.wrapSubgraphFetch(next, s) });
         const lease = clients.lease([{ name: 'a', url }]);
         const answer = await clients.dataSource('a', url).process({ ...request, context: contextOf(log) });
-        assert.deepEqual(answer, { errors: [{ message: 'Subgraph "a" was not called: the gateway failed to prepare the request', path: ['ok'], extensions: { code: 'SUBGRAPH_REQUEST_FAILED' } }] }, name);
+        assert.deepEqual(answer, { errors: [{ message: 'The gateway failed while calling subgraph "a"', path: ['ok'], extensions: { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR' } }] }, name);
         assert.match(String(lines.find((l) => l['msg'] === 'subgraph request failed')?.['cause']), /a plugin's wrapSubgraphFetch threw: Error: (sync|async|at build)/, name);
         await lease.release();
       }
