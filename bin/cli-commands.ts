@@ -98,10 +98,11 @@ export const commands: readonly Command[] = [
   defineCommand({
     path: ['dev'],
     summary: 'Run the example stack on :4000 (what `npm start` runs).',
-    description: 'Composes the four example subgraphs, starts each as its own process, and serves the gateway in this one.',
+    description:
+      'Composes the four example subgraphs, starts each as its own process, and serves the gateway in this one. `PORT` (default 4000) is the gateway\'s port; the subgraphs take the next four. A port in use stops it with one line naming the port. Its subgraph processes exit with it, however it dies, and it stops itself when its parent (`npm`) is killed.',
     options: {},
-    env: { LOG_LEVEL: 'Log level of the dev runner.', TESSERA_V8_FLAGS: 'As for `tessera gateway`.' },
-    exitCodes: '0 after Ctrl-C; 1 composition failed or a subgraph did not start; 2 usage',
+    env: { PORT: 'The gateway\'s port (default 4000); the subgraphs take the next four.', LOG_LEVEL: 'Log level of the dev runner.', TESSERA_V8_FLAGS: 'As for `tessera gateway`.' },
+    exitCodes: '0 after Ctrl-C; 1 port in use, composition failed or a subgraph did not start; 2 usage',
     async run() {
       ensureV8Flags();
       const { runDev } = await import('./dev.ts');

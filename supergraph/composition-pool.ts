@@ -113,7 +113,8 @@ export class CompositionPool {
   }
 
   private spawn(): void {
-    const worker = new Worker(new URL('./composition-worker.ts', import.meta.url), {
+    // The built package ships .js (tsc rewrites imports, not this URL): the worker has this file's extension.
+    const worker = new Worker(new URL(`./composition-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url), {
       resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb },
       // Worker stdout would interleave with the registry's JSON log lines.
       stdout: true,

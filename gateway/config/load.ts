@@ -22,6 +22,8 @@ const envOverrides: ReadonlyArray<{ env: string; path: readonly string[]; parse:
   { env: 'HOST', path: ['server', 'host'], parse: (v) => v },
   { env: 'LOG_LEVEL', path: ['log', 'level'], parse: (v) => v },
   { env: 'REDIS_URL', path: ['redis', 'url'], parse: (v) => v },
+  // Keeps the registry token out of the config file (the Helm chart sets it from a Secret).
+  { env: 'TESSERA_SUPERGRAPH_REGISTRY_TOKEN', path: ['supergraph', 'registry', 'token'], parse: (v) => v },
 ];
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
