@@ -83,7 +83,7 @@ export async function runDev(): Promise<number> {
   process.stdout.write(`
   Tessera is serving the example supergraph.
 
-    Gateway   ${gateway.url}
+    Gateway   ${gateway.url}${config.server.landingPage ? '   (open it in a browser: GraphiQL)' : ''}
     Health    ${gateway.url.replace('/graphql', '/health')}   Ready ${gateway.url.replace('/graphql', '/ready')}
     Metrics   ${gateway.metricsUrl ?? 'off (metrics.enabled: false)'}
     Subgraphs ${subgraphs.map((s) => `${s.name} :${s.port}`).join(', ')}

@@ -68,7 +68,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     throw err;
   }
   const runner = new PipelineRunner(plugins, metrics.policyDuration);
-  const clients = new SubgraphClients(config, { log, metrics, wrap: runner.wrapsSubgraphFetch ? (next, subgraph) => runner.wrapSubgraphFetch(next, subgraph) : null });
+  // The plugins' wrapSubgraphFetch, as layers of every subgraph client (subgraph-client/client.ts).
+  const clients = new SubgraphClients(config, { log, metrics, wrap: runner.fetchLayers() });
   const registry = config.supergraph.registry;
   const source = registry
     ? new RegistrySupergraphSource(registry, {
@@ -88,10 +89,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const generations = new Generations({ drainTimeoutMs: config.supergraph.reloadDrainTimeoutMs, log, metrics });
   const engine: Engine = createApolloEngine({
     source,
-    subgraphs: ({ name, url }) => {
-      const handle = clients.dataSource(name, url);
-      return (request) => handle.process(request);
-    },
+    subgraphs: ({ name, url }) => clients.live(name, url),
     enterGeneration: () => generations.enter(),
     onGeneration: ({ apiSchema, supergraphSdl }) => {
       clients.shapes.set(apiSchema, supergraphSdl);

@@ -25,8 +25,8 @@ export type {
   SchemaPhase,
   Slot,
   SubgraphAnswer,
-  SubgraphCall,
   SubgraphFetch,
+  SubgraphRequest,
 } from '../gateway/pipeline/plugin.ts';
 
 export type Policy = GatewayPlugin;

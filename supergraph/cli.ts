@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Document, isMap, isSeq } from 'yaml';
+import { ConfigError, indent } from '../gateway/config/config-file.ts';
 import { UsageError, type CliIo } from './cli-args.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
@@ -31,6 +32,11 @@ async function registryCommand(io: CliIo, work: () => Promise<number>): Promise<
   } catch (err) {
     if (err instanceof RegistryRequestError) {
       io.stderr(`error[${err.code}]: ${err.message}\n`);
+      return 2;
+    }
+    // A bad --config supergraph.yaml: every problem, as `tessera compose` reports it.
+    if (err instanceof ConfigError) {
+      io.stderr(`error[CONFIG_INVALID]: ${err.summary}\n${indent(err.problems)}\n`);
       return 2;
     }
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EACCES') {

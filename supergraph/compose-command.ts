@@ -1,3 +1,4 @@
+import { ConfigError, indent } from '../gateway/config/config-file.ts';
 import { composeSupergraph, type CompositionProblem } from './compose.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
@@ -16,7 +17,8 @@ export async function composeCommand(opts: { config: string; output?: string }, 
   try {
     sources = loadSupergraphConfig(opts.config);
   } catch (err) {
-    io.stderr(`error: ${(err as Error).message}\n`);
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr(`error[CONFIG_INVALID]: ${err.summary}\n${indent(err.problems)}\n`);
     return EXIT.usage;
   }
   let subgraphs;

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from '../gateway/config/config-file.ts';
 
 /** Rover's `supergraph.yaml`, the format service teams already write. */
 const schemaSource = z.union([
@@ -27,24 +26,11 @@ export const supergraphConfigSchema = z.strictObject({
 export type SupergraphConfig = z.output<typeof supergraphConfigSchema>;
 export interface SubgraphSource { name: string; routingUrl: string; schema: { file: string } | { subgraphUrl: string } | { sdl: string } }
 
-export class SupergraphConfigError extends Error {}
-
+/** Reads a `supergraph.yaml`; schema files are made absolute against its folder. */
 export function loadSupergraphConfig(file: string): SubgraphSource[] {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new SupergraphConfigError(`${file}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const parsed = supergraphConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) =>
-      i.code === 'unrecognized_keys' ? `  ${[...i.path, ...i.keys].join('.')}: unknown key` : `  ${i.path.join('.') || '(root)'}: ${i.message}`,
-    );
-    throw new SupergraphConfigError(`${file} is not a valid supergraph config:\n${lines.join('\n')}`);
-  }
+  const config = readConfigFile(file, { schema: supergraphConfigSchema }, {});
   const base = dirname(resolve(file));
-  return Object.entries(parsed.data.subgraphs).map(([name, s]) => ({
+  return Object.entries(config.subgraphs).map(([name, s]) => ({
     name,
     routingUrl: s.routing_url,
     schema: 'file' in s.schema ? { file: resolve(base, s.schema.file) } : 'subgraph_url' in s.schema ? { subgraphUrl: s.schema.subgraph_url } : { sdl: s.schema.sdl },

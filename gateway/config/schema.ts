@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { headerName, headerValue } from '../../policies/config-values.ts';
 import { policiesConfigSchema } from '../../policies/registry.ts';
+import { compileOriginPattern } from '../http/cors.ts';
 import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
+import type { DeepReadonly } from './config-file.ts';
+import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
 
-/**
- * Per-subgraph client settings. Every field is optional here because a named entry only lists
- * what it overrides; `subgraphDefaults` below supplies the rest (see resolve-subgraphs.ts).
- */
 /** A PEM value: inline text, or a path to a file (read and checked at start-up by load.ts). */
 const pem = z.string().min(1);
 
@@ -46,100 +45,146 @@ const settableHeader = headerName.refine(
 );
 
 /**
- * Per-subgraph client settings. Every field is optional here because a named entry only lists
- * what it overrides; `subgraphDefaults` below supplies the rest (see resolve-subgraphs.ts).
+ * Per-subgraph client settings, with their defaults. `subgraphs.all` and `subgraphs.<name>` each
+ * list only what they change (`subgraphOverridesSchema`); resolve-subgraphs.ts merges the two and
+ * parses the result with this schema, which fills in the rest.
  */
 export const subgraphSettingsSchema = z.strictObject({
   /** Overrides the routing URL from the supergraph (e.g. service names inside docker-compose). */
   url: z.url({ protocol: /^https?$/ }).optional(),
   /** Whole-request deadline for one subgraph fetch, retries included. */
-  timeoutMs: z.int().positive().optional(),
+  timeoutMs: z.int().positive().default(10_000), // 10 s
   /** Deadline of one attempt. */
-  attemptTimeoutMs: z.int().positive().optional(),
+  attemptTimeoutMs: z.int().positive().default(5_000), // 5 s
   /** TCP + TLS connect timeout. */
-  connectTimeoutMs: z.int().positive().optional(),
+  connectTimeoutMs: z.int().positive().default(2_000), // 2 s
   pool: z
     .strictObject({
       /** Max sockets to this subgraph. */
-      connections: z.int().positive().optional(),
+      connections: z.int().positive().default(128),
       /** How long an idle keep-alive socket is kept. */
-      keepAliveTimeoutMs: z.int().positive().optional(),
+      keepAliveTimeoutMs: z.int().positive().default(30_000),
       /** Requests pipelined per socket; 1 = no pipelining. */
-      pipelining: z.int().min(1).max(16).optional(),
+      pipelining: z.int().min(1).max(16).default(1),
     })
-    .optional(),
+    .prefault({}),
   retry: z
     .strictObject({
       /** Total attempts, the first included; 1 disables retries. */
-      maxAttempts: z.int().min(1).max(10).optional(),
+      maxAttempts: z.int().min(1).max(10).default(3),
       /** Exponential backoff base; each delay is random in [0, min(maxDelayMs, baseDelayMs·2^n)]. */
-      baseDelayMs: z.int().min(0).optional(),
-      maxDelayMs: z.int().min(0).optional(),
+      baseDelayMs: z.int().min(0).default(25),
+      maxDelayMs: z.int().min(0).default(1_000),
       /** Retries allowed per request over the budget window (0.2 = at most 20% extra load). */
-      budgetRatio: z.number().min(0).max(10).optional(),
+      budgetRatio: z.number().min(0).max(10).default(0.2),
       /** Retries always allowed per second, so a quiet subgraph can still be retried. */
-      budgetMinPerSecond: z.number().min(0).optional(),
-      budgetWindowMs: z.int().min(1000).optional(),
+      budgetMinPerSecond: z.number().min(0).default(5),
+      budgetWindowMs: z.int().min(1000).default(10_000),
     })
-    .optional(),
+    .prefault({}),
   breaker: z
     .strictObject({
-      enabled: z.boolean().optional(),
+      enabled: z.boolean().default(true),
       /** Error percentage over the rolling window that opens the circuit. */
-      errorThresholdPercentage: z.number().min(1).max(100).optional(),
+      errorThresholdPercentage: z.number().min(1).max(100).default(50),
       /** Requests in the window before the percentage counts. */
-      volumeThreshold: z.int().min(1).optional(),
-      rollingWindowMs: z.int().min(100).optional(),
+      volumeThreshold: z.int().min(1).default(20),
+      rollingWindowMs: z.int().min(100).default(10_000),
       /** Time open before one half-open probe is let through. */
-      resetTimeoutMs: z.int().min(10).optional(),
+      resetTimeoutMs: z.int().min(10).default(5_000),
     })
-    .optional(),
+    .prefault({}),
   /** Share one in-flight subgraph request among identical query fetches (never mutations). */
-  dedupe: z.boolean().optional(),
+  dedupe: z.boolean().default(true),
   headers: z
     .strictObject({
-      /** Client headers forwarded to the subgraph (hop-by-hop headers never are). */
-      propagate: z.array(headerRuleSchema).optional(),
-      /** Static headers set on every request to the subgraph. */
-      set: z.record(settableHeader, headerValue).optional(),
+      /** Client headers forwarded to the subgraph (hop-by-hop headers never are): `all`'s rules, then the subgraph's own. */
+      propagate: z.array(headerRuleSchema).register(mergeRule, { merge: 'append' }).default([]),
+      /** Static headers set on every request to the subgraph; merged by name with `all`'s. */
+      set: z.record(settableHeader, headerValue).default({}),
     })
-    .optional(),
-  tls: tlsClientSchema.optional(),
-  /** Protects the subgraph: at most this many requests per second from this gateway (token bucket). */
+    .prefault({}),
+  tls: tlsClientSchema.prefault({}),
+  /**
+   * Protects the subgraph: at most this many requests per second from this gateway (token bucket).
+   * A subgraph's own replaces `all`'s as a whole (a burst sized for one rate does not fit another);
+   * `null` there turns off a cap set under `all`.
+   */
   rateLimit: z
     .strictObject({
       requestsPerSecond: z.number().positive(),
       /** Requests allowed at once after a quiet period (default: one second's worth). */
       burst: z.int().positive().optional(),
     })
-    .optional(),
+    .transform((r) => ({ requestsPerSecond: r.requestsPerSecond, burst: r.burst ?? Math.max(1, Math.ceil(r.requestsPerSecond)) }))
+    .register(mergeRule, { merge: 'whole' })
+    .nullable()
+    .default(null),
   /** Largest answer read from the subgraph; the body is abandoned as soon as it passes this. */
-  maxResponseBytes: z.int().positive().optional(),
+  maxResponseBytes: z.int().positive().default(16 * 1024 * 1024), // 16 MiB, Apollo Router's http_max_response_size
   /** What of the subgraph's GraphQL errors reaches clients (the rest is logged). */
   errors: z
     .strictObject({
-      /** `extensions` keys passed to clients besides `code` (and the `serviceName` the gateway adds). */
-      include: z.array(z.string().min(1)).optional(),
+      /** `extensions` keys passed to clients besides `code` (and the `serviceName` the gateway adds); a subgraph's list replaces `all`'s, so it can narrow it. */
+      include: z.array(z.string().min(1)).default([]),
       /** Keep the subgraph's messages; `false` replaces them with a generic one. */
-      exposeMessages: z.boolean().optional(),
+      exposeMessages: z.boolean().default(true),
     })
-    .optional(),
+    .prefault({}),
 });
-export type SubgraphSettingsInput = z.infer<typeof subgraphSettingsSchema>;
 
-export const subgraphDefaults = {
-  timeoutMs: 10_000, // 10 s: whole request, retries included
-  attemptTimeoutMs: 5_000, // 5 s
-  connectTimeoutMs: 2_000, // 2 s
-  pool: { connections: 128, keepAliveTimeoutMs: 30_000, pipelining: 1 },
-  retry: { maxAttempts: 3, baseDelayMs: 25, maxDelayMs: 1_000, budgetRatio: 0.2, budgetMinPerSecond: 5, budgetWindowMs: 10_000 },
-  breaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 20, rollingWindowMs: 10_000, resetTimeoutMs: 5_000 },
-  dedupe: true,
-  headers: { propagate: [] as Array<z.infer<typeof headerRuleSchema>>, set: {} as Record<string, string> },
-  tls: {} as z.infer<typeof tlsClientSchema>,
-  maxResponseBytes: 16 * 1024 * 1024, // 16 MiB, Apollo Router's http_max_response_size
-  errors: { include: [] as string[], exposeMessages: true },
-};
+/** What `subgraphs.all` and `subgraphs.<name>` accept: the same settings, each optional, no default filled in. */
+export const subgraphOverridesSchema = overridesOf(subgraphSettingsSchema);
+export type SubgraphOverrides = z.input<typeof subgraphSettingsSchema>;
+
+/** `subgraphs.all` with `subgraphs.<name>` laid over it, defaults not yet filled in. */
+export function layeredSubgraph(subgraphs: Readonly<Record<string, DeepReadonly<SubgraphOverrides>>>, name: string): DeepReadonly<SubgraphOverrides> {
+  return mergeOverrides(subgraphSettingsSchema, subgraphs['all'] ?? {}, subgraphs[name] ?? {});
+}
+
+/** An origin exactly as a browser sends it in `Origin` (scheme://host[:port]), or `*` for any. */
+const exactOrigin = z.string().superRefine((origin, ctx) => {
+  if (origin === '*') return;
+  let serialized: string | null = null;
+  try {
+    const url = new URL(origin);
+    if (url.protocol === 'http:' || url.protocol === 'https:') serialized = url.origin;
+  } catch {
+    // Not a URL at all: reported below.
+  }
+  if (serialized !== origin) {
+    const hint = serialized ? ` (write it as ${serialized})` : '';
+    ctx.addIssue({ code: 'custom', message: `not an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash${hint}; use { matching: regex } for others` });
+  }
+});
+
+/** Compiled here as cors.ts compiles it (anchored), so a bad pattern stops start-up with its key. */
+const originPattern = z.string().min(1).superRefine((pattern, ctx) => {
+  try {
+    compileOriginPattern(pattern);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(err as Error).message})` });
+  }
+});
+
+const corsSchema = z
+  .strictObject({
+    /** Exact origins, `{ matching: regex }` (matched against the whole origin), or `[*]` for any origin. */
+    origins: z.array(z.union([exactOrigin, z.strictObject({ matching: originPattern })])).min(1),
+    /** Let pages send cookies / HTTP auth (`credentials: 'include'`) and read the answer. */
+    credentials: z.boolean().default(false),
+    /** How long a browser may reuse a preflight answer (Chromium caps it at 7200). */
+    maxAgeSec: z.int().min(0).max(86_400).default(600),
+    /** Request headers a page may send (beyond the CORS-safelisted ones); `*` allows any. */
+    allowedHeaders: z.array(headerName).default(['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id', 'x-tessera-cost']),
+    /** Response headers a page may read (beyond the CORS-safelisted ones). */
+    exposedHeaders: z.array(headerName).default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after']),
+  })
+  .superRefine((cors, ctx) => {
+    const star = cors.origins.indexOf('*');
+    if (star !== -1 && cors.origins.length > 1) ctx.addIssue({ code: 'custom', path: ['origins', star], message: '`*` allows every origin: list it alone' });
+    if (star !== -1 && cors.credentials) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'browsers refuse credentials with `Access-Control-Allow-Origin: *`: list the origins instead of `*`' });
+  });
 
 /** Graph and variant names as the registry's routes accept them; any other name is a 404 forever. */
 const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
@@ -160,6 +205,10 @@ const configShape = z.strictObject({
       /** Apollo's CSRF prevention: GET and simple POSTs need a non-simple header. */
       csrfPrevention: z.boolean().default(true),
       introspection: z.boolean().default(true),
+      /** Cross-origin browser access; absent: no CORS headers (browsers keep other origins' pages out). */
+      cors: corsSchema.optional(),
+      /** GraphiQL for browsers on `GET /graphql` and `/`; on by default except under `NODE_ENV=production`. */
+      landingPage: z.boolean().default(() => process.env['NODE_ENV'] !== 'production'),
       /** TLS for the gateway's own listener. */
       tls: z
         .strictObject({
@@ -221,7 +270,7 @@ const configShape = z.strictObject({
     })
     .refine((s) => (s.file === undefined) !== (s.registry === undefined), { message: 'set exactly one of `supergraph.file` and `supergraph.registry`' }),
   subgraphs: z
-    .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'), subgraphSettingsSchema)
+    .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'), subgraphOverridesSchema)
     .superRefine((entries, ctx) => {
       if (entries['all']?.url !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['all', 'url'], message: '`url` can only be set per subgraph, not under `all`' });
@@ -255,8 +304,8 @@ export const configSchema = configShape.superRefine((c, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['policies', 'rateLimit', 'store'], message: '`redis` needs the top-level `redis` section (or use `auto` or `memory`)' });
   }
   // Judged after `all` is merged in, as the client sees it: `all` may hold the key and a subgraph its own cert.
-  for (const [name, own] of Object.entries(c.subgraphs)) {
-    const tls = { ...c.subgraphs['all']?.tls, ...own.tls };
+  for (const name of Object.keys(c.subgraphs)) {
+    const tls = layeredSubgraph(c.subgraphs, name).tls ?? {};
     if ((tls.cert === undefined) !== (tls.key === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['subgraphs', name, 'tls', tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs its key: set both `cert` and `key` (here or under `all`), or neither' });
     }
@@ -265,9 +314,4 @@ export const configSchema = configShape.superRefine((c, ctx) => {
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = DeepReadonly<z.output<typeof configSchema>>;
-
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? ReadonlyArray<DeepReadonly<U>>
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type { DeepReadonly };

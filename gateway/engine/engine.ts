@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DocumentNode, GraphQLSchema, OperationDefinitionNode, OperationTypeNode } from 'graphql';
 import type { Logger } from '../observability/log.ts';
-import type { ResponseView, SubgraphAnswer, SubgraphCall } from '../pipeline/plugin.ts';
+import type { ResponseView } from '../pipeline/plugin.ts';
 import type { RequestContext } from '../pipeline/request-context.ts';
 import type { SupergraphSource } from '../schema-source/source.ts';
+import type { SubgraphClient } from '../subgraph-client/client.ts';
 
 /**
  * The GraphQL engine behind one boundary: what parses, validates, plans and executes. Tessera's
@@ -21,7 +22,7 @@ import type { SupergraphSource } from '../schema-source/source.ts';
  * - execute it with Tessera's subgraph fetch function (`options.subgraphs`), counting the execution
  *   against the current generation (`options.enterGeneration`);
  * - report the operation type, per request (`EngineResponse.operationType`) and per subgraph fetch
- *   (`SubgraphRequest.operationType`, so a mutation is never retried).
+ *   (`SubgraphRequest.operationType` in subgraph-client/fetch.ts, so a mutation is never retried).
  */
 export interface Engine {
   /** Loads the first generation; rejects when it does not build. */
@@ -35,8 +36,12 @@ export type EngineFactory = (options: EngineOptions) => Engine;
 
 export interface EngineOptions {
   readonly source: SupergraphSource;
-  /** One fetch function per subgraph name and routing URL: Tessera's subgraph clients. */
-  readonly subgraphs: (subgraph: { name: string; url: string }) => (request: SubgraphRequest) => Promise<SubgraphAnswer>;
+  /**
+   * Tessera's subgraph client for a subgraph name and routing URL, looked up at each fetch (clients
+   * come and go with supergraph generations; an engine holds this for its life). Its `fetch` is the
+   * function the engine executes plans with.
+   */
+  readonly subgraphs: (subgraph: { name: string; url: string }) => () => SubgraphClient;
   /** Called synchronously for every generation the engine starts serving (start-up and each update). */
   readonly onGeneration: (generation: { apiSchema: GraphQLSchema; supergraphSdl: string }) => void;
   /** Counts one execution against the current generation; the returned function ends it. */
@@ -94,10 +99,4 @@ export interface EngineResponse {
   readonly operationType: OperationTypeNode | null;
   /** Errors the client got masked as INTERNAL_SERVER_ERROR, with their causes. */
   readonly internalErrors: readonly Error[];
-}
-
-/** One fetch of a query plan, as Tessera's subgraph client receives it. */
-export interface SubgraphRequest extends Omit<SubgraphCall, 'subgraphName' | 'headers' | 'context'> {
-  /** The client request the fetch serves; null for the engine's own fetches (health checks). */
-  readonly context: RequestContext | null;
 }

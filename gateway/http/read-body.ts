@@ -42,3 +42,18 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<stri
     });
   });
 }
+
+/**
+ * After an early 413 the client is usually still sending. Closing the socket at once would reset it
+ * under the client, and most clients (fetch among them) then report the reset, not the 413. So the
+ * rest is read and thrown away, never kept (nginx's lingering close), up to `maxBytes`, past which
+ * the sender is not a confused client any more and the socket is closed.
+ */
+export function discardBody(req: IncomingMessage, maxBytes: number): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > maxBytes) req.socket.destroy();
+  });
+  req.resume();
+}

@@ -11,6 +11,8 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { RequestContext } from '../pipeline/request-context.ts';
 import { Connections } from './connections.ts';
+import { createCors, type Cors } from './cors.ts';
+import { createExplorer, type Explorer } from './explorer.ts';
 import { BodyAbortedError, BodyNotUtf8Error, BodyTooLargeError, readBody } from './read-body.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendError, sendJson } from './respond.ts';
@@ -40,6 +42,7 @@ export interface HttpFront {
 export function createHttpServer(deps: HttpDeps): HttpFront {
   const { config, lifecycle, log, metrics } = deps;
   const connections = new Connections();
+  const browser: BrowserFront = { cors: createCors(config.server.cors), explorer: createExplorer(config.server.landingPage, log) };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -54,7 +57,7 @@ export function createHttpServer(deps: HttpDeps): HttpFront {
         log.info({ requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request completed');
       }
     });
-    route(req, res, requestId, deps).catch((err: unknown) => {
+    route(req, res, requestId, deps, browser).catch((err: unknown) => {
       // Nobody is left to answer: the client went away, or a timeout already answered and closed.
       if (err instanceof BodyAbortedError) return;
       log.error({ requestId, err: (err as Error)?.stack ?? String(err) }, 'unhandled error in HTTP handler');
@@ -158,10 +161,18 @@ function describeClientError(err: NodeJS.ErrnoException, readingBody: boolean, c
   }
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, requestId: string, deps: HttpDeps): Promise<void> {
+/** What the front does for browsers (gateway/http/cors.ts, explorer.ts); each is null when configured off. */
+interface BrowserFront {
+  readonly cors: Cors | null;
+  readonly explorer: Explorer | null;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, requestId: string, deps: HttpDeps, browser: BrowserFront): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
+  if (browser.cors?.handle(req, res)) return;
+  if (await browser.explorer?.handle(req, res, path, q === -1 ? '' : url.slice(q))) return;
   switch (path) {
     case '/graphql':
       return handleGraphQL(req, res, requestId, q === -1 ? '' : url.slice(q), deps);

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode, OperationTypeNode } from 'graphql';
 import type { Logger } from 'pino';
+import type { SubgraphFetch } from '../subgraph-client/fetch.ts';
 import type { OperationAnalysis } from './operation-analysis.ts';
 
 /**
@@ -50,8 +51,9 @@ export interface GatewayPlugin {
   onResponse?(res: ResponsePhase): void | Promise<void>;
   /**
    * Per-subgraph fetch middleware, built once per subgraph client: return a fetch that calls `next`
-   * (or answers without it). A throw, sync or async, becomes a field-level error of that subgraph
-   * (SUBGRAPH_FETCH_INTERNAL_ERROR); the client's other fields are still served.
+   * (or answers without it). It is a layer of the subgraph client (subgraph-client/client.ts),
+   * below the headers and above dedupe. A throw, sync or async, becomes a field-level error of that
+   * subgraph (SUBGRAPH_FETCH_INTERNAL_ERROR); the client's other fields are still served.
    */
   wrapSubgraphFetch?(next: SubgraphFetch, subgraph: { readonly name: string }): SubgraphFetch;
   /** Release timers, sockets, Redis scripts. Called once on shutdown. */
@@ -176,29 +178,10 @@ export interface ResponsePhase extends RequestScope {
   readonly internalErrors: readonly Error[];
 }
 
-/** One request to a subgraph, as `wrapSubgraphFetch` sees it. */
-export interface SubgraphCall {
-  readonly subgraphName: string;
-  /** The client request this fetch serves; null for fetches outside one (health checks). */
-  readonly context: RequestScope | null;
-  /** Mutable: the headers that will be sent. */
-  readonly headers: Record<string, string>;
-  readonly query: string;
-  readonly variables: Readonly<Record<string, unknown>> | undefined;
-  readonly operationName: string | undefined;
-  /** From the engine's plan: 'mutation' for a mutation's root fetch, never retried or deduplicated. */
-  readonly operationType: OperationTypeNode;
-  /** `query` parsed, when the engine has it. */
-  readonly document: DocumentNode | undefined;
-  /** The API schema of the generation the fetch was planned on (answers are checked against it). */
-  readonly schema: GraphQLSchema | undefined;
-}
-
-/** A subgraph's answer, as the engine will merge it. */
-export interface SubgraphAnswer {
-  data?: Record<string, unknown> | null;
-  errors?: GraphQLFormattedError[];
-  extensions?: Record<string, unknown>;
-}
-
-export type SubgraphFetch = (call: SubgraphCall) => Promise<SubgraphAnswer>;
+/**
+ * A subgraph fetch as `wrapSubgraphFetch` sees it: the subgraph client's own request, answer and
+ * fetch types (subgraph-client/fetch.ts). `request.headers` is what will be sent (editable);
+ * `request.context` is the client request the fetch serves (null for the engine's own fetches);
+ * a failure is an answer (`ok: false`), never a throw.
+ */
+export type { SubgraphAnswer, SubgraphFetch, SubgraphRequest } from '../subgraph-client/fetch.ts';

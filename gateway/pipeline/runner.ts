@@ -1,4 +1,6 @@
-import type { GatewayPlugin, OperationDone, OperationPhase, RequestPhase, ResponsePhase, SchemaPhase, SubgraphFetch } from './plugin.ts';
+import { internalFailure } from '../subgraph-client/classify-failure.ts';
+import type { FetchLayer, SubgraphAnswer, SubgraphFetch } from '../subgraph-client/fetch.ts';
+import type { GatewayPlugin, OperationDone, OperationPhase, RequestPhase, ResponsePhase, SchemaPhase } from './plugin.ts';
 
 /** Where hook durations go: `tessera_policy_duration_seconds{policy, phase}` (observability/metrics.ts). */
 export interface HookTiming {
@@ -104,23 +106,30 @@ export class PipelineRunner {
     }
   }
 
-  /** `inner` wrapped by every plugin's wrapSubgraphFetch; the first plugin in the list is outermost. */
-  wrapSubgraphFetch(inner: SubgraphFetch, subgraph: { readonly name: string }): SubgraphFetch {
-    let fetch = inner;
-    for (let i = this.fetchWrappers.length - 1; i >= 0; i--) {
+  /**
+   * One subgraph-client layer per plugin with a `wrapSubgraphFetch`, in list order (the first is
+   * outermost). Each layer turns a throw of its plugin into that subgraph's failure, so it never
+   * escapes into the engine; a plugin that throws while wrapping fails every fetch of that client
+   * (closed, not open: skipping a wrap could skip a security step, e.g. auth's claim headers).
+   */
+  fetchLayers(): FetchLayer[] {
+    return this.fetchWrappers.map((p): FetchLayer => (next, scope) => {
+      const subgraph = scope.settings.name;
+      const contained = (err: unknown): SubgraphAnswer => ({ ok: false, failure: internalFailure(subgraph, `plugin "${p.name}" wrapSubgraphFetch`, err) });
+      let fetch: SubgraphFetch;
       try {
-        fetch = this.fetchWrappers[i]!.wrapSubgraphFetch!(fetch, subgraph);
+        fetch = p.wrapSubgraphFetch!(next, { name: subgraph });
       } catch (err) {
-        // Closed, not open: skipping a wrap could skip a security step (auth strips client-sent
-        // claim headers there). Every fetch fails as that subgraph's field error instead.
-        fetch = () => Promise.reject(err);
+        return async () => contained(err);
       }
-    }
-    return fetch;
-  }
-
-  get wrapsSubgraphFetch(): boolean {
-    return this.fetchWrappers.length > 0;
+      return async (request) => {
+        try {
+          return await fetch(request);
+        } catch (err) {
+          return contained(err);
+        }
+      };
+    });
   }
 
   async close(): Promise<void> {

@@ -50,3 +50,12 @@ export function tooLarge(subgraph: string, detail: string): ClassifiedFailure {
 export function invalidResponse(subgraph: string, detail: string): ClassifiedFailure {
   return { code: 'SUBGRAPH_INVALID_RESPONSE', message: `Subgraph "${subgraph}" sent an invalid response`, cause: detail };
 }
+
+/**
+ * The gateway's own code for this fetch threw (a plugin's `wrapSubgraphFetch`): a bug on this side, reported for this subgraph's fields only. The cause (with the
+ * stack) is logged, never sent.
+ */
+export function internalFailure(subgraph: string, where: string, err: unknown): ClassifiedFailure {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR', message: `The gateway failed while calling subgraph "${subgraph}"`, cause: `${where} threw: ${detail.slice(0, 2000)}` };
+}

@@ -1,14 +1,13 @@
 import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
-import type { SubgraphRequest } from '../engine/engine.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { SubgraphAnswer } from '../pipeline/plugin.ts';
-import { SubgraphDataSource, type SubgraphWrap } from './data-source.ts';
+import { SubgraphClient } from './client.ts';
+import type { FetchLayer } from './fetch.ts';
 import { SupergraphShapes } from './response-shape.ts';
 
 interface Entry {
-  readonly client: SubgraphDataSource;
+  readonly client: SubgraphClient;
   /** Supergraph generations (leases) that reference the client. */
   refs: number;
 }
@@ -25,9 +24,9 @@ export interface ClientLease {
  * keeps a subgraph's URL keeps its pool and warm sockets, and a client is closed only when the
  * last generation referencing it has drained (see schema-source/generations.ts).
  *
- * The engine gets a handle per (name, URL), not the client: the Apollo gateway keeps data sources by
- * name for the life of the gateway and hands an old one back when a URL returns, so what it holds
- * must stay valid after the client behind it was closed and made again.
+ * Apollo gets a handle per (name, URL), not the client: it keeps data sources by name for the
+ * life of the gateway and hands an old one back when a URL returns, so what it holds must stay
+ * valid after the client behind it was closed and made again.
  */
 export class SubgraphClients {
   private readonly entries = new Map<string, Entry>();
@@ -36,23 +35,27 @@ export class SubgraphClients {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly metrics: Metrics;
-  private readonly wrap: SubgraphWrap | null;
+  private readonly wrap: readonly FetchLayer[];
   /** What subgraph answers are checked against, per supergraph generation. */
   readonly shapes = new SupergraphShapes();
-  /** `wrap`: the plugins' fetch middleware, applied inside every client made from now on. */
-  constructor(config: Config, deps: { log: Logger; metrics: Metrics; wrap?: SubgraphWrap | null }) {
+  /**
+   * `wrap`: layers every client gets between the headers and the answer check, outermost
+   * first (the seam for plugins' `wrapSubgraphFetch`; see client.ts for the whole order).
+   */
+  constructor(config: Config, deps: { log: Logger; metrics: Metrics; wrap?: readonly FetchLayer[] }) {
     this.config = config;
     this.log = deps.log;
     this.metrics = deps.metrics;
-    this.wrap = deps.wrap ?? null;
+    this.wrap = deps.wrap ?? [];
   }
 
-  /** The engine's fetch handle for a subgraph: finds the live client at each fetch. */
-  dataSource(name: string, routingUrl: string): { process(request: SubgraphRequest): Promise<SubgraphAnswer> } {
+  /**
+   * The live client for a subgraph at a URL, looked up at each call (an engine holds this for the
+   * life of the gateway; clients come and go with supergraph generations).
+   */
+  live(name: string, routingUrl: string): () => SubgraphClient {
     const key = this.keyOf(name, routingUrl);
-    return {
-      process: (request) => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client.process(request),
-    };
+    return () => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client;
   }
 
   /** Takes one reference on the client of each subgraph, making those not live yet. */
@@ -104,14 +107,14 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const entry: Entry = { client: new SubgraphDataSource(settings, { log: this.log, metrics: this.metrics, wrap: this.wrap, shapes: this.shapes }), refs: 0 };
+    const entry: Entry = { client: new SubgraphClient(settings, { log: this.log, metrics: this.metrics, shapes: this.shapes, wrap: this.wrap }), refs: 0 };
     this.entries.set(key, entry);
     this.metrics.subgraphClients.inc({ subgraph: name });
     this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');
     return entry;
   }
 
-  private drop(key: string, entry: Entry): SubgraphDataSource {
+  private drop(key: string, entry: Entry): SubgraphClient {
     this.entries.delete(key);
     this.metrics.subgraphClients.dec({ subgraph: entry.client.settings.name });
     this.log.info({ subgraph: entry.client.settings.name, url: entry.client.settings.url }, 'subgraph client closed');
@@ -119,7 +122,7 @@ export class SubgraphClients {
   }
 
   /**
-   * A fetch for a (name, URL) no live generation lists: the engine registered the data source for a
+   * A fetch for a (name, URL) no live generation lists: Apollo registered the data source for a
    * supergraph whose update then failed, and still routes the current plan there. The client
    * serves it and belongs to the current generation from now on.
    */

@@ -49,7 +49,3 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
-
-export function isMutationText(query: string): boolean {
-  return /^\s*mutation\b/.test(query);
-}

@@ -1,7 +1,7 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile, type ConfigSpec, type DeepReadonly } from '../../gateway/config/config-file.ts';
 import { permissions, registryName } from './names.ts';
 
 export { registryName };
@@ -71,30 +71,22 @@ export const registryConfigSchema = z
     }
   });
 
-export type RegistryConfig = z.output<typeof registryConfigSchema>;
+export type RegistryConfig = DeepReadonly<z.output<typeof registryConfigSchema>>;
+
+/** `registry.yaml`: the schema, and the database file it names (made absolute, checked writable). */
+export const registryConfigSpec: ConfigSpec<typeof registryConfigSchema> = {
+  schema: registryConfigSchema,
+  resolveFiles(config, baseDir) {
+    if (config.storage.sqlite === ':memory:') return [];
+    if (!isAbsolute(config.storage.sqlite)) config.storage.sqlite = resolve(baseDir, config.storage.sqlite);
+    const problem = unwritable(config.storage.sqlite);
+    return problem ? [`storage.sqlite: ${problem}`] : [];
+  },
+};
 
 /** Reads and validates a registry config; problems name their key. */
 export function loadRegistryConfig(file: string): RegistryConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
-  } catch (err) {
-    throw new Error(`CONFIG_INVALID: ${file}\n  ${(err as NodeJS.ErrnoException).code ? `cannot read file: ${(err as NodeJS.ErrnoException).code}` : `not valid YAML: ${(err as Error).message.split('\n')[0]}`}`);
-  }
-  const r = registryConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const lines = r.error.issues.flatMap((i) =>
-      i.code === 'unrecognized_keys' ? i.keys.map((k) => `  ${[...i.path, k].join('.')}: unknown key`) : [`  ${i.path.join('.') || '(root)'}: ${i.message}`],
-    );
-    throw new Error(`CONFIG_INVALID: ${file}\n${lines.join('\n')}`);
-  }
-  const config = r.data;
-  if (config.storage.sqlite !== ':memory:') {
-    if (!isAbsolute(config.storage.sqlite)) config.storage.sqlite = resolve(dirname(resolve(file)), config.storage.sqlite);
-    const problem = unwritable(config.storage.sqlite);
-    if (problem) throw new Error(`CONFIG_INVALID: ${file}\n  storage.sqlite: ${problem}`);
-  }
-  return config;
+  return readConfigFile(file, registryConfigSpec, {});
 }
 
 /** Why the database file could not be created or written, checked before anything starts. */

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { ConfigError, indent } from '../../gateway/config/config-file.ts';
 import { createLogger } from '../../gateway/observability/log.ts';
 import { CompositionPool } from '../composition-pool.ts';
 import { loadRegistryConfig } from './config.ts';
@@ -12,7 +13,9 @@ export async function runRegistry(configFile: string): Promise<number> {
   try {
     config = loadRegistryConfig(configFile);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    if (!(err instanceof ConfigError)) throw err;
+    // The registry's first line names the file only (no count): its documented, tested output.
+    process.stderr.write(`CONFIG_INVALID: ${err.source}\n${indent(err.problems)}\n`);
     return 78;
   }
   const log = createLogger({ level: config.log.level, name: 'tessera-registry' });

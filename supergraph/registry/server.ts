@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../../gateway/observability/log.ts';
 import { errorCodes, type ErrorCode } from '../../gateway/errors/codes.ts';
-import { BodyTooLargeError, readBody } from '../../gateway/http/read-body.ts';
+import { BodyNotUtf8Error, BodyTooLargeError, discardBody, readBody } from '../../gateway/http/read-body.ts';
 import { CompositionAbortedError } from '../composition-pool.ts';
 import type { RegistryConfig } from './config.ts';
 import { RegistryBusyError, type RegistryService } from './service.ts';
@@ -85,9 +85,10 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
           const message = route.name === 'publish' ? `Body exceeds ${limit} bytes: a subgraph SDL may have at most ${maxSdlBytes} bytes (limits.maxSdlBytes).` : `Body exceeds ${limit} bytes.`;
-          discardRest(req);
+          discardBody(req, DISCARD_AFTER_413_BYTES);
           return fail(res, 'PAYLOAD_TOO_LARGE', message);
         }
+        if (err instanceof BodyNotUtf8Error) return fail(res, 'BAD_REQUEST', 'Body is not valid UTF-8.');
         return fail(res, 'BAD_REQUEST', 'Body is not valid JSON.');
       }
     }
@@ -173,21 +174,7 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
   }
 }
 
-/**
- * After an early 413 the client is usually still sending. Closing the socket now would reset it
- * under the client, and most clients (fetch among them) then report the reset, not the 413. So the
- * rest is read and thrown away, never kept (nginx's lingering close), up to a bound past which the
- * sender is not a confused client any more.
- */
-function discardRest(req: IncomingMessage): void {
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_AFTER_413_BYTES) req.socket.destroy();
-  });
-  req.resume();
-}
-
+/** Past this much body after a 413, the sender is not a confused client and its socket is closed. */
 const DISCARD_AFTER_413_BYTES = 64 * 1024 * 1024;
 
 function routeOf(method: string, rest: string): { name: 'supergraph' | 'versions' | 'version' | 'publish' | 'check' | 'rollback' | 'usage'; permission: Permission; subgraph?: string; version?: number } | null {

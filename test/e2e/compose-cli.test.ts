@@ -72,6 +72,30 @@ describe('tessera compose', () => {
     assert.match(stderr, /subgraphs\.alpha\.schema\.fiel: unknown key/);
   });
 
+  it('a bad supergraph.yaml is reported whole, the same way by `compose` and `subgraph check --config` (exit 2)', async () => {
+    const dir = workspace({ 'supergraph.yaml': 'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n    colour: blue\n  beta: { routing_url: 42 }\nsubgraphs: {}\n' });
+    const file = join(dir, 'supergraph.yaml');
+    await using compose = runCli(['compose', '--config', file]);
+    assert.equal(await compose.exited, 2);
+    assert.equal(compose.stderr.join(''), `error[CONFIG_INVALID]: ${file} has 1 problem\n  line 7, column 1: not valid YAML: Map keys must be unique\n`);
+
+    writeFileSync(file, 'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n    colour: blue\n  beta: { routing_url: 42 }\n');
+    const expected = [
+      `error[CONFIG_INVALID]: ${file} has 3 problems`,
+      '  subgraphs.alpha.colour: unknown key',
+      '  subgraphs.beta.routing_url: Invalid input: expected string, received number',
+      '  subgraphs.beta.schema: Invalid input',
+      '',
+    ].join('\n');
+    await using again = runCli(['compose', '--config', file]);
+    assert.equal(await again.exited, 2);
+    assert.equal(again.stderr.join(''), expected);
+    // The registry is never asked: port 9 on loopback refuses, which would be a different error.
+    await using check = runCli(['subgraph', 'check', '--graph', 'shop', '--token', 't', '--registry', 'http://127.0.0.1:9', '--config', file]);
+    assert.equal(await check.exited, 2);
+    assert.equal(check.stderr.join(''), expected);
+  });
+
   it('fetches SDL from a running subgraph with schema.subgraph_url, and reports one that is down', async () => {
     const accounts = await startSubgraphProc('accounts');
     try {

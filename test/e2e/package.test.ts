@@ -86,6 +86,12 @@ describe('the npm package: packed, installed into an empty directory, run with n
         ],
       },
     });
+    // The explorer's files come from the installed package's own dependencies.
+    const page = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    const scripts = [...(await page.text()).matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!);
+    assert.equal(scripts.length, 4);
+    for (const src of scripts) assert.equal((await fetch(`http://127.0.0.1:${port}/${src}`)).status, 200, src);
   });
 
   it('npx tessera subgraph publish, check and supergraph fetch against a registry run from the package', async () => {

@@ -345,6 +345,19 @@ describe('schema registry: publish, check, fetch, and gateways that follow a var
     assert.ok(peakMb < 512, `registry peak RSS ${peakMb.toFixed(0)} MB`);
   });
 
+  it('a publish body that is not UTF-8, or not JSON, is refused with 400 saying which; nothing is stored', async () => {
+    const registry = await newRegistry('bad-body');
+    const post = async (body: Buffer) => {
+      const res = await fetch(`${registry.url}/v1/graphs/shop/variants/bad/subgraphs/accounts`, { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' }, body });
+      return { status: res.status, json: await res.json() };
+    };
+    // A Latin-1 "é" inside an otherwise valid JSON publish: patched to U+FFFD it would be stored changed.
+    const latin1 = Buffer.concat([Buffer.from('{"url":"http://accounts.local/graphql","sdl":"type Query { caf'), Buffer.from([0xe9]), Buffer.from(': Int }"}')]);
+    assert.deepEqual(await post(latin1), { status: 400, json: { error: { code: 'BAD_REQUEST', message: 'Body is not valid UTF-8.' } } });
+    assert.deepEqual(await post(Buffer.from('{"url":')), { status: 400, json: { error: { code: 'BAD_REQUEST', message: 'Body is not valid JSON.' } } });
+    assert.deepEqual((await api(registry.url, 'shop/variants/bad/supergraph', { token: tokens.admin })).json, { error: { code: 'REGISTRY_NOT_FOUND', message: 'shop@bad has no published subgraphs.' } });
+  });
+
   it('a long composition runs off the event loop: /health and reads answer throughout, then the publish lands', async () => {
     // The timeout is raised: this is about what happens meanwhile, however long composing takes here.
     const registry = await newRegistry('slow', { config: { composition: { timeoutMs: 300_000 } } });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { OperationTypeNode } from 'graphql';
 import { pino } from 'pino';
 import { parseConfig } from '../../gateway/config/load.ts';
+import { apolloDataSource } from '../../gateway/engine/apollo/data-source.ts';
 import { Metrics } from '../../gateway/observability/metrics.ts';
 import { Generations } from '../../gateway/schema-source/generations.ts';
 import { SubgraphClients } from '../../gateway/subgraph-client/clients.ts';
@@ -148,9 +148,9 @@ describe('subgraph clients across generations', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
     const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics() });
     try {
-      const handle = clients.dataSource('a', url);
-      // A fetch outside any client request, as the engine's health checks make.
-      const healthCheck: Parameters<typeof handle.process>[0] = { query: '{ ok }', variables: undefined, operationName: undefined, document: undefined, operationType: OperationTypeNode.QUERY, schema: undefined, context: null };
+      const handle = apolloDataSource(clients.live('a', url));
+      // Apollo's request-kind enum is not exported by name from its CommonJS entry; this is its value.
+      const healthCheck = { kind: 'health check', request: { query: '{ ok }' }, context: {} } as unknown as Parameters<typeof handle.process>[0];
       const fetchOnce = () => handle.process(healthCheck);
       const withA = clients.lease([{ name: 'a', url }]);
       assert.deepEqual(await fetchOnce(), { data: { ok: true } });

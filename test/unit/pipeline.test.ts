@@ -14,6 +14,7 @@ import { slot, type GatewayPlugin, type ResponseView, type SubgraphFetch } from 
 import { RequestContext } from '../../gateway/pipeline/request-context.ts';
 import { PipelineRunner } from '../../gateway/pipeline/runner.ts';
 import { SubgraphClients } from '../../gateway/subgraph-client/clients.ts';
+import { compose, subgraphRequest, type ClientScope } from '../../gateway/subgraph-client/fetch.ts';
 import { costConfigSchema } from '../../policies/cost/config.ts';
 import { costPolicy } from '../../policies/cost/index.ts';
 import type { PolicyDeps } from '../../policies/policy.ts';
@@ -35,6 +36,11 @@ function runnerOf(plugins: GatewayPlugin[]) {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+
+/** A subgraph fetch as the engine's adapter makes it. */
+function requestOf(context: RequestContext | null) {
+  return subgraphRequest({ operationType: OperationTypeNode.QUERY, query: '{ ok }', operationName: undefined, variables: undefined, document: undefined, schema: undefined, requestId: context?.requestId, log: context?.log, incomingHeaders: context?.headers, context });
+}
 
 function contextOf(log = recordingLog().log, headers: IncomingHttpHeaders = {}) {
   return new RequestContext({ requestId: 'r1', method: 'POST', headers, remoteAddress: '127.0.0.1', log });
@@ -134,23 +140,26 @@ describe('pipeline runner: one list, in series', () => {
     assert.deepEqual(timed, ['cost request', 'limits operation', 'cost operation', 'rate-limit refused', 'request-metrics response']);
   });
 
-  it('composes wrapSubgraphFetch in list order, the first plugin outermost', async () => {
+  it('makes one subgraph-client layer per wrapSubgraphFetch, in list order, the first plugin outermost', async () => {
     const trace: string[] = [];
     const wrapper = (name: string): GatewayPlugin => ({
       name,
-      wrapSubgraphFetch: (next, subgraph) => async (call) => {
+      wrapSubgraphFetch: (next, subgraph) => async (request) => {
         trace.push(`${name} in ${subgraph.name}`);
-        const answer = await next(call);
+        const answer = await next(request);
         trace.push(`${name} out`);
         return answer;
       },
     });
     const { runner } = runnerOf([wrapper('outer'), { name: 'no-wrap' }, wrapper('inner')]);
-    const fetch = runner.wrapSubgraphFetch(async () => {
+    const layers = runner.fetchLayers();
+    assert.equal(layers.length, 2);
+    const scope = { settings: { name: 'products' } } as unknown as ClientScope;
+    const fetch = compose(layers, async () => {
       trace.push('transport');
-      return { data: {} };
-    }, { name: 'products' });
-    await fetch({ subgraphName: 'products', context: null, headers: {}, query: '{ x }', variables: undefined, operationName: undefined, operationType: OperationTypeNode.QUERY, document: undefined, schema: undefined });
+      return { ok: true, status: 200, text: '{"data":{}}' };
+    }, scope);
+    await fetch(requestOf(null));
     assert.deepEqual(trace, ['outer in products', 'inner in products', 'transport', 'inner out', 'outer out']);
   });
 });
@@ -285,7 +294,7 @@ describe('pipeline: hook errors are contained', () => {
     assert.match(String(logged?.['err']), /counter exploded/);
   });
 
-  it('a throw in wrapSubgraphFetch (sync, async, or while wrapping) becomes that subgraph\'s field error, and the subgraph is not called', async () => {
+  it('a throw in wrapSubgraphFetch (sync, async, or while wrapping) becomes that subgraph\'s failure, and the subgraph is not called', async () => {
     const received: IncomingHttpHeaders[] = [];
     const server = createServer((req, res) => {
       req.resume();
@@ -296,7 +305,6 @@ describe('pipeline: hook errors are contained', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
     const config = parseConfig({ supergraph: { file: 'unused.graphql' }, subgraphs: { all: { retry: { maxAttempts: 1 } } } });
-    const request = { query: '{ ok }', variables: undefined, operationName: undefined, document: undefined, operationType: OperationTypeNode.QUERY, schema: undefined };
     const cases: Array<[string, GatewayPlugin]> = [
       ['sync throw', { name: 'p', wrapSubgraphFetch: () => () => { throw new Error('sync'); } }],
       ['async rejection', { name: 'p', wrapSubgraphFetch: () => async () => { throw new Error('async'); } }],
@@ -304,25 +312,27 @@ describe('pipeline: hook errors are contained', () => {
     ];
     try {
       for (const [name, plugin] of cases) {
-        const { log, lines } = recordingLog();
         const { runner } = runnerOf([plugin]);
-        const clients = new SubgraphClients(config, { log, metrics: new Metrics(), wrap: (next, s) => runner.wrapSubgraphFetch(next, s) });
+        const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics(), wrap: runner.fetchLayers() });
         const lease = clients.lease([{ name: 'a', url }]);
-        const answer = await clients.dataSource('a', url).process({ ...request, context: contextOf(log) });
-        assert.deepEqual(answer, { errors: [{ message: 'The gateway failed while calling subgraph "a"', path: ['ok'], extensions: { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR' } }] }, name);
-        assert.match(String(lines.find((l) => l['msg'] === 'subgraph request failed')?.['cause']), /a plugin's wrapSubgraphFetch threw: Error: (sync|async|at build)/, name);
+        const answer = await clients.live('a', url)().fetch(requestOf(contextOf()));
+        assert.ok(!answer.ok, name);
+        assert.deepEqual([answer.failure.code, answer.failure.message], ['SUBGRAPH_FETCH_INTERNAL_ERROR', 'The gateway failed while calling subgraph "a"'], name);
+        assert.match(answer.failure.cause, /^plugin "p" wrapSubgraphFetch threw: Error: (sync|async|at build)\n/, name);
         await lease.release();
       }
       assert.equal(received.length, 0);
 
       // A wrap that only edits the headers reaches the subgraph with them.
-      const { runner } = runnerOf([{ name: 'claims', wrapSubgraphFetch: (next) => (call) => { call.headers['x-user-id'] = call.context?.identity.subject ?? 'anonymous'; return next(call); } }]);
-      const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics(), wrap: (next, s) => runner.wrapSubgraphFetch(next, s) });
+      const { runner } = runnerOf([{ name: 'claims', wrapSubgraphFetch: (next) => (request) => { request.headers['x-user-id'] = request.context?.identity.subject ?? 'anonymous'; return next(request); } }]);
+      const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics(), wrap: runner.fetchLayers() });
       const lease = clients.lease([{ name: 'a', url }]);
-      assert.deepEqual(await clients.dataSource('a', url).process({ ...request, context: contextOf() }), { data: { ok: true } });
+      const answer = await clients.live('a', url)().fetch(requestOf(contextOf()));
+      assert.deepEqual(answer.ok && answer.result, { data: { ok: true } });
       assert.equal(received.length, 1);
       assert.equal(received[0]!['x-user-id'], 'anonymous');
       await lease.release();
+      await clients.closeAll();
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
