@@ -3,7 +3,7 @@
 // answers the known result. No parsing, planning or merging: what is left is the subgraphs' work
 // plus one Node HTTP hop.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 
 interface Captured { url: string; body: string }
@@ -16,7 +16,7 @@ const pool = (url: string) => {
   return p;
 };
 
-const server = createServer(async (req, res) => {
+async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   for await (const _ of req);
   for (const hop of plan.hops) {
     await Promise.all(hop.map(async (r) => {
@@ -27,6 +27,10 @@ const server = createServer(async (req, res) => {
   }
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(plan.response) });
   res.end(plan.response);
+}
+// A failed hop answers 502 instead of an unhandled rejection that would end this baseline mid-run.
+const server = createServer((req, res) => {
+  answer(req, res).catch(() => res.writeHead(502).end());
 });
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.env['PORT']), '127.0.0.1', () => {

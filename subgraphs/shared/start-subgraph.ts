@@ -51,7 +51,7 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
   let fault: Fault | null = null;
   const hanging = new Set<ServerResponse>();
 
-  const handler: RequestListener = async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/health') return send(res, 200, { status: 'ok' });
@@ -112,6 +112,8 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
       send(res, 400, { errors: [{ message: err instanceof SyntaxError ? 'malformed JSON body' : String((err as Error).message) }] });
     }
   };
+  // node:http ignores a listener's promise: `handle` answers every failure itself (the catch above).
+  const handler: RequestListener = (req, res) => void handle(req, res);
   const server = opts.tls
     ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: !!opts.tls.ca }, handler)
     : createServer(handler);

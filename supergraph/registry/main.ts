@@ -31,11 +31,19 @@ export async function runRegistry(configFile: string): Promise<number> {
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   log.info({ url: `http://${host}:${port}`, storage: config.storage.sqlite }, 'registry listening');
   const stop = () => {
-    server.close(async () => {
-      await pool.close();
-      store.close();
-      log.info('registry stopped');
-      process.exit(0);
+    server.close(() => {
+      // A pool that fails to close is logged and exits 1, not an unhandled rejection with a stack trace.
+      pool.close().then(
+        () => {
+          store.close();
+          log.info('registry stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'registry stop failed');
+          process.exit(1);
+        },
+      );
     });
     server.closeIdleConnections();
   };

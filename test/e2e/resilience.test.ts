@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, gql, sleep } from '../harness/http.ts';
+import { gql, sleep } from '../harness/http.ts';
 import { metric } from '../harness/metrics.ts';
 import { startStack, type Stack } from '../harness/stack.ts';
 

@@ -48,7 +48,7 @@ export async function startFaultSubgraph(targetUrl: string): Promise<FaultSubgra
   let streamedBytes = 0;
   let streamsCutShort = 0;
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const raw = await readBody(req);
       requests++;
@@ -68,7 +68,9 @@ export async function startFaultSubgraph(targetUrl: string): Promise<FaultSubgra
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ message: `fault subgraph: ${(err as Error).message}` }] }));
     }
-  });
+  };
+  // node:http ignores a listener's promise; `handle` answers its own failures (the catch above).
+  const server = createServer((req, res) => void handle(req, res));
 
   async function stream(res: ServerResponse, s: Extract<FaultReply, { stream: unknown }>['stream']): Promise<void> {
     const head = Buffer.from(s.prefix);

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
@@ -32,15 +32,9 @@ export class JwksServer {
   }
 
   async start(port = this.port): Promise<this> {
-    const server = createServer(async (req, res) => {
-      if (req.url !== '/.well-known/jwks.json') {
-        res.writeHead(404).end();
-        return;
-      }
-      if (this.gate) await this.gate;
-      this.fetches++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
+    // node:http ignores a listener's promise: a rejected gate answers 500, not an unhandled rejection.
+    const server = createServer((req, res) => {
+      this.answer(req, res).catch(() => res.writeHead(500).end());
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -49,6 +43,17 @@ export class JwksServer {
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
     return this;
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url !== '/.well-known/jwks.json') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (this.gate) await this.gate;
+    this.fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: this.keys.map((k) => k.publicJwk) }));
   }
 
   async stop(): Promise<void> {

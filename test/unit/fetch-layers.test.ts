@@ -432,12 +432,14 @@ describe('the operation type comes from the engine', () => {
 describe('the Apollo data source over a real subgraph', () => {
   async function recordingSubgraph(answer: string) {
     const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
-    const server = createServer(async (req, res) => {
+    const server = createServer((req, res) => {
       let body = '';
-      for await (const chunk of req) body += chunk;
-      received.push({ headers: req.headers, body });
-      res.setHeader('content-type', 'application/json');
-      res.end(answer);
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.setHeader('content-type', 'application/json');
+        res.end(answer);
+      });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, received, close: () => new Promise((r) => server.close(r)) };
