@@ -11,7 +11,13 @@ import type { GatewayPlugin, Identity } from '../gateway/pipeline/plugin.ts';
  */
 export { anonymous, slot } from '../gateway/pipeline/plugin.ts';
 export { expandedFieldsError, finite } from '../gateway/pipeline/operation-analysis.ts';
-export type { FieldSelection, FragmentSelection, OperationAnalysis, Selection, SelectionSetInfo } from '../gateway/pipeline/operation-analysis.ts';
+export type {
+  FieldSelection,
+  FragmentSelection,
+  OperationAnalysis,
+  Selection,
+  SelectionSetInfo,
+} from '../gateway/pipeline/operation-analysis.ts';
 export type {
   GatewayPlugin,
   GraphQLParams,
@@ -44,10 +50,18 @@ export interface PolicyDeps {
 }
 
 /** A `@policy(policies: [["name"]])` function: true allows. It may be async; a throw denies. */
-export type PolicyFunction = (input: { identity: Identity; headers: IncomingHttpHeaders; operationName: string | null }) => boolean | Promise<boolean>;
+export type PolicyFunction = (input: {
+  identity: Identity;
+  headers: IncomingHttpHeaders;
+  operationName: string | null;
+}) => boolean | Promise<boolean>;
 
 export interface PolicyMetrics {
-  counter(name: string, help: string, labelNames?: readonly string[]): { inc(labels?: Record<string, string>, value?: number): void };
+  counter(
+    name: string,
+    help: string,
+    labelNames?: readonly string[],
+  ): { inc(labels?: Record<string, string>, value?: number): void };
   histogram(name: string, help: string, buckets: number[]): { observe(value: number): void };
 }
 

@@ -92,7 +92,9 @@ export interface EngineResponse {
   readonly status: number;
   /** The engine's own headers (content type…); the pipeline adds the plugins' after them. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly body: { readonly kind: 'complete'; readonly string: string } | { readonly kind: 'chunked'; readonly chunks: AsyncIterable<string> };
+  readonly body:
+    | { readonly kind: 'complete'; readonly string: string }
+    | { readonly kind: 'chunked'; readonly chunks: AsyncIterable<string> };
   /** The result as `body` serialises it; null for a chunked body. */
   readonly result: ResponseView | null;
   /** The resolved operation's type; null when the request was refused before one was chosen. */

@@ -1,7 +1,6 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { isErrorCode } from './codes.ts';
 
-
 /**
  * True for errors the client must not see verbatim. A catalog code is deliberate; so is a
  * subgraph's own error (it carries `serviceName`). Anything else is internal: a crash, or a
@@ -19,5 +18,7 @@ export function isUnexpected(formatted: GraphQLFormattedError): boolean {
  * mask-error), and the error-logging feature logs the cause with the request id.
  */
 export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  return isUnexpected(formatted) ? { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } } : formatted;
+  return isUnexpected(formatted)
+    ? { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }
+    : formatted;
 }

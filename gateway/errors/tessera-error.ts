@@ -28,7 +28,12 @@ export class TesseraError extends GraphQLError {
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ErrorCode, message: string, opts: TesseraErrorOptions = {}) {
-    super(message, { nodes: opts.nodes, source: opts.source, positions: opts.positions, extensions: { ...opts.extensions, code } });
+    super(message, {
+      nodes: opts.nodes,
+      source: opts.source,
+      positions: opts.positions,
+      extensions: { ...opts.extensions, code },
+    });
     this.code = code;
     this.status = errorCodes[code].status;
     this.headers = opts.headers ?? {};

@@ -10,7 +10,10 @@ export function errorLogging(log: Logger): GatewayPlugin {
     name: 'error-logging',
     onResponse({ internalErrors, requestId, operation }) {
       for (const cause of internalErrors) {
-        log.error({ requestId, operationName: operation?.operationName ?? undefined, err: cause.stack ?? cause.message }, 'internal error (masked for the client)');
+        log.error(
+          { requestId, operationName: operation?.operationName ?? undefined, err: cause.stack ?? cause.message },
+          'internal error (masked for the client)',
+        );
       }
     },
   };

@@ -27,7 +27,11 @@ export function tokenLimit(maxTokens: number): GatewayPlugin {
         return;
       }
       if (token.kind === TokenKind.EOF) return;
-      throw tesseraError('MAX_TOKENS_EXCEEDED', `The document has more than ${maxTokens} tokens; parsing stopped there.`, { source, positions: [token.start] });
+      throw tesseraError(
+        'MAX_TOKENS_EXCEEDED',
+        `The document has more than ${maxTokens} tokens; parsing stopped there.`,
+        { source, positions: [token.start] },
+      );
     },
   };
 }

@@ -1,10 +1,34 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type OperationTypeNode } from 'graphql';
+import {
+  parse,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type OperationTypeNode,
+} from 'graphql';
 import { TesseraError } from '../errors/tessera-error.ts';
 import type { Engine, EngineRequest, PreparedOperation } from '../engine/engine.ts';
 import type { Logger } from '../observability/log.ts';
-import { analysisGeneration, analyzeOperation, finite, RequestAnalysis, type AnalysisCore, type AnalysisGeneration, type OperationAnalysis } from './operation-analysis.ts';
-import type { GraphQLParams, Identity, OperationDone, OperationPhase, RequestScope, ResponsePhase, ResponseView, SchemaPhase, Slot } from './plugin.ts';
+import {
+  analysisGeneration,
+  analyzeOperation,
+  finite,
+  RequestAnalysis,
+  type AnalysisCore,
+  type AnalysisGeneration,
+  type OperationAnalysis,
+} from './operation-analysis.ts';
+import type {
+  GraphQLParams,
+  Identity,
+  OperationDone,
+  OperationPhase,
+  RequestScope,
+  ResponsePhase,
+  ResponseView,
+  SchemaPhase,
+  Slot,
+} from './plugin.ts';
 import type { RequestContext } from './request-context.ts';
 import type { PipelineRunner } from './runner.ts';
 
@@ -13,7 +37,9 @@ export interface GatewayResponse {
   readonly status: number;
   /** The engine's headers, then the plugins' (a later one of the same name wins). */
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly body: { readonly kind: 'complete'; readonly string: string } | { readonly kind: 'chunked'; readonly chunks: AsyncIterable<string> };
+  readonly body:
+    | { readonly kind: 'complete'; readonly string: string }
+    | { readonly kind: 'chunked'; readonly chunks: AsyncIterable<string> };
 }
 
 interface Generation {
@@ -61,11 +87,25 @@ export class Pipeline {
    * rules of the new schema would fail open.
    */
   schemaLoaded(generation: { apiSchema: GraphQLSchema; supergraphSdl: string }): Promise<void> {
-    const phase: SchemaPhase = { apiSchema: generation.apiSchema, supergraphSdl: generation.supergraphSdl, supergraphDocument: parse(generation.supergraphSdl, { noLocation: true }) };
+    const phase: SchemaPhase = {
+      apiSchema: generation.apiSchema,
+      supergraphSdl: generation.supergraphSdl,
+      supergraphDocument: parse(generation.supergraphSdl, { noLocation: true }),
+    };
     const ready = this.schemaChain.then(() => this.runner.onSchema(phase));
-    ready.catch((err: Error) => this.log.error({ err: err.message }, 'a plugin failed to load the new supergraph generation; operations on it are refused'));
+    ready.catch((err: Error) =>
+      this.log.error(
+        { err: err.message },
+        'a plugin failed to load the new supergraph generation; operations on it are refused',
+      ),
+    );
     this.schemaChain = ready.catch(() => undefined);
-    const gen: Generation = { phase, ready, analysis: analysisGeneration(phase.apiSchema, phase.supergraphDocument), analyses: new WeakMap() };
+    const gen: Generation = {
+      phase,
+      ready,
+      analysis: analysisGeneration(phase.apiSchema, phase.supergraphDocument),
+      analyses: new WeakMap(),
+    };
     this.generations.set(generation.apiSchema, gen);
     this.current = gen;
     return ready;
@@ -93,16 +133,32 @@ export class Pipeline {
           if (!byOperation) gen.analyses.set(prepared.document, (byOperation = new Map()));
           const cached = byOperation.has(prepared.operation);
           let core = byOperation.get(prepared.operation);
-          if (core === undefined) byOperation.set(prepared.operation, (core = analyzeOperation(gen.analysis, prepared.document, prepared.operation)));
+          if (core === undefined)
+            byOperation.set(
+              prepared.operation,
+              (core = analyzeOperation(gen.analysis, prepared.document, prepared.operation)),
+            );
           // The schema has no root type for this operation kind: nothing can execute it.
           if (!core) return;
-          const analysis = new RequestAnalysis(core, { variables: prepared.variables, cached, maxExpandedFields: this.maxExpandedFields });
+          const analysis = new RequestAnalysis(core, {
+            variables: prepared.variables,
+            cached,
+            maxExpandedFields: this.maxExpandedFields,
+          });
           const op = (operation = new OperationView(ctx, gen.phase, prepared, analysis));
           try {
             done = await refusing(ctx, () => this.runner.onOperation(op));
           } finally {
             // The work this request cost, refused or not: what test/e2e/hostile-documents.test.ts reads.
-            ctx.log.debug({ requestId: ctx.requestId, nodesVisited: analysis.nodesVisited, cached, expandedFields: finite(analysis.expandedFields) }, 'operation analysed');
+            ctx.log.debug(
+              {
+                requestId: ctx.requestId,
+                nodesVisited: analysis.nodesVisited,
+                cached,
+                expandedFields: finite(analysis.expandedFields),
+              },
+              'operation analysed',
+            );
           }
         },
         result: async (result) => {
@@ -111,10 +167,26 @@ export class Pipeline {
       });
     } catch (err) {
       // The HTTP front answers 500 and logs it; the request is still counted.
-      await this.runner.onResponse(new FinalResponse(ctx, { status: 500, result: { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }, operationType: null, operation, internalErrors: [] }));
+      await this.runner.onResponse(
+        new FinalResponse(ctx, {
+          status: 500,
+          result: { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] },
+          operationType: null,
+          operation,
+          internalErrors: [],
+        }),
+      );
       throw err;
     }
-    await this.runner.onResponse(new FinalResponse(ctx, { status: response.status, result: response.result, operationType: response.operationType, operation, internalErrors: response.internalErrors }));
+    await this.runner.onResponse(
+      new FinalResponse(ctx, {
+        status: response.status,
+        result: response.result,
+        operationType: response.operationType,
+        operation,
+        internalErrors: response.internalErrors,
+      }),
+    );
     return { status: response.status, headers: [...response.headers, ...ctx.responseHeaders], body: response.body };
   }
 
@@ -123,7 +195,9 @@ export class Pipeline {
    * only onResponse runs, so it is counted and logged like any other.
    */
   async refused(ctx: RequestContext, status: number, result: ResponseView): Promise<void> {
-    await this.runner.onResponse(new FinalResponse(ctx, { status, result, operationType: null, operation: null, internalErrors: [] }));
+    await this.runner.onResponse(
+      new FinalResponse(ctx, { status, result, operationType: null, operation: null, internalErrors: [] }),
+    );
   }
 }
 
@@ -132,7 +206,8 @@ async function refusing<T>(ctx: RequestContext, phase: () => Promise<T>): Promis
   try {
     return await phase();
   } catch (err) {
-    if (err instanceof TesseraError) for (const [name, value] of Object.entries(err.headers)) ctx.setResponseHeader(name, value);
+    if (err instanceof TesseraError)
+      for (const [name, value] of Object.entries(err.headers)) ctx.setResponseHeader(name, value);
     throw err;
   }
 }
@@ -150,7 +225,12 @@ function paramsOf(request: EngineRequest): GraphQLParams {
       return raw;
     }
   };
-  return { query: search.get('query') ?? undefined, operationName: search.get('operationName') ?? undefined, variables: json('variables'), extensions: json('extensions') };
+  return {
+    query: search.get('query') ?? undefined,
+    operationName: search.get('operationName') ?? undefined,
+    variables: json('variables'),
+    extensions: json('extensions'),
+  };
 }
 
 /** Every payload reads and writes the request's scope through the one context object. */
@@ -227,7 +307,16 @@ class FinalResponse extends ScopeView implements ResponsePhase {
   readonly operationType: OperationTypeNode | null;
   readonly operation: OperationPhase | null;
   readonly internalErrors: readonly Error[];
-  constructor(ctx: RequestContext, r: { status: number; result: ResponseView | null; operationType: OperationTypeNode | null; operation: OperationPhase | null; internalErrors: readonly Error[] }) {
+  constructor(
+    ctx: RequestContext,
+    r: {
+      status: number;
+      result: ResponseView | null;
+      operationType: OperationTypeNode | null;
+      operation: OperationPhase | null;
+      internalErrors: readonly Error[];
+    },
+  ) {
     super(ctx);
     this.status = r.status;
     this.result = r.result;

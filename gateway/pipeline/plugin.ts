@@ -1,5 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode, OperationTypeNode } from 'graphql';
+import type {
+  DocumentNode,
+  GraphQLFormattedError,
+  GraphQLSchema,
+  OperationDefinitionNode,
+  OperationTypeNode,
+} from 'graphql';
 import type { Logger } from 'pino';
 import type { SubgraphFetch } from '../subgraph-client/fetch.ts';
 import type { OperationAnalysis } from './operation-analysis.ts';
@@ -70,7 +76,12 @@ export interface Identity {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-export const anonymous: Identity = Object.freeze({ subject: null, authenticated: false, scopes: new Set<string>(), claims: Object.freeze({}) });
+export const anonymous: Identity = Object.freeze({
+  subject: null,
+  authenticated: false,
+  scopes: new Set<string>(),
+  claims: Object.freeze({}),
+});
 
 /**
  * A typed place for one plugin to leave per-request data for another (the cost estimate for the

@@ -21,7 +21,16 @@ import type { GatewayPlugin } from './plugin.ts';
  * - onResponse: error logging, usage reporting, request metrics: they only read, and they see the
  *   answer after every policy's done-callback.
  */
-export async function createPlugins(config: Config, deps: { log: Logger; metrics: Metrics; redis: Redis | null; baseDir: string; policyFunctions?: Record<string, PolicyFunction> }): Promise<GatewayPlugin[]> {
+export async function createPlugins(
+  config: Config,
+  deps: {
+    log: Logger;
+    metrics: Metrics;
+    redis: Redis | null;
+    baseDir: string;
+    policyFunctions?: Record<string, PolicyFunction>;
+  },
+): Promise<GatewayPlugin[]> {
   const policyDeps: PolicyDeps = {
     log: deps.log,
     redis: deps.redis,
@@ -45,7 +54,13 @@ export async function createPlugins(config: Config, deps: { log: Logger; metrics
   plugins.push(errorLogging(deps.log));
   const registry = config.supergraph.registry;
   if (registry?.usageReporting) {
-    const client = new RegistryClient({ url: registry.url, graph: registry.graph, variant: registry.variant, token: registry.token, timeoutMs: registry.timeoutMs });
+    const client = new RegistryClient({
+      url: registry.url,
+      graph: registry.graph,
+      variant: registry.variant,
+      token: registry.token,
+      timeoutMs: registry.timeoutMs,
+    });
     plugins.push(usageReporting(client, { flushIntervalMs: registry.usageFlushIntervalMs, log: deps.log }));
   }
   plugins.push(requestMetrics(deps.metrics));

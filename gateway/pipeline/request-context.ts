@@ -20,7 +20,13 @@ export class RequestContext implements RequestPhase {
   private headersOut: Array<[string, string]> | null = null;
   private slots: Map<Slot<unknown>, unknown> | null = null;
 
-  constructor(init: { requestId: string; method: string; headers: IncomingHttpHeaders; remoteAddress: string; log: Logger }) {
+  constructor(init: {
+    requestId: string;
+    method: string;
+    headers: IncomingHttpHeaders;
+    remoteAddress: string;
+    log: Logger;
+  }) {
     this.requestId = init.requestId;
     this.method = init.method;
     this.headers = init.headers;

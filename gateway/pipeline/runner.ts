@@ -1,6 +1,13 @@
 import { internalFailure } from '../subgraph-client/classify-failure.ts';
 import type { FetchLayer, SubgraphAnswer, SubgraphFetch } from '../subgraph-client/fetch.ts';
-import type { GatewayPlugin, OperationDone, OperationPhase, RequestPhase, ResponsePhase, SchemaPhase } from './plugin.ts';
+import type {
+  GatewayPlugin,
+  OperationDone,
+  OperationPhase,
+  RequestPhase,
+  ResponsePhase,
+  SchemaPhase,
+} from './plugin.ts';
 
 /** Where hook durations go: `tessera_policy_duration_seconds{policy, phase}` (observability/metrics.ts). */
 export interface HookTiming {
@@ -42,7 +49,9 @@ export class PipelineRunner {
       try {
         await p.onSchema!(schema);
       } catch (err) {
-        throw new Error(`plugin "${p.name}" failed in onSchema: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        throw new Error(`plugin "${p.name}" failed in onSchema: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err,
+        });
       }
     }
   }
@@ -85,7 +94,10 @@ export class PipelineRunner {
       try {
         await p.onRefused(op, error);
       } catch (err) {
-        op.log.error({ requestId: op.requestId, policy: p.name, err }, 'onRefused hook failed; the original refusal stands');
+        op.log.error(
+          { requestId: op.requestId, policy: p.name, err },
+          'onRefused hook failed; the original refusal stands',
+        );
       } finally {
         this.time(p.name, 'refused', t0);
       }
@@ -99,7 +111,10 @@ export class PipelineRunner {
       try {
         await p.onResponse!(res);
       } catch (err) {
-        res.log.error({ requestId: res.requestId, plugin: p.name, err: (err as Error)?.stack ?? String(err) }, 'onResponse hook failed; the response is sent as it is');
+        res.log.error(
+          { requestId: res.requestId, plugin: p.name, err: (err as Error)?.stack ?? String(err) },
+          'onResponse hook failed; the response is sent as it is',
+        );
       } finally {
         this.time(p.name, 'response', t0);
       }
@@ -115,7 +130,10 @@ export class PipelineRunner {
   fetchLayers(): FetchLayer[] {
     return this.fetchWrappers.map((p): FetchLayer => (next, scope) => {
       const subgraph = scope.settings.name;
-      const contained = (err: unknown): SubgraphAnswer => ({ ok: false, failure: internalFailure(subgraph, `plugin "${p.name}" wrapSubgraphFetch`, err) });
+      const contained = (err: unknown): SubgraphAnswer => ({
+        ok: false,
+        failure: internalFailure(subgraph, `plugin "${p.name}" wrapSubgraphFetch`, err),
+      });
       let fetch: SubgraphFetch;
       try {
         fetch = p.wrapSubgraphFetch!(next, { name: subgraph });

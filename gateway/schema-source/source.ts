@@ -4,7 +4,9 @@
  * `update` throws, leaving the current generation serving, when an SDL does not build.
  */
 export interface SupergraphSource {
-  initialize(hooks: { update: (supergraphSdl: string) => void }): Promise<{ supergraphSdl: string; cleanup: () => Promise<void> }>;
+  initialize(hooks: {
+    update: (supergraphSdl: string) => void;
+  }): Promise<{ supergraphSdl: string; cleanup: () => Promise<void> }>;
   /** Accepted generations so far (1 after start-up). */
   readonly generation: number;
 }

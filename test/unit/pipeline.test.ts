@@ -24,14 +24,21 @@ import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
 
 function recordingLog() {
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
 /** A runner whose timing histogram records `plugin phase` per observation. */
 function runnerOf(plugins: GatewayPlugin[]) {
   const timed: string[] = [];
-  const timing = { labels: ({ policy, phase }: { policy: string; phase: string }) => ({ observe: (s: number) => void timed.push(`${policy} ${phase}${s >= 0 ? '' : ' negative!'}`) }) };
+  const timing = {
+    labels: ({ policy, phase }: { policy: string; phase: string }) => ({
+      observe: (s: number) => void timed.push(`${policy} ${phase}${s >= 0 ? '' : ' negative!'}`),
+    }),
+  };
   return { runner: new PipelineRunner(plugins, timing), timed };
 }
 
@@ -39,7 +46,18 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 /** A subgraph fetch as the engine's adapter makes it. */
 function requestOf(context: RequestContext | null) {
-  return subgraphRequest({ operationType: OperationTypeNode.QUERY, query: '{ ok }', operationName: undefined, variables: undefined, document: undefined, schema: undefined, requestId: context?.requestId, log: context?.log, incomingHeaders: context?.headers, context });
+  return subgraphRequest({
+    operationType: OperationTypeNode.QUERY,
+    query: '{ ok }',
+    operationName: undefined,
+    variables: undefined,
+    document: undefined,
+    schema: undefined,
+    requestId: context?.requestId,
+    log: context?.log,
+    incomingHeaders: context?.headers,
+    context,
+  });
 }
 
 function contextOf(log = recordingLog().log, headers: IncomingHttpHeaders = {}) {
@@ -47,7 +65,9 @@ function contextOf(log = recordingLog().log, headers: IncomingHttpHeaders = {}) 
 }
 
 // The example supergraph, composed once: the schema the scripted engine "plans" on.
-const composed = composeServices(allSubgraphs.map((name) => ({ name, url: `http://${name}`, typeDefs: parse(exampleSdl(name)) })));
+const composed = composeServices(
+  allSubgraphs.map((name) => ({ name, url: `http://${name}`, typeDefs: parse(exampleSdl(name)) })),
+);
 if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 const apiSchema = composed.schema.toAPISchema().toGraphQLJSSchema();
 const supergraphSdl = composed.supergraphSdl;
@@ -70,35 +90,60 @@ function scriptedEngine(schema: GraphQLSchema, data: Record<string, unknown> = {
         await phases.request();
         const source = (request.body as { query: string }).query;
         const document = parse(source);
-        const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+        const operation = document.definitions.find(
+          (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+        )!;
         operationType = operation.operation;
-        await phases.operation({ schema, document, source, operation, operationName: null, variables: {}, rewrite: (d) => void rewrites.push(d) });
+        await phases.operation({
+          schema,
+          document,
+          source,
+          operation,
+          operationName: null,
+          variables: {},
+          rewrite: (d) => void rewrites.push(d),
+        });
         result = { data: structuredClone(data) };
         await phases.result(result);
       } catch (err) {
         const e = err as TesseraError;
         status = e instanceof TesseraError ? (e.status ?? 500) : 500;
-        result = { errors: [{ message: e.message, extensions: { code: e instanceof TesseraError ? e.code : 'INTERNAL_SERVER_ERROR' } }] };
+        result = {
+          errors: [
+            { message: e.message, extensions: { code: e instanceof TesseraError ? e.code : 'INTERNAL_SERVER_ERROR' } },
+          ],
+        };
       }
       const string = JSON.stringify(result);
-      return { status, headers: [['content-type', 'application/json; charset=utf-8']], body: { kind: 'complete', string }, result, operationType, internalErrors: [] };
+      return {
+        status,
+        headers: [['content-type', 'application/json; charset=utf-8']],
+        body: { kind: 'complete', string },
+        result,
+        operationType,
+        internalErrors: [],
+      };
     },
   };
   return { engine, rewrites };
 }
 
-async function pipelineOf(plugins: GatewayPlugin[], opts: { log?: ReturnType<typeof recordingLog>['log']; data?: Record<string, unknown>; load?: boolean } = {}) {
+async function pipelineOf(
+  plugins: GatewayPlugin[],
+  opts: { log?: ReturnType<typeof recordingLog>['log']; data?: Record<string, unknown>; load?: boolean } = {},
+) {
   const log = opts.log ?? recordingLog().log;
   const { runner, timed } = runnerOf(plugins);
   const { engine, rewrites } = scriptedEngine(apiSchema, opts.data);
   const pipeline = new Pipeline(runner, () => engine, { log, maxExpandedFields: 1_000 });
   if (opts.load !== false) await pipeline.schemaLoaded({ apiSchema, supergraphSdl });
-  const run = (query: string, headers: IncomingHttpHeaders = {}) => pipeline.execute(contextOf(log, headers), { method: 'POST', headers, search: '', body: { query } });
+  const run = (query: string, headers: IncomingHttpHeaders = {}) =>
+    pipeline.execute(contextOf(log, headers), { method: 'POST', headers, search: '', body: { query } });
   return { pipeline, run, timed, rewrites, log };
 }
 
 describe('pipeline runner: one list, in series', () => {
-  it('runs each phase\'s hooks one after another, in list order, each awaited before the next starts', async () => {
+  it("runs each phase's hooks one after another, in list order, each awaited before the next starts", async () => {
     const events: string[] = [];
     const plugin = (name: string, delay: number): GatewayPlugin => {
       const hook = (phase: string) => async () => {
@@ -115,29 +160,53 @@ describe('pipeline runner: one list, in series', () => {
     assert.deepEqual(events, [...of('request'), ...of('operation'), ...of('response')]);
   });
 
-  it('the first throw ends the phase: the later plugins\' hooks of that phase do not run, and the refusal is the answer', async () => {
+  it("the first throw ends the phase: the later plugins' hooks of that phase do not run, and the refusal is the answer", async () => {
     const calls: string[] = [];
     const { run } = await pipelineOf([
       { name: 'auth', onRequest: () => void calls.push('auth') },
-      { name: 'keys', onRequest: () => { calls.push('keys'); throw tesseraError('UNAUTHENTICATED', 'Unknown API key.'); } },
-      { name: 'later', onRequest: () => void calls.push('later'), onOperation: () => void calls.push('later operation') },
+      {
+        name: 'keys',
+        onRequest: () => {
+          calls.push('keys');
+          throw tesseraError('UNAUTHENTICATED', 'Unknown API key.');
+        },
+      },
+      {
+        name: 'later',
+        onRequest: () => void calls.push('later'),
+        onOperation: () => void calls.push('later operation'),
+      },
       { name: 'metrics', onResponse: (res) => void calls.push(`metrics ${res.status} ${res.operationType}`) },
     ]);
     const res = await run('{ topProducts { name } }');
     assert.equal(res.status, 401);
-    assert.deepEqual(JSON.parse((res.body as { string: string }).string), { errors: [{ message: 'Unknown API key.', extensions: { code: 'UNAUTHENTICATED' } }] });
+    assert.deepEqual(JSON.parse((res.body as { string: string }).string), {
+      errors: [{ message: 'Unknown API key.', extensions: { code: 'UNAUTHENTICATED' } }],
+    });
     assert.deepEqual(calls, ['auth', 'keys', 'metrics 401 null']);
   });
 
   it('times every hook call under its plugin and phase, a throwing one included', async () => {
     const { run, timed } = await pipelineOf([
       { name: 'limits', onOperation: () => undefined },
-      { name: 'cost', onRequest: () => undefined, onOperation: () => { throw tesseraError('COST_ESTIMATED_TOO_EXPENSIVE', 'too expensive'); } },
+      {
+        name: 'cost',
+        onRequest: () => undefined,
+        onOperation: () => {
+          throw tesseraError('COST_ESTIMATED_TOO_EXPENSIVE', 'too expensive');
+        },
+      },
       { name: 'rate-limit', onOperation: () => undefined, onRefused: () => undefined },
       { name: 'request-metrics', onResponse: () => undefined },
     ]);
     await run('{ topProducts { name } }');
-    assert.deepEqual(timed, ['cost request', 'limits operation', 'cost operation', 'rate-limit refused', 'request-metrics response']);
+    assert.deepEqual(timed, [
+      'cost request',
+      'limits operation',
+      'cost operation',
+      'rate-limit refused',
+      'request-metrics response',
+    ]);
   });
 
   it('makes one subgraph-client layer per wrapSubgraphFetch, in list order, the first plugin outermost', async () => {
@@ -155,10 +224,14 @@ describe('pipeline runner: one list, in series', () => {
     const layers = runner.fetchLayers();
     assert.equal(layers.length, 2);
     const scope = { settings: { name: 'products' } } as unknown as ClientScope;
-    const fetch = compose(layers, async () => {
-      trace.push('transport');
-      return { ok: true, status: 200, text: '{"data":{}}' };
-    }, scope);
+    const fetch = compose(
+      layers,
+      async () => {
+        trace.push('transport');
+        return { ok: true, status: 200, text: '{"data":{}}' };
+      },
+      scope,
+    );
     await fetch(requestOf(null));
     assert.deepEqual(trace, ['outer in products', 'inner in products', 'transport', 'inner out', 'outer out']);
   });
@@ -172,41 +245,85 @@ describe('pipeline: request context, slots and the one header channel', () => {
         name: 'filter',
         onOperation: () => (response) => {
           (response.data!['topProducts'] as Array<Record<string, unknown>>)[0]!['name'] = null;
-          response.errors = [{ message: 'Unauthorized field or type: Product.name', path: ['topProducts', '@', 'name'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }];
+          response.errors = [
+            {
+              message: 'Unauthorized field or type: Product.name',
+              path: ['topProducts', '@', 'name'],
+              extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+            },
+          ];
         },
       },
       { name: 'cost', onOperation: () => (response) => void (response.extensions = { cost: { estimated: 5 } }) },
-      { name: 'metrics', onResponse: (res) => void seen.push({ status: res.status, type: res.operationType, result: structuredClone(res.result) }) },
+      {
+        name: 'metrics',
+        onResponse: (res) =>
+          void seen.push({ status: res.status, type: res.operationType, result: structuredClone(res.result) }),
+      },
     ]);
     const res = await run('{ topProducts { name } }');
     const final = {
       data: { topProducts: [{ name: null }] },
-      errors: [{ message: 'Unauthorized field or type: Product.name', path: ['topProducts', '@', 'name'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }],
+      errors: [
+        {
+          message: 'Unauthorized field or type: Product.name',
+          path: ['topProducts', '@', 'name'],
+          extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+        },
+      ],
       extensions: { cost: { estimated: 5 } },
     };
     assert.deepEqual(seen, [{ status: 200, type: 'query', result: final }]);
     assert.deepEqual(JSON.parse((res.body as { string: string }).string), final, 'and it is what the client gets');
   });
 
-  it('headers set by plugins and a refusal\'s own headers reach the response through one channel, after the engine\'s', async () => {
+  it("headers set by plugins and a refusal's own headers reach the response through one channel, after the engine's", async () => {
     let seenHeaders: ReadonlyArray<readonly [string, string]> | null = null;
     const { run } = await pipelineOf([
       { name: 'policy-header', onOperation: (op) => op.setResponseHeader('RateLimit-Policy', '"cost";q=10;w=60') },
-      { name: 'limiter', onOperation: () => { throw tesseraError('RATE_LIMITED', 'Rate limit exceeded.', { headers: { 'retry-after': '7' } }); } },
-      { name: 'late', onResponse: (res) => { res.setResponseHeader('x-seen-status', String(res.status)); seenHeaders = (res.context as RequestContext).responseHeaders; } },
+      {
+        name: 'limiter',
+        onOperation: () => {
+          throw tesseraError('RATE_LIMITED', 'Rate limit exceeded.', { headers: { 'retry-after': '7' } });
+        },
+      },
+      {
+        name: 'late',
+        onResponse: (res) => {
+          res.setResponseHeader('x-seen-status', String(res.status));
+          seenHeaders = (res.context as RequestContext).responseHeaders;
+        },
+      },
     ]);
     const res = await run('{ topProducts { name } }');
     assert.equal(res.status, 429);
-    assert.deepEqual(res.headers, [['content-type', 'application/json; charset=utf-8'], ['ratelimit-policy', '"cost";q=10;w=60'], ['retry-after', '7'], ['x-seen-status', '429']]);
-    assert.deepEqual(seenHeaders, [['ratelimit-policy', '"cost";q=10;w=60'], ['retry-after', '7'], ['x-seen-status', '429']]);
+    assert.deepEqual(res.headers, [
+      ['content-type', 'application/json; charset=utf-8'],
+      ['ratelimit-policy', '"cost";q=10;w=60'],
+      ['retry-after', '7'],
+      ['x-seen-status', '429'],
+    ]);
+    assert.deepEqual(seenHeaders, [
+      ['ratelimit-policy', '"cost";q=10;w=60'],
+      ['retry-after', '7'],
+      ['x-seen-status', '429'],
+    ]);
   });
 
-  it('a typed slot carries one plugin\'s data to a later one for the same request only', async () => {
+  it("a typed slot carries one plugin's data to a later one for the same request only", async () => {
     const budget = slot<{ units: number }>('test.budget');
     const read: Array<number | undefined> = [];
     const { run } = await pipelineOf([
-      { name: 'writer', onOperation: (op) => (op.headers['x-units'] ? op.set(budget, { units: Number(op.headers['x-units']) }) : undefined) },
-      { name: 'reader', onOperation: (op) => void read.push(op.get(budget)?.units), onResponse: (res) => void read.push(res.get(budget)?.units) },
+      {
+        name: 'writer',
+        onOperation: (op) =>
+          op.headers['x-units'] ? op.set(budget, { units: Number(op.headers['x-units']) }) : undefined,
+      },
+      {
+        name: 'reader',
+        onOperation: (op) => void read.push(op.get(budget)?.units),
+        onResponse: (res) => void read.push(res.get(budget)?.units),
+      },
     ]);
     await run('{ topProducts { name } }', { 'x-units': '7' });
     await run('{ topProducts { name } }');
@@ -214,19 +331,34 @@ describe('pipeline: request context, slots and the one header channel', () => {
   });
 
   it('cost → rate limit: the real policies pass the estimate through the estimatedCost slot', async () => {
-    const deps: PolicyDeps = { log: recordingLog().log, redis: null, baseDir: '.', policyFunctions: {}, metrics: new Metrics().forPolicies() };
+    const deps: PolicyDeps = {
+      log: recordingLog().log,
+      redis: null,
+      baseDir: '.',
+      policyFunctions: {},
+      metrics: new Metrics().forPolicies(),
+    };
     const cost = await costPolicy.create(costConfigSchema.parse({ maxCost: 1_000 }), deps);
-    const limiter = await rateLimitPolicy.create(rateLimitConfigSchema.parse({ identifyBy: ['ip'], costPerWindow: 50 }), deps);
+    const limiter = await rateLimitPolicy.create(
+      rateLimitConfigSchema.parse({ identifyBy: ['ip'], costPerWindow: 50 }),
+      deps,
+    );
     try {
       const { run } = await pipelineOf([cost, limiter]);
       // The README's worked example: 3 × (1 name + 5 shippingEstimate + 2 × (1 body + 1 author)) = 30.
       const query = '{ topProducts(first: 3) { name shippingEstimate reviews(first: 2) { body author { name } } } }';
       const first = await run(query);
       assert.equal(first.status, 200);
-      assert.deepEqual(first.headers.find(([n]) => n === 'ratelimit'), ['ratelimit', '"cost";r=20;t=36'], '30 of 50 spent: 20 left, full again in 30/50 of the 60 s window');
+      assert.deepEqual(
+        first.headers.find(([n]) => n === 'ratelimit'),
+        ['ratelimit', '"cost";r=20;t=36'],
+        '30 of 50 spent: 20 left, full again in 30/50 of the 60 s window',
+      );
       const second = await run(query);
       assert.equal(second.status, 429);
-      const body = JSON.parse((second.body as { string: string }).string) as { errors: Array<{ message: string; extensions: { code: string } }> };
+      const body = JSON.parse((second.body as { string: string }).string) as {
+        errors: Array<{ message: string; extensions: { code: string } }>;
+      };
       assert.equal(body.errors[0]!.extensions.code, 'RATE_LIMITED');
       assert.match(body.errors[0]!.message, /this operation costs 30 and the cost budget for this window is spent/);
     } finally {
@@ -237,13 +369,20 @@ describe('pipeline: request context, slots and the one header channel', () => {
 });
 
 describe('pipeline: onSchema is awaited', () => {
-  it('runs the plugins\' onSchema in series, and an operation on that generation waits for them', async () => {
+  it("runs the plugins' onSchema in series, and an operation on that generation waits for them", async () => {
     const events: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const { pipeline, run } = await pipelineOf(
       [
-        { name: 'slow', onSchema: async () => { events.push('slow start'); await gate; events.push('slow end'); } },
+        {
+          name: 'slow',
+          onSchema: async () => {
+            events.push('slow start');
+            await gate;
+            events.push('slow end');
+          },
+        },
         { name: 'next', onSchema: () => void events.push('next'), onOperation: () => void events.push('operation') },
       ],
       { load: false },
@@ -251,7 +390,7 @@ describe('pipeline: onSchema is awaited', () => {
     const loaded = pipeline.schemaLoaded({ apiSchema, supergraphSdl });
     const answered = run('{ topProducts { name } }').then(() => events.push('answered'));
     for (let i = 0; i < 5; i++) await tick();
-    assert.deepEqual(events, ['slow start'], 'neither the next plugin\'s onSchema nor the operation ran yet');
+    assert.deepEqual(events, ['slow start'], "neither the next plugin's onSchema nor the operation ran yet");
     release();
     await loaded;
     await answered;
@@ -263,17 +402,28 @@ describe('pipeline: onSchema is awaited', () => {
     const calls: string[] = [];
     const { pipeline, run } = await pipelineOf(
       [
-        { name: 'rules', onSchema: async () => { throw new Error('directive table unreadable'); } },
+        {
+          name: 'rules',
+          onSchema: async () => {
+            throw new Error('directive table unreadable');
+          },
+        },
         { name: 'authorization', onOperation: () => void calls.push('operation') },
       ],
       { log, load: false },
     );
-    await assert.rejects(pipeline.schemaLoaded({ apiSchema, supergraphSdl }), /plugin "rules" failed in onSchema: directive table unreadable/);
+    await assert.rejects(
+      pipeline.schemaLoaded({ apiSchema, supergraphSdl }),
+      /plugin "rules" failed in onSchema: directive table unreadable/,
+    );
     await assert.rejects(pipeline.ready(), /plugin "rules" failed in onSchema/);
     const res = await run('{ topProducts { name } }');
     assert.equal(res.status, 500);
     assert.deepEqual(calls, []);
-    assert.deepEqual(lines.filter((l) => l['level'] === 50).map((l) => l['msg']), ['a plugin failed to load the new supergraph generation; operations on it are refused']);
+    assert.deepEqual(
+      lines.filter((l) => l['level'] === 50).map((l) => l['msg']),
+      ['a plugin failed to load the new supergraph generation; operations on it are refused'],
+    );
   });
 });
 
@@ -281,20 +431,30 @@ describe('pipeline: hook errors are contained', () => {
   it('a throwing onResponse is logged; the later ones still run and the answer is unchanged', async () => {
     const { log, lines } = recordingLog();
     const calls: string[] = [];
-    const { run } = await pipelineOf([
-      { name: 'broken', onResponse: () => { throw new Error('counter exploded'); } },
-      { name: 'metrics', onResponse: () => void calls.push('metrics') },
-    ], { log });
+    const { run } = await pipelineOf(
+      [
+        {
+          name: 'broken',
+          onResponse: () => {
+            throw new Error('counter exploded');
+          },
+        },
+        { name: 'metrics', onResponse: () => void calls.push('metrics') },
+      ],
+      { log },
+    );
     const res = await run('{ topProducts { name } }');
     assert.equal(res.status, 200);
-    assert.deepEqual(JSON.parse((res.body as { string: string }).string), { data: { topProducts: [{ name: 'Table' }] } });
+    assert.deepEqual(JSON.parse((res.body as { string: string }).string), {
+      data: { topProducts: [{ name: 'Table' }] },
+    });
     assert.deepEqual(calls, ['metrics']);
     const logged = lines.find((l) => l['msg'] === 'onResponse hook failed; the response is sent as it is');
     assert.equal(logged?.['plugin'], 'broken');
     assert.match(String(logged?.['err']), /counter exploded/);
   });
 
-  it('a throw in wrapSubgraphFetch (sync, async, or while wrapping) becomes that subgraph\'s failure, and the subgraph is not called', async () => {
+  it("a throw in wrapSubgraphFetch (sync, async, or while wrapping) becomes that subgraph's failure, and the subgraph is not called", async () => {
     const received: IncomingHttpHeaders[] = [];
     const server = createServer((req, res) => {
       req.resume();
@@ -304,28 +464,75 @@ describe('pipeline: hook errors are contained', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-    const config = parseConfig({ supergraph: { file: 'unused.graphql' }, subgraphs: { all: { retry: { maxAttempts: 1 } } } });
+    const config = parseConfig({
+      supergraph: { file: 'unused.graphql' },
+      subgraphs: { all: { retry: { maxAttempts: 1 } } },
+    });
     const cases: Array<[string, GatewayPlugin]> = [
-      ['sync throw', { name: 'p', wrapSubgraphFetch: () => () => { throw new Error('sync'); } }],
-      ['async rejection', { name: 'p', wrapSubgraphFetch: () => async () => { throw new Error('async'); } }],
-      ['throw while wrapping', { name: 'p', wrapSubgraphFetch: (): SubgraphFetch => { throw new Error('at build'); } }],
+      [
+        'sync throw',
+        {
+          name: 'p',
+          wrapSubgraphFetch: () => () => {
+            throw new Error('sync');
+          },
+        },
+      ],
+      [
+        'async rejection',
+        {
+          name: 'p',
+          wrapSubgraphFetch: () => async () => {
+            throw new Error('async');
+          },
+        },
+      ],
+      [
+        'throw while wrapping',
+        {
+          name: 'p',
+          wrapSubgraphFetch: (): SubgraphFetch => {
+            throw new Error('at build');
+          },
+        },
+      ],
     ];
     try {
       for (const [name, plugin] of cases) {
         const { runner } = runnerOf([plugin]);
-        const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics(), wrap: runner.fetchLayers() });
+        const clients = new SubgraphClients(config, {
+          log: recordingLog().log,
+          metrics: new Metrics(),
+          wrap: runner.fetchLayers(),
+        });
         const lease = clients.lease([{ name: 'a', url }]);
         const answer = await clients.live('a', url)().fetch(requestOf(contextOf()));
         assert.ok(!answer.ok, name);
-        assert.deepEqual([answer.failure.code, answer.failure.message], ['SUBGRAPH_FETCH_INTERNAL_ERROR', 'The gateway failed while calling subgraph "a"'], name);
+        assert.deepEqual(
+          [answer.failure.code, answer.failure.message],
+          ['SUBGRAPH_FETCH_INTERNAL_ERROR', 'The gateway failed while calling subgraph "a"'],
+          name,
+        );
         assert.match(answer.failure.cause, /^plugin "p" wrapSubgraphFetch threw: Error: (sync|async|at build)\n/, name);
         await lease.release();
       }
       assert.equal(received.length, 0);
 
       // A wrap that only edits the headers reaches the subgraph with them.
-      const { runner } = runnerOf([{ name: 'claims', wrapSubgraphFetch: (next) => (request) => { request.headers['x-user-id'] = request.context?.identity.subject ?? 'anonymous'; return next(request); } }]);
-      const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics(), wrap: runner.fetchLayers() });
+      const { runner } = runnerOf([
+        {
+          name: 'claims',
+          wrapSubgraphFetch: (next) => (request) => {
+            request.headers['x-user-id'] = request.context?.identity.subject ?? 'anonymous';
+            return next(request);
+          },
+        },
+      ]);
+      const clients = new SubgraphClients(config, {
+        log: recordingLog().log,
+        metrics: new Metrics(),
+        wrap: runner.fetchLayers(),
+      });
       const lease = clients.lease([{ name: 'a', url }]);
       const answer = await clients.live('a', url)().fetch(requestOf(contextOf()));
       assert.deepEqual(answer.ok && answer.result, { data: { ok: true } });

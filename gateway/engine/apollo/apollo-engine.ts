@@ -39,7 +39,9 @@ export const createApolloEngine: EngineFactory = (options: EngineOptions): Engin
     serviceHealthCheck: false,
     logger: options.log,
   });
-  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => options.onGeneration({ apiSchema, supergraphSdl: coreSupergraphSdl }));
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) =>
+    options.onGeneration({ apiSchema, supergraphSdl: coreSupergraphSdl }),
+  );
   const apollo = new ApolloServer<ApolloContext>({
     gateway: countingRequests(gateway, options.enterGeneration),
     logger: options.log,
@@ -77,7 +79,10 @@ export const createApolloEngine: EngineFactory = (options: EngineOptions): Engin
           try {
             await phases.request();
           } catch (err) {
-            if (!(err instanceof TesseraError) && (!(err instanceof GraphQLError) || isUnexpected({ message: err.message, extensions: err.extensions }))) {
+            if (
+              !(err instanceof TesseraError) &&
+              (!(err instanceof GraphQLError) || isUnexpected({ message: err.message, extensions: err.extensions }))
+            ) {
               exchange.internal.push(err instanceof Error ? err : new Error(String(err)));
             }
             throw toApolloError(err);
@@ -92,7 +97,10 @@ export const createApolloEngine: EngineFactory = (options: EngineOptions): Engin
       return {
         status: response.status ?? 200,
         headers: [...response.headers],
-        body: complete !== null ? { kind: 'complete', string: complete } : { kind: 'chunked', chunks: (response.body as { asyncIterator: AsyncIterable<string> }).asyncIterator },
+        body:
+          complete !== null
+            ? { kind: 'complete', string: complete }
+            : { kind: 'chunked', chunks: (response.body as { asyncIterator: AsyncIterable<string> }).asyncIterator },
         result: exchange.result,
         operationType: exchange.operationType,
         internalErrors: exchange.internal,

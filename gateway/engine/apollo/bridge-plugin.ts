@@ -1,5 +1,12 @@
 import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
-import { getNamedType, getVariableValues, isInputObjectType, typeFromAST, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import {
+  getNamedType,
+  getVariableValues,
+  isInputObjectType,
+  typeFromAST,
+  type DocumentNode,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { errorCodes, isErrorCode } from '../../errors/codes.ts';
 import { isUnexpected } from '../../errors/mask.ts';
 import { tesseraError } from '../../errors/tessera-error.ts';
@@ -55,7 +62,9 @@ export function bridgePlugin(): ApolloServerPlugin<ApolloContext> {
           }
         },
         async didEncounterErrors({ errors }) {
-          for (const e of errors) if (isUnexpected({ message: e.message, extensions: e.extensions })) exchange.internal.push(e.originalError ?? e);
+          for (const e of errors)
+            if (isUnexpected({ message: e.message, extensions: e.extensions }))
+              exchange.internal.push(e.originalError ?? e);
         },
         async willSendResponse({ operation, response }) {
           exchange.operationType = operation?.operation ?? null;
@@ -93,7 +102,11 @@ function refuseUnexecutable(rc: GraphQLRequestContextDidResolveOperation<ApolloC
     throw tesseraError('OPERATION_RESOLUTION_FAILURE', message);
   }
   if (operation.operation === 'subscription') {
-    throw tesseraError('SUBSCRIPTIONS_NOT_SUPPORTED', 'Subscriptions are not supported by this gateway; send a query or a mutation.', { nodes: operation });
+    throw tesseraError(
+      'SUBSCRIPTIONS_NOT_SUPPORTED',
+      'Subscriptions are not supported by this gateway; send a query or a mutation.',
+      { nodes: operation },
+    );
   }
   const definitions = operation.variableDefinitions ?? [];
   if (definitions.length === 0) return operation;
@@ -104,7 +117,11 @@ function refuseUnexecutable(rc: GraphQLRequestContextDidResolveOperation<ApolloC
     const name = def.variable.name.value;
     const type = typeFromAST(rc.schema, def.type);
     if (type && isInputObjectType(getNamedType(type)) && deeperThan(raw[name], MAX_VARIABLE_DEPTH)) {
-      throw tesseraError('BAD_USER_INPUT', `Variable "$${name}" is nested more than ${MAX_VARIABLE_DEPTH} levels deep.`, { nodes: def });
+      throw tesseraError(
+        'BAD_USER_INPUT',
+        `Variable "$${name}" is nested more than ${MAX_VARIABLE_DEPTH} levels deep.`,
+        { nodes: def },
+      );
     }
   }
   const coerced = getVariableValues(rc.schema, definitions, raw, { maxErrors: 1 });

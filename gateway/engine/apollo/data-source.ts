@@ -48,7 +48,10 @@ async function process(client: SubgraphClient, options: ProcessOptions): Promise
   }
   if (answer.ok) {
     if (answer.result) return answer.result as GatewayGraphQLResponse;
-    answer = { ok: false, failure: internalFailure(client.settings.name, 'subgraph fetch', new Error('answer was not checked')) };
+    answer = {
+      ok: false,
+      failure: internalFailure(client.settings.name, 'subgraph fetch', new Error('answer was not checked')),
+    };
   }
   client.reportFailure(answer.failure, req);
   const { failure } = answer;
@@ -72,6 +75,7 @@ export function operationTypeOf(options: ProcessOptions): OperationType {
   if (!('incomingRequestContext' in options)) return 'query';
   const incoming = options.incomingRequestContext.operation?.operation;
   if (incoming === 'query') return 'query';
-  if (incoming === 'mutation') return options.pathInIncomingRequest && options.pathInIncomingRequest.length > 0 ? 'query' : 'mutation';
+  if (incoming === 'mutation')
+    return options.pathInIncomingRequest && options.pathInIncomingRequest.length > 0 ? 'query' : 'mutation';
   return incoming ?? 'mutation';
 }

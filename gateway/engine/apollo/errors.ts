@@ -30,7 +30,8 @@ export function toApolloError(err: unknown): unknown {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const masked = maskError(formatted);
   if (masked !== formatted) return masked;
-  const http = error instanceof GraphQLError ? (error.extensions['http'] as { status?: number } | undefined) : undefined;
+  const http =
+    error instanceof GraphQLError ? (error.extensions['http'] as { status?: number } | undefined) : undefined;
   if (formatted.extensions?.['code'] === 'BAD_REQUEST' && http?.status === 405) {
     return { ...formatted, extensions: { ...formatted.extensions, code: 'METHOD_NOT_ALLOWED' } };
   }

@@ -5,7 +5,8 @@
  * dropped from their `@link` before the SDL reaches the planner; any other unknown SECURITY
  * feature still fails the load.
  */
-const enforcedByTessera = /(@link\(\s*url:\s*"https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes|policy)\/v\d+\.\d+")\s*,\s*for:\s*SECURITY/g;
+const enforcedByTessera =
+  /(@link\(\s*url:\s*"https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes|policy)\/v\d+\.\d+")\s*,\s*for:\s*SECURITY/g;
 
 export function supergraphForPlanner(sdl: string): string {
   return sdl.replace(enforcedByTessera, '$1');
