@@ -1,13 +1,15 @@
 // `node bench/fetch-overhead.ts`: the subgraph client's own CPU cost per fetch, with the network
 // taken out (undici's `request` answers from memory), so the figure is the client's layers alone:
 // headers, dedupe, retry bookkeeping, breaker, timers, parse, shape check, redaction, metrics.
-// It runs through the same entry Apollo uses (`SubgraphClients.dataSource(...).process`).
+// It runs through the same entry Apollo uses (the engine's data source over `SubgraphClients.live`).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Pool } from 'undici';
 import { parseConfig } from '../gateway/config/load.ts';
+import { apolloDataSource } from '../gateway/engine/apollo/data-source.ts';
 import { Metrics } from '../gateway/observability/metrics.ts';
+import { RequestContext } from '../gateway/pipeline/request-context.ts';
 import { SubgraphClients } from '../gateway/subgraph-client/clients.ts';
 import { composeSupergraph } from '../supergraph/compose.ts';
 import { root } from './processes.ts';
@@ -44,16 +46,16 @@ const clients = new SubgraphClients(config, { log: pino({ level: 'warn' }), metr
 const apiSchema = {};
 clients.shapes.set(apiSchema, composed.supergraphSdl);
 clients.lease(Object.entries(urls).map(([name, url]) => ({ name, url })));
-const context = { requestId: 'bench', log: pino({ level: 'warn' }), headers: { 'user-agent': 'bench', authorization: 'Bearer x' }, policy: undefined };
+const context = { tessera: new RequestContext({ requestId: 'bench', method: 'POST', remoteAddress: '127.0.0.1', log: pino({ level: 'warn' }), headers: { 'user-agent': 'bench', authorization: 'Bearer x' } }) };
 const options = (fetch: typeof rootFetch) => ({
   kind: 'incoming operation',
   request: { query: fetch.query, variables: fetch.variables, operationName: undefined, http: { method: 'POST', url: '', headers: new Map() } },
   incomingRequestContext: { schema: apiSchema, operation: { operation: 'query' }, context },
   context,
   document: undefined,
-}) as unknown as Parameters<ReturnType<SubgraphClients['dataSource']>['process']>[0];
-const productsSource = clients.dataSource('products', urls.products);
-const reviewsSource = clients.dataSource('reviews', urls.reviews);
+}) as unknown as Parameters<ReturnType<typeof apolloDataSource>['process']>[0];
+const productsSource = apolloDataSource(clients.live('products', urls.products));
+const reviewsSource = apolloDataSource(clients.live('reviews', urls.reviews));
 const rootOptions = options(rootFetch);
 const entityOptions = options(entityFetch);
 

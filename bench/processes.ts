@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { supergraphForPlanner } from '../gateway/schema-source/security-features.ts';
+import { supergraphForPlanner } from '../gateway/engine/apollo/security-features.ts';
 import { composeSupergraph } from '../supergraph/compose.ts';
 
 export const root = fileURLToPath(new URL('../', import.meta.url));

@@ -1,18 +1,20 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PolicyFunction } from '../policies/policy.ts';
-import { RegistryClient } from '../supergraph/registry/client.ts';
-import { createApollo } from './apollo/create-apollo.ts';
-import { UsageReporter } from './apollo/usage-reporter.ts';
 import { unknownSubgraphNames } from './config/resolve-subgraphs.ts';
 import type { Config } from './config/schema.ts';
+import { createApolloEngine } from './engine/apollo/apollo-engine.ts';
+import type { Engine } from './engine/engine.ts';
 import { createMetricsServer } from './http/metrics-server.ts';
 import { createHttpServer } from './http/server.ts';
 import { drainConnections } from './lifecycle/drain.ts';
 import { Lifecycle } from './lifecycle/state.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
-import { PolicyRunner } from './policy-runner/runner.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import type { GatewayPlugin } from './pipeline/plugin.ts';
+import { createPlugins } from './pipeline/plugins.ts';
+import { PipelineRunner } from './pipeline/runner.ts';
 import { closeRedis, createRedis } from './redis/client.ts';
 import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-source.ts';
 import { Generations } from './schema-source/generations.ts';
@@ -58,18 +60,16 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const lifecycle = new Lifecycle();
   const metrics = new Metrics();
   const redis = config.redis ? createRedis(config.redis, log) : null;
-  let policies: PolicyRunner;
+  let plugins: GatewayPlugin[];
   try {
-    policies = await PolicyRunner.create(config, { log, metrics, redis, baseDir: opts.baseDir ?? process.cwd(), policyFunctions: opts.policyFunctions });
+    plugins = await createPlugins(config, { log, metrics, redis, baseDir: opts.baseDir ?? process.cwd(), policyFunctions: opts.policyFunctions });
   } catch (err) {
     if (redis) await closeRedis(redis);
     throw err;
   }
-  const clients = new SubgraphClients(config, {
-    log,
-    metrics,
-    hook: policies.wantsSubgraphHook ? (ctx, subgraphName, outgoingHeaders) => ctx.policy && policies.onSubgraphRequest({ request: ctx.policy, subgraphName, outgoingHeaders }) : null,
-  });
+  const runner = new PipelineRunner(plugins, metrics.policyDuration);
+  // The plugins' wrapSubgraphFetch, as layers of every subgraph client (subgraph-client/client.ts).
+  const clients = new SubgraphClients(config, { log, metrics, wrap: runner.fetchLayers() });
   const registry = config.supergraph.registry;
   const source = registry
     ? new RegistrySupergraphSource(registry, {
@@ -85,38 +85,52 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
         log,
         onReload: (o) => metrics.supergraphGeneration.set(o.generation),
       });
-  const usage = registry?.usageReporting
-    ? new UsageReporter(new RegistryClient({ url: registry.url, graph: registry.graph, variant: registry.variant, token: registry.token, timeoutMs: registry.timeoutMs }), { flushIntervalMs: registry.usageFlushIntervalMs, log })
-    : null;
   const supergraphName = registry ? `${registry.url} ${registry.graph}@${registry.variant}` : config.supergraph.file!;
   const generations = new Generations({ drainTimeoutMs: config.supergraph.reloadDrainTimeoutMs, log, metrics });
-  const { apollo, gateway } = createApollo({ config, log, metrics, source, clients, generations, policies, extraPlugins: usage ? [usage.plugin()] : [] });
-
-  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
-    clients.shapes.set(apiSchema, coreSupergraphSdl);
-    const subgraphs = subgraphsOf(coreSupergraphSdl);
-    const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
-    if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');
-    // The new generation references its clients before the old one can release them, so a
-    // subgraph whose URL and settings are unchanged keeps its client (and pool) across the reload.
-    const lease = clients.lease(subgraphs);
-    generations.activate(() => lease.release());
+  const engine: Engine = createApolloEngine({
+    source,
+    subgraphs: ({ name, url }) => clients.live(name, url),
+    enterGeneration: () => generations.enter(),
+    onGeneration: ({ apiSchema, supergraphSdl }) => {
+      clients.shapes.set(apiSchema, supergraphSdl);
+      const subgraphs = subgraphsOf(supergraphSdl);
+      const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
+      if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');
+      // The new generation references its clients before the old one can release them, so a
+      // subgraph whose URL and settings are unchanged keeps its client (and pool) across the reload.
+      const lease = clients.lease(subgraphs);
+      generations.activate(() => lease.release());
+      void pipeline.schemaLoaded({ apiSchema, supergraphSdl });
+    },
+    log,
+    csrfPrevention: config.server.csrfPrevention,
+    introspection: config.server.introspection,
   });
+  const pipeline = new Pipeline(runner, () => engine, { log, maxExpandedFields: config.policies.operationLimits.maxExpandedFields });
 
   try {
-    await apollo.start();
+    await engine.start();
   } catch (err) {
     await clients.closeAll();
-    await policies.close();
+    await runner.close();
     if (redis) await closeRedis(redis);
-    await usage?.close();
+    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
+  }
+  try {
+    // The first generation's onSchema hooks (authorization rules, cost weights) finish before the port opens.
+    await pipeline.ready();
+  } catch (err) {
+    await engine.stop();
+    await clients.closeAll();
+    await runner.close();
+    if (redis) await closeRedis(redis);
     throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
   }
 
   metrics.supergraphGeneration.set(source.generation);
   const registryVersion = () => (source instanceof RegistrySupergraphSource ? { supergraphVersion: source.version } : {});
   if (source instanceof RegistrySupergraphSource && source.version !== null) metrics.supergraphVersion.set(source.version);
-  const { server, connections } = createHttpServer({ config, apollo, lifecycle, log, metrics, policies, readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }) });
+  const { server, connections } = createHttpServer({ config, pipeline, lifecycle, log, metrics, readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }) });
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, log) : null;
   let port: number;
   let metricsUrl: string | null = null;
@@ -125,17 +139,16 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     port = await listen(server, config.server.port, config.server.host, 'server');
   } catch (err) {
     metricsServer?.close();
-    await apollo.stop();
-    await usage?.close();
+    await engine.stop();
     await clients.closeAll();
-    await policies.close();
+    await runner.close();
     if (redis) await closeRedis(redis);
     throw err;
   }
   const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl(config.server.host)}:${port}/graphql`;
   lifecycle.phase = 'serving';
   if (metricsUrl) log.info({ url: metricsUrl }, 'metrics listening');
-  log.info({ url, metricsUrl, supergraph: supergraphName, ...registryVersion(), generation: source.generation, policies: policies.names }, 'gateway listening');
+  log.info({ url, metricsUrl, supergraph: supergraphName, ...registryVersion(), generation: source.generation, plugins: runner.names }, 'gateway listening');
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
@@ -149,11 +162,11 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       lifecycle.phase = 'closing';
       const drained = await drainConnections(server, connections, lifecycle, drainTimeoutMs);
       if (!drained) log.warn({ inFlight: lifecycle.inFlightRequests }, 'drain timeout reached; closing remaining connections');
-      await apollo.stop();
-      await usage?.close();
+      await engine.stop();
       generations.stop();
       await clients.closeAll({ force: !drained });
-      await policies.close();
+      // The plugins close last: usage reporting flushes what the last requests recorded.
+      await runner.close();
       if (redis) await closeRedis(redis);
       // Last, so the drain itself can be watched.
       if (metricsServer) await closeServer(metricsServer);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../gateway/config/load.ts';
 import { createLogger } from '../gateway/observability/log.ts';
 import { Metrics } from '../gateway/observability/metrics.ts';
-import { PolicyRunner } from '../gateway/policy-runner/runner.ts';
+import { createPlugins } from '../gateway/pipeline/plugins.ts';
 
 export interface MetricDoc {
   readonly name: string;
@@ -18,8 +18,8 @@ export const PROCESS_PREFIX = 'tessera_process_';
 
 /**
  * Every metric a gateway registers, read off a real prom-client registry: the gateway's own
- * (`new Metrics()`) and those each policy registers when it is configured, so the gateway is
- * built with every policy on.
+ * (`new Metrics()`) and those its plugins register, built as a gateway builds them
+ * (`createPlugins`) with every policy on, since a policy registers its metrics only when configured.
  */
 export async function metricDefinitions(): Promise<MetricDoc[]> {
   const metrics = new Metrics();
@@ -37,13 +37,13 @@ export async function metricDefinitions(): Promise<MetricDoc[]> {
       },
       { baseDir: dir, env: {} },
     );
-    const runner = await PolicyRunner.create(config, {
+    const plugins = await createPlugins(config, {
       log: createLogger({ level: 'silent', name: 'docs' }),
       metrics,
       redis: null,
       baseDir: dir,
     });
-    await runner.close();
+    await Promise.all(plugins.map((p) => p.close?.()));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

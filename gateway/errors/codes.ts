@@ -233,7 +233,7 @@ export const errorCodes = {
   SUBGRAPH_FETCH_INTERNAL_ERROR: {
     kind: 'field',
     status: null,
-    description: 'The gateway\'s own code for one subgraph fetch failed: a policy\'s `onSubgraphRequest` hook or a plugin\'s fetch wrap threw. Only that subgraph\'s fields are null; the other fields are served. When the hook threw, no request was sent.',
+    description: 'The gateway\'s own code for one subgraph fetch failed: a plugin\'s `wrapSubgraphFetch` threw. Only that subgraph\'s fields are null; the other fields are served. When it threw before passing the request on, no request was sent.',
     fix: 'A gateway-side bug: the `subgraph request failed` log line has the stack of what threw.',
   },
   DOWNSTREAM_SERVICE_ERROR: {

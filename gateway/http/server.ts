@@ -1,16 +1,15 @@
 import { createServer, maxHeaderSize, ServerResponse, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { DropArgument, Socket } from 'node:net';
-import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Config } from '../config/schema.ts';
-import type { GatewayContext } from '../context.ts';
 import { errorCodes, type ErrorCode } from '../errors/codes.ts';
 import { errorBody } from '../errors/tessera-error.ts';
 import type { Lifecycle } from '../lifecycle/state.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { RequestState, type PolicyRunner } from '../policy-runner/runner.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+import { RequestContext } from '../pipeline/request-context.ts';
 import { Connections } from './connections.ts';
 import { createCors, type Cors } from './cors.ts';
 import { createExplorer, type Explorer } from './explorer.ts';
@@ -20,11 +19,11 @@ import { sendError, sendJson } from './respond.ts';
 
 export interface HttpDeps {
   readonly config: Config;
-  readonly apollo: ApolloServer<GatewayContext>;
+  /** Runs each /graphql request through the plugins and the engine. */
+  readonly pipeline: Pipeline;
   readonly lifecycle: Lifecycle;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly policies: PolicyRunner;
   /** Extra fields for /ready (e.g. the supergraph generation). */
   readonly readyInfo: () => Record<string, unknown>;
 }
@@ -36,9 +35,9 @@ export interface HttpFront {
 }
 
 /**
- * The gateway's HTTP front: plain node:http, so the only per-request work is ours and Apollo's.
- * It frames GraphQL-over-HTTP (methods, media types, body limit, timeouts) and hands the parsed
- * request to Apollo Server, which parses, validates, plans and executes.
+ * The gateway's HTTP front: plain node:http, so the only per-request work is ours and the
+ * engine's. It frames GraphQL-over-HTTP (methods, media types, body limit, timeouts) and hands the
+ * parsed request to the pipeline (pipeline/pipeline.ts), which runs the plugins and the engine.
  */
 export function createHttpServer(deps: HttpDeps): HttpFront {
   const { config, lifecycle, log, metrics } = deps;
@@ -191,17 +190,24 @@ async function route(req: IncomingMessage, res: ServerResponse, requestId: strin
 
 async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string, search: string, deps: HttpDeps): Promise<void> {
   const accept = req.headers.accept;
+  const method = req.method ?? 'GET';
+  // Made before any refusal, so every request that reaches /graphql goes through onResponse.
+  const ctx = new RequestContext({ requestId, method, headers: req.headers, remoteAddress: req.socket.remoteAddress ?? '', log: deps.log });
+  const refuse = async (code: ErrorCode, message: string, headers: Record<string, string> = {}) => {
+    await deps.pipeline.refused(ctx, errorCodes[code].status ?? 500, { errors: [{ message, extensions: { code } }] });
+    sendError(res, code, message, accept, headers);
+  };
   // While draining, requests on connections that are already open are still served (their
   // responses close the connection); only after the stop is there nothing left to serve them.
   if (deps.lifecycle.phase === 'stopped') {
-    return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', accept, { 'retry-after': '1' });
+    return refuse('SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { 'retry-after': '1' });
   }
   let body: unknown;
-  if (req.method === 'POST') {
+  if (method === 'POST') {
     const mediaType = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
     if (mediaType !== 'application/json' && mediaType !== 'application/graphql-response+json') {
       req.resume();
-      return sendError(res, 'UNSUPPORTED_MEDIA_TYPE', `POST bodies must be application/json, not ${mediaType ?? 'missing'}.`, accept);
+      return refuse('UNSUPPORTED_MEDIA_TYPE', `POST bodies must be application/json, not ${mediaType ?? 'missing'}.`);
     }
     let text: string;
     try {
@@ -209,48 +215,33 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         // The rest of the body is never read, so this socket cannot carry another request.
-        return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${deps.config.server.bodyLimitBytes} bytes.`, accept, { connection: 'close' });
+        return refuse('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${deps.config.server.bodyLimitBytes} bytes.`, { connection: 'close' });
       }
-      if (err instanceof BodyNotUtf8Error) return sendError(res, 'BAD_REQUEST', 'Request body is not valid UTF-8.', accept);
+      if (err instanceof BodyNotUtf8Error) return refuse('BAD_REQUEST', 'Request body is not valid UTF-8.');
       throw err;
     }
     try {
       // V8's JSON.parse is iterative: no nesting depth overflows it (a 1 MiB body of `[` parses).
       body = JSON.parse(text);
     } catch {
-      return sendError(res, 'BAD_REQUEST', 'Request body is not valid JSON.', accept);
+      return refuse('BAD_REQUEST', 'Request body is not valid JSON.');
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return sendError(res, 'BAD_REQUEST', 'Request body must be a JSON object (batching is not enabled).', accept);
+      return refuse('BAD_REQUEST', 'Request body must be a JSON object (batching is not enabled).');
     }
-  } else if (req.method !== 'GET') {
+  } else if (method !== 'GET') {
     req.resume();
-    return sendError(res, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on /graphql; use GET or POST.`, accept, { allow: 'GET, POST' });
+    return refuse('METHOD_NOT_ALLOWED', `${method} is not supported on /graphql; use GET or POST.`, { allow: 'GET, POST' });
   }
 
-  const headers = new HeaderMap();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  const state = new RequestState(requestId, req.headers, req.socket.remoteAddress ?? '', deps.log);
-  const context: GatewayContext = { requestId, log: deps.log, headers: req.headers, policy: state };
-  const result = await deps.apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method, headers, search, body },
-    // Request-phase policies (authentication) run here: a GraphQLError thrown from the context
-    // function is sent as-is, with the status and headers on its `extensions.http`.
-    context: async () => {
-      await deps.policies.onRequest(state);
-      return context;
-    },
-  });
+  const result = await deps.pipeline.execute(ctx, { method, headers: req.headers, search, body });
   for (const [name, value] of result.headers) res.setHeader(name, value);
-  if (state.responseHeaders) for (const [name, value] of state.responseHeaders) res.setHeader(name, value);
-  res.statusCode = result.status ?? 200;
+  res.statusCode = result.status;
   if (result.body.kind === 'complete') {
     res.setHeader('content-length', Buffer.byteLength(result.body.string));
     res.end(result.body.string);
     return;
   }
-  for await (const chunk of result.body.asyncIterator) res.write(chunk);
+  for await (const chunk of result.body.chunks) res.write(chunk);
   res.end();
 }

@@ -10,7 +10,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'tessera_requests_total',
-    help: 'GraphQL requests by operation type and outcome: success, partial (data and errors) or error.',
+    help: 'Every request to /graphql, counted once with the answer the client got (after every patch), by operation type and outcome: success, partial (data and errors, e.g. fields the authorization filter removed) or error; operation_type none when refused before an operation was chosen (401, CSRF, media type, parse).',
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -96,7 +96,7 @@ export class Metrics {
   readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from supergraph.registry).', registers: [this.registry] });
   readonly policyDuration = new Histogram({
     name: 'tessera_policy_duration_seconds',
-    help: 'Time spent in each policy hook, by policy and phase (request, operation, refused).',
+    help: 'Time spent in each plugin hook (policies and features), by plugin and phase (request, operation, refused, response).',
     labelNames: ['policy', 'phase'] as const,
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [this.registry],

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { SupergraphManager } from '@apollo/gateway';
-import { supergraphForPlanner } from './security-features.ts';
 import type { Logger } from '../observability/log.ts';
+import type { SupergraphSource } from './source.ts';
 
 export type ReloadOutcome =
   | { status: 'reloaded'; generation: number; hash: string }
@@ -19,7 +18,7 @@ type UpdateFn = (sdl: string) => void;
  * still use stay open until they finish (generations.ts). A file that does not build is
  * rejected and the current generation keeps serving.
  */
-export class FileSupergraphSource implements SupergraphManager {
+export class FileSupergraphSource implements SupergraphSource {
   private update: UpdateFn | null = null;
   private watcher: FSWatcher | null = null;
   private debounce: NodeJS.Timeout | null = null;
@@ -83,7 +82,7 @@ export class FileSupergraphSource implements SupergraphManager {
       throw new Error(`cannot read supergraph file ${this.file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
     if (!sdl.trim()) throw new Error(`supergraph file ${this.file} is empty`);
-    return supergraphForPlanner(sdl);
+    return sdl;
   }
 
   /** Watches the directory, not the file: `tessera compose` and editors replace the file by rename. */

@@ -14,8 +14,8 @@ interface Generation {
  * UnifiedGraphManager (one disposable set of subgraph transports per loaded graph), with an
  * in-flight count so a superseded set is released once its requests are done instead of at once.
  *
- * A request counts against the generation current when its execution starts (create-apollo.ts
- * wraps the executor, where all planning and subgraph fetching happens). @apollo/gateway may still
+ * A request counts against the generation current when its execution starts (the engine
+ * wraps its executor, where all planning and subgraph fetching happens). The Apollo engine may still
  * plan it, or capture its data sources, on a later generation (it reads its fields across awaits),
  * never an earlier one. So generations close oldest first: one closes when it is superseded, has
  * no request left, and every older one has closed. A request a generation still counts after

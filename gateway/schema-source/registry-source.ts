@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { SupergraphManager } from '@apollo/gateway';
 import { RegistryClient, RegistryRequestError } from '../../supergraph/registry/client.ts';
 import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
 import type { Logger } from '../observability/log.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { ReloadOutcome } from './file-source.ts';
-import { supergraphForPlanner } from './security-features.ts';
+import type { SupergraphSource } from './source.ts';
 
 export interface RegistrySourceSettings {
   readonly url: string;
@@ -25,7 +24,7 @@ export interface RegistrySourceSettings {
  * accepted version is written to `cacheFile`, and start-up falls back to that copy when the
  * registry cannot be reached.
  */
-export class RegistrySupergraphSource implements SupergraphManager {
+export class RegistrySupergraphSource implements SupergraphSource {
   generation = 0;
   /** The registry version being served (null: started from the cache with an unknown version). */
   version: number | null = null;
@@ -63,7 +62,7 @@ export class RegistrySupergraphSource implements SupergraphManager {
     }
     this.generation = 1;
     this.schedule();
-    return { supergraphSdl: supergraphForPlanner(sdl), cleanup: async () => this.stop() };
+    return { supergraphSdl: sdl, cleanup: async () => this.stop() };
   }
 
   /** Polls now (SIGHUP, tests); serialized with the timer's polls. */
@@ -89,7 +88,7 @@ export class RegistrySupergraphSource implements SupergraphManager {
       if (!got) {
         outcome = { status: 'unchanged', generation: this.generation, hash: this.etag ?? '', version: this.version };
       } else {
-        this.update!(supergraphForPlanner(got.sdl)); // throws, leaving the current generation, if it does not build
+        this.update!(got.sdl); // throws, leaving the current generation, if it does not build
         this.etag = got.etag;
         this.version = got.version;
         this.generation++;

@@ -52,8 +52,7 @@ export function invalidResponse(subgraph: string, detail: string): ClassifiedFai
 }
 
 /**
- * The gateway's own code for this fetch threw (a policy's `onSubgraphRequest` hook, a plugin's
- * fetch wrap): a bug on this side, reported for this subgraph's fields only. The cause (with the
+ * The gateway's own code for this fetch threw (a plugin's `wrapSubgraphFetch`): a bug on this side, reported for this subgraph's fields only. The cause (with the
  * stack) is logged, never sent.
  */
 export function internalFailure(subgraph: string, where: string, err: unknown): ClassifiedFailure {

@@ -9,7 +9,6 @@ import { breaker } from './layers/breaker.ts';
 import { dedupe } from './layers/dedupe.ts';
 import { deadline } from './layers/deadline.ts';
 import { headers } from './layers/headers.ts';
-import { policyHook, type SubgraphHook } from './layers/policy-hook.ts';
 import { rateCap } from './layers/rate-cap.ts';
 import { retry } from './layers/retry.ts';
 import type { SupergraphShapes } from './response-shape.ts';
@@ -18,8 +17,6 @@ import { transport } from './transport.ts';
 export interface ClientDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** The policies' `onSubgraphRequest`, or null when no policy has one. */
-  readonly hook?: SubgraphHook | null;
   /** What answers are checked against, per supergraph generation. */
   readonly shapes?: SupergraphShapes | null;
   /** Plugin-supplied layers (the pipeline's `wrapSubgraphFetch`), outermost first. */
@@ -30,13 +27,13 @@ export interface ClientDeps {
  * The subgraph client, as layers: the first sees each request first and each answer last, and
  * each wraps every layer below it. The order is the behaviour:
  *
- * - rate-cap first: a refused fetch costs nothing else (no headers, no hook, no body) and is
+ * - rate-cap first: a refused fetch costs nothing else (no headers, no plugin, no body) and is
  *   neither shared with another caller's request nor counted by the retry budget or the breaker.
- * - headers, then policy-hook: the policies see and edit the headers as they will be sent (the
- *   auth policy replaces client-sent claim headers with verified ones), before the dedupe key is
- *   taken, so callers with different identities never share a request.
- * - plugin wraps: see each caller's fetch (dedupe below them has not merged it yet), the request
- *   as it will be sent and the answer as the engine will get it.
+ * - headers, then the plugin wraps (the pipeline's `wrapSubgraphFetch`, in plugin order): they see
+ *   each caller's fetch (dedupe below them has not merged it yet) and edit the headers as they
+ *   will be sent (the auth policy replaces client-sent claim headers with verified ones) before
+ *   the dedupe key is taken, so callers with different identities never share a request; and they
+ *   see the answer as the engine will get it.
  * - answer-check above dedupe: each caller parses its own copy of a shared reply (the engine
  *   merges into the objects it gets) and checks it against its own operation and schema.
  * - dedupe above retry: coalesced callers share one retry loop and one budget, not one each.
@@ -45,11 +42,10 @@ export interface ClientDeps {
  * - deadline below breaker: a timed-out attempt counts as the subgraph's failure.
  * - transport at the bottom: the undici pool, the size cap, the body read.
  */
-export function clientLayers(deps: Pick<ClientDeps, 'hook' | 'shapes' | 'wrap'>): Array<{ readonly name: string; readonly layer: FetchLayer }> {
+export function clientLayers(deps: Pick<ClientDeps, 'shapes' | 'wrap'>): Array<{ readonly name: string; readonly layer: FetchLayer }> {
   return [
     { name: 'rate-cap', layer: rateCap },
     { name: 'headers', layer: headers },
-    { name: 'policy-hook', layer: policyHook(deps.hook ?? null) },
     ...(deps.wrap ?? []).map((layer) => ({ name: 'plugin-wrap', layer })),
     { name: 'answer-check', layer: answerCheck(deps.shapes ?? null) },
     { name: 'dedupe', layer: dedupe },

@@ -2,13 +2,9 @@ import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { apolloDataSource } from './apollo-data-source.ts';
 import { SubgraphClient } from './client.ts';
 import type { FetchLayer } from './fetch.ts';
-import type { SubgraphHook } from './layers/policy-hook.ts';
 import { SupergraphShapes } from './response-shape.ts';
-
-export type { SubgraphHook };
 
 interface Entry {
   readonly client: SubgraphClient;
@@ -39,25 +35,18 @@ export class SubgraphClients {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly metrics: Metrics;
-  private readonly hook: SubgraphHook | null;
   private readonly wrap: readonly FetchLayer[];
   /** What subgraph answers are checked against, per supergraph generation. */
   readonly shapes = new SupergraphShapes();
   /**
-   * `wrap`: layers every client gets between the policy hook and the answer check, outermost
+   * `wrap`: layers every client gets between the headers and the answer check, outermost
    * first (the seam for plugins' `wrapSubgraphFetch`; see client.ts for the whole order).
    */
-  constructor(config: Config, deps: { log: Logger; metrics: Metrics; hook?: SubgraphHook | null; wrap?: readonly FetchLayer[] }) {
+  constructor(config: Config, deps: { log: Logger; metrics: Metrics; wrap?: readonly FetchLayer[] }) {
     this.config = config;
     this.log = deps.log;
     this.metrics = deps.metrics;
-    this.hook = deps.hook ?? null;
     this.wrap = deps.wrap ?? [];
-  }
-
-  /** What Apollo's gateway gets from `buildService`: finds the live client at each fetch. */
-  dataSource(name: string, routingUrl: string): ReturnType<typeof apolloDataSource> {
-    return apolloDataSource(this.live(name, routingUrl));
   }
 
   /**
@@ -118,7 +107,7 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const entry: Entry = { client: new SubgraphClient(settings, { log: this.log, metrics: this.metrics, hook: this.hook, shapes: this.shapes, wrap: this.wrap }), refs: 0 };
+    const entry: Entry = { client: new SubgraphClient(settings, { log: this.log, metrics: this.metrics, shapes: this.shapes, wrap: this.wrap }), refs: 0 };
     this.entries.set(key, entry);
     this.metrics.subgraphClients.inc({ subgraph: name });
     this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { SubgraphSettings } from '../config/resolve-subgraphs.ts';
-import type { GatewayContext } from '../context.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { RequestScope } from '../pipeline/plugin.ts';
 import type { ClassifiedFailure } from './classify-failure.ts';
 import type { AttemptFailure } from './retry-policy.ts';
 
@@ -33,9 +33,9 @@ export interface SubgraphRequest {
   readonly log: Logger | undefined;
   /** The client's request headers: the headers layer propagates the allow-listed ones. */
   readonly incomingHeaders: IncomingHttpHeaders | undefined;
-  /** What the policies' per-fetch hook reads (the verified identity). */
-  readonly context: Partial<GatewayContext>;
-  /** What is sent. Set by the headers layer; the policy hook and plugin wraps may edit it. */
+  /** The client request this fetch serves (the plugins' wraps read its identity); null for the engine's own fetches. */
+  readonly context: RequestScope | null;
+  /** What is sent. Set by the headers layer; the plugins' wraps may edit it. */
   headers: Record<string, string>;
   /** The JSON body, made once on first use (`bodyOf`): a refused fetch never serializes. */
   body: string | undefined;

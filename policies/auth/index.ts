@@ -50,17 +50,22 @@ export const authPolicy: PolicyModule<AuthConfig> = {
       },
     };
     if (forwarded.length || jsonHeader) {
-      policy.onSubgraphRequest = ({ request, outgoingHeaders }) => {
+      policy.wrapSubgraphFetch = (next) => (call) => {
+        // Fetches outside a client request (health checks) carry no identity and no client headers.
+        if (!call.context) return next(call);
+        const outgoingHeaders = call.headers;
         // Whatever the client sent under these names is dropped: only verified claims travel.
         for (const f of forwarded) delete outgoingHeaders[f.header];
         if (jsonHeader) delete outgoingHeaders[jsonHeader];
-        const { claims, authenticated } = request.identity;
-        if (!authenticated) return;
-        for (const f of forwarded) {
-          const v = claims[f.claim];
-          if (v !== undefined && v !== null) outgoingHeaders[f.header] = typeof v === 'string' ? v : JSON.stringify(v);
+        const { claims, authenticated } = call.context.identity;
+        if (authenticated) {
+          for (const f of forwarded) {
+            const v = claims[f.claim];
+            if (v !== undefined && v !== null) outgoingHeaders[f.header] = typeof v === 'string' ? v : JSON.stringify(v);
+          }
+          if (jsonHeader) outgoingHeaders[jsonHeader] = JSON.stringify(claims);
         }
-        if (jsonHeader) outgoingHeaders[jsonHeader] = JSON.stringify(claims);
+        return next(call);
       };
     }
     return policy;

@@ -1,5 +1,5 @@
 import { getNullableType, isAbstractType, isListType, isNonNullType, type GraphQLCompositeType, type GraphQLOutputType } from 'graphql';
-import type { FieldSelection, OperationAnalysis, Selection, SelectionSetInfo } from '../operation-analysis.ts';
+import type { FieldSelection, OperationAnalysis, Selection, SelectionSetInfo } from '../policy.ts';
 import { isEmpty, merge, none, type AuthRules, type Requirement } from './directives.ts';
 
 /**

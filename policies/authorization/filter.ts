@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Kind, type DefinitionNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLFormattedError, type SelectionNode, type SelectionSetNode } from 'graphql';
-import type { SelectionSetInfo } from '../operation-analysis.ts';
-import type { ResponseView } from '../policy.ts';
+import type { ResponseView, SelectionSetInfo } from '../policy.ts';
 import type { AuthAnalysis, Guard, NullTarget, Position } from './analyze.ts';
 
 /**

@@ -82,7 +82,7 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
           if (entry.plans.size >= 32) entry.plans.clear();
           entry.plans.set(planKey, plan);
         }
-        op.replaceDocument(plan.document, plan.planKey);
+        op.rewrite(plan.document);
         const chosen = plan;
         return (response) => patchResponse(chosen, response);
       },

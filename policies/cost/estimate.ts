@@ -1,5 +1,5 @@
 import { getArgumentValues, getNamedType, getNullableType, isAbstractType, isCompositeType, isInputObjectType, isListType, isObjectType, type GraphQLCompositeType, type GraphQLInputType, type GraphQLObjectType } from 'graphql';
-import type { FieldSelection, OperationAnalysis, SelectionSetInfo } from '../operation-analysis.ts';
+import type { FieldSelection, OperationAnalysis, SelectionSetInfo } from '../policy.ts';
 import type { CostWeights, ListSize } from './directives.ts';
 
 /** The operation breaks a `@listSize(requireOneSlicingArgument: true)` rule. */

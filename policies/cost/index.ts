@@ -1,14 +1,15 @@
 import type { GraphQLSchema } from 'graphql';
 import { tesseraError } from '../../gateway/errors/tessera-error.ts';
-import { finite } from '../operation-analysis.ts';
-import type { PolicyModule } from '../policy.ts';
+import { finite, type PolicyModule } from '../policy.ts';
+import { estimatedCost } from '../slots.ts';
 import { costConfigSchema, type CostConfig } from './config.ts';
 import { readCostWeights, type CostWeights } from './directives.ts';
 import { estimateCost, InvalidSlicingArgumentError, SlicingArgumentError } from './estimate.ts';
 
 /**
  * Static cost analysis: estimates each operation from the supergraph's `@cost`/`@listSize` and
- * refuses those above `maxCost` before planning. The estimate is handed to the rate limiter.
+ * refuses those above `maxCost` before planning. The estimate is handed to the rate limiter
+ * through the `estimatedCost` slot (policies/slots.ts).
  */
 export const costPolicy: PolicyModule<CostConfig> = {
   key: 'cost',
@@ -42,7 +43,7 @@ export const costPolicy: PolicyModule<CostConfig> = {
           if (cacheable) fixed.set(analysis.id, estimated);
         }
         histogram.observe(estimated);
-        op.estimatedCost = estimated;
+        op.set(estimatedCost, estimated);
         if (estimated > config.maxCost) {
           refused.inc();
           throw tesseraError('COST_ESTIMATED_TOO_EXPENSIVE', `Operation estimated cost ${estimated} exceeds the maximum of ${config.maxCost}.`, { extensions: { cost: { estimated, max: config.maxCost } } });

@@ -1,15 +1,13 @@
 import { tesseraError } from '../../gateway/errors/tessera-error.ts';
-import { expandedFieldsError, finite } from '../operation-analysis.ts';
-import type { PolicyModule } from '../policy.ts';
+import { expandedFieldsError, finite, type PolicyModule } from '../policy.ts';
 import { operationLimitsConfigSchema, type OperationLimitsConfig } from './config.ts';
 
 /**
  * Refuses operations whose shape is abusive before any other operation policy runs: too deep, too
  * many aliases, root fields, directives or fields once fragments are expanded. Every number is read
  * from the shared operation analysis, which computed it without expanding anything, so a refusal
- * costs time linear in the document's tokens. The token limit is not here: the parser enforces it
- * (Apollo's `parseOptions.maxTokens`, set from this policy's config) so a huge document is never
- * fully parsed.
+ * costs time linear in the document's tokens. The token limit (`maxTokens` of this policy's config) is
+ * not here: gateway/features/token-limit.ts applies it in onRequest, before anything is parsed.
  */
 export const operationLimitsPolicy: PolicyModule<OperationLimitsConfig> = {
   key: 'operationLimits',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BlockList, isIP, SocketAddress } from 'node:net';
-import type { RequestPhase } from '../policy.ts';
+import type { RequestScope } from '../policy.ts';
 import type { ApiKey, IdentitySource } from './config.ts';
 
 /** Who a request is billed to: `key` names the budget, `apiKey` is set when a verified API key decided it. */
@@ -26,7 +26,7 @@ export interface IdentityOptions {
  * header nobody verified would hand every new value a fresh budget, so without `apiKeys` a header
  * source bills the client IP instead.
  */
-export function identityResolver(opts: IdentityOptions): { resolve(req: RequestPhase): BilledIdentity; checkApiKey(req: RequestPhase): void } {
+export function identityResolver(opts: IdentityOptions): { resolve(req: RequestScope): BilledIdentity; checkApiKey(req: RequestScope): void } {
   const trusted = new BlockList();
   for (const p of opts.trustedProxies) {
     const [addr, bits] = p.split('/');
@@ -36,7 +36,7 @@ export function identityResolver(opts: IdentityOptions): { resolve(req: RequestP
   }
   const isTrusted = (a: SocketAddress) => opts.trustedProxies.length > 0 && trusted.check(a.address, a.family);
 
-  const clientAddress = (req: RequestPhase): SocketAddress | undefined => {
+  const clientAddress = (req: RequestScope): SocketAddress | undefined => {
     const peer = parseAddress(req.remoteAddress);
     const xff = req.headers['x-forwarded-for'];
     if (!xff || !peer || !isTrusted(peer)) return peer;
@@ -52,17 +52,17 @@ export function identityResolver(opts: IdentityOptions): { resolve(req: RequestP
     }
     return last;
   };
-  const ipIdentity = (req: RequestPhase): BilledIdentity => {
+  const ipIdentity = (req: RequestScope): BilledIdentity => {
     const a = clientAddress(req);
     return { key: `ip:${a ? addressKey(a, opts.ipv6PrefixLength) : 'unknown'}`, apiKey: null };
   };
 
   const keys = opts.apiKeys ? new Map(opts.apiKeys.map((k) => [k.sha256, k])) : null;
-  const headerValue = (req: RequestPhase, header: string) => {
+  const headerValue = (req: RequestScope, header: string) => {
     const raw = req.headers[header.toLowerCase()];
     return Array.isArray(raw) ? raw[0] : raw;
   };
-  const lookUp = (req: RequestPhase, header: string): ApiKey | null => {
+  const lookUp = (req: RequestScope, header: string): ApiKey | null => {
     const v = headerValue(req, header);
     if (!v) return null;
     const key = keys!.get(createHash('sha256').update(v).digest('hex'));

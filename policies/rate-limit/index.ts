@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { tesseraError } from '../../gateway/errors/tessera-error.ts';
 import type { OperationPhase, Policy, PolicyModule } from '../policy.ts';
+import { estimatedCost } from '../slots.ts';
 import { rateLimitConfigSchema, type RateLimitConfig } from './config.ts';
 import { identityResolver, UnknownApiKeyError, type BilledIdentity } from './identity.ts';
 import { MemoryStore } from './memory-store.ts';
@@ -77,7 +78,7 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
     const policy: Policy = {
       name: 'rate-limit',
       async onOperation(op) {
-        const cost = Math.max(1, op.estimatedCost ?? 1);
+        const cost = Math.max(1, op.get(estimatedCost) ?? 1);
         const spent = await spend(op, cost);
         if (spent === null) {
           if (config.failureMode === 'closed') {

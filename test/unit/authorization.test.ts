@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse, print } from 'graphql';
 import { analyze } from '../../policies/authorization/analyze.ts';
-import { analysisGeneration } from '../../policies/operation-analysis.ts';
+import { analysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
 import { analysisOf } from '../harness/analysis.ts';
 import { readAuthRules } from '../../policies/authorization/directives.ts';
 import { patchResponse, planFilter } from '../../policies/authorization/filter.ts';

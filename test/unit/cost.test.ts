@@ -4,7 +4,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { readCostWeights } from '../../policies/cost/directives.ts';
 import { estimateCost } from '../../policies/cost/estimate.ts';
-import { analysisGeneration } from '../../policies/operation-analysis.ts';
+import { analysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
 import { analysisOf } from '../harness/analysis.ts';
 import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
 

@@ -6,8 +6,12 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { resolveSubgraphSettings, type SubgraphSettings } from '../../gateway/config/resolve-subgraphs.ts';
+import { apolloDataSource, operationTypeOf } from '../../gateway/engine/apollo/data-source.ts';
+import type { Logger } from '../../gateway/observability/log.ts';
 import { Metrics } from '../../gateway/observability/metrics.ts';
-import { operationTypeOf } from '../../gateway/subgraph-client/apollo-data-source.ts';
+import type { GatewayPlugin } from '../../gateway/pipeline/plugin.ts';
+import { RequestContext } from '../../gateway/pipeline/request-context.ts';
+import { PipelineRunner } from '../../gateway/pipeline/runner.ts';
 import { classifyFailure } from '../../gateway/subgraph-client/classify-failure.ts';
 import { BOTTOM, clientLayers } from '../../gateway/subgraph-client/client.ts';
 import { SubgraphClients } from '../../gateway/subgraph-client/clients.ts';
@@ -17,7 +21,6 @@ import { breaker } from '../../gateway/subgraph-client/layers/breaker.ts';
 import { deadline } from '../../gateway/subgraph-client/layers/deadline.ts';
 import { dedupe } from '../../gateway/subgraph-client/layers/dedupe.ts';
 import { headers } from '../../gateway/subgraph-client/layers/headers.ts';
-import { policyHook } from '../../gateway/subgraph-client/layers/policy-hook.ts';
 import { rateCap } from '../../gateway/subgraph-client/layers/rate-cap.ts';
 import { retry } from '../../gateway/subgraph-client/layers/retry.ts';
 import { SupergraphShapes } from '../../gateway/subgraph-client/response-shape.ts';
@@ -55,7 +58,7 @@ function request(overrides: Partial<Parameters<typeof subgraphRequest>[0]> = {})
     requestId: 'req-1',
     log: undefined,
     incomingHeaders: {},
-    context: {},
+    context: null,
     ...overrides,
   });
 }
@@ -69,6 +72,16 @@ function fakeNext(...answers: Array<SubgraphAnswer | ((r: SubgraphRequest) => Pr
     return typeof a === 'function' ? a(r) : a;
   };
   return Object.assign(next, { calls });
+}
+
+/** A plugin's `wrapSubgraphFetch` as the client layer the pipeline makes of it (gateway/pipeline/runner.ts). */
+function pluginLayer(plugin: GatewayPlugin): FetchLayer {
+  return new PipelineRunner([plugin], { labels: () => ({ observe: () => {} }) }).fetchLayers()[0]!;
+}
+
+/** The client request a fetch serves, as the pipeline makes it. */
+function clientRequest(requestId: string, log: Logger = pino({ level: 'silent' })): RequestContext {
+  return new RequestContext({ requestId, method: 'POST', headers: {}, remoteAddress: '127.0.0.1', log });
 }
 
 const ok = (text = '{"data":{"topProducts":[]}}', status = 200): SubgraphAnswer => ({ ok: true, status, text });
@@ -130,7 +143,7 @@ describe('rate-cap', () => {
   });
 });
 
-describe('headers and the policy hook', () => {
+describe('headers and the plugins\' wraps', () => {
   it('builds the outgoing headers from the rules; the request id is left to the transport', async () => {
     const next = fakeNext(ok());
     const fetch = headers(next, scopeFor({ headers: { propagate: [{ named: 'x-tenant' }], set: { 'x-gateway': 'tessera' } } }));
@@ -138,29 +151,36 @@ describe('headers and the policy hook', () => {
     assert.deepEqual(next.calls[0]!.headers, { 'content-type': 'application/json', accept: 'application/json', 'x-tenant': 'acme', 'x-gateway': 'tessera' });
   });
 
-  it('lets the hook edit the headers that are sent', async () => {
+  it('lets a plugin\'s wrap edit the headers that are sent', async () => {
     const next = fakeNext(ok());
     const seen: Array<[unknown, string]> = [];
-    const fetch = policyHook((ctx, name, h) => {
-      seen.push([ctx, name]);
-      h['x-user'] = 'u1';
+    const fetch = pluginLayer({
+      name: 'claims',
+      wrapSubgraphFetch: (below, subgraph) => (r) => {
+        seen.push([r.context, subgraph.name]);
+        r.headers['x-user'] = 'u1';
+        return below(r);
+      },
     })(next, scopeFor());
-    const context = { requestId: 'req-1' };
+    const context = clientRequest('req-1');
     await fetch(request({ context }));
     assert.deepEqual(seen, [[context, 's']]);
     assert.deepEqual(next.calls[0]!.headers, { 'x-user': 'u1' });
   });
 
-  it('turns a throwing hook into this subgraph\'s failure, without calling next', async () => {
+  it('turns a throwing wrap into this subgraph\'s failure, without calling next', async () => {
     const next = fakeNext(ok());
-    const fetch = policyHook(() => {
-      throw new Error('boom');
+    const fetch = pluginLayer({
+      name: 'claims',
+      wrapSubgraphFetch: () => () => {
+        throw new Error('boom');
+      },
     })(next, scopeFor());
     const answer = await fetch(request());
     assert.equal(next.calls.length, 0);
     assert.ok(!answer.ok);
     assert.deepEqual({ code: answer.failure.code, message: answer.failure.message, retry: answer.retry }, { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR', message: 'The gateway failed while calling subgraph "s"', retry: undefined });
-    assert.match(answer.failure.cause, /^onSubgraphRequest hook threw: Error: boom\n\s+at /);
+    assert.match(answer.failure.cause, /^plugin "claims" wrapSubgraphFetch threw: Error: boom\n\s+at /);
   });
 });
 
@@ -425,33 +445,40 @@ describe('the Apollo data source over a real subgraph', () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, received, close: () => new Promise((r) => server.close(r)) };
   }
   const config = parseConfig({ supergraph: { file: 'unused.graphql' } });
-  const options = (operation: 'query' | 'mutation', query: string, path: string[] = []) =>
+  const options = (operation: 'query' | 'mutation', query: string, path: string[] = [], log?: Logger) =>
     ({
       kind: 'incoming operation',
       request: { query, variables: {} },
       incomingRequestContext: { operation: { operation } },
-      context: { requestId: 'req-9', headers: {} },
+      context: { tessera: clientRequest('req-9', log) },
       pathInIncomingRequest: path,
     }) as never;
 
-  it('a throwing policy hook is a field-level error for that subgraph, and nothing is sent', async () => {
+  it('a throwing plugin wrap is a field-level error for that subgraph, and nothing is sent', async () => {
     const subgraph = await recordingSubgraph('{"data":{"topProducts":[]}}');
     const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
     const clients = new SubgraphClients(config, {
-      log: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }),
+      log,
       metrics: new Metrics(),
-      hook: () => {
-        throw new TypeError("Cannot read properties of undefined (reading 'claims')");
-      },
+      wrap: [
+        pluginLayer({
+          name: 'auth',
+          wrapSubgraphFetch: () => () => {
+            throw new TypeError("Cannot read properties of undefined (reading 'claims')");
+          },
+        }),
+      ],
     });
     try {
       const lease = clients.lease([{ name: 'products', url: subgraph.url }]);
-      const response = await clients.dataSource('products', subgraph.url).process(options('query', '{topProducts{upc}}'));
+      // The request's logger is the gateway's (lines carry its request id).
+      const response = await apolloDataSource(clients.live('products', subgraph.url)).process(options('query', '{topProducts{upc}}', [], log));
       assert.deepEqual(response, { errors: [{ message: 'The gateway failed while calling subgraph "products"', path: ['topProducts'], extensions: { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR' } }] });
       assert.equal(subgraph.received.length, 0);
       const logged = lines.find((l) => l['msg'] === 'subgraph request failed');
       assert.deepEqual([logged?.['level'], logged?.['subgraph'], logged?.['code'], logged?.['requestId']], [40, 'products', 'SUBGRAPH_FETCH_INTERNAL_ERROR', 'req-9']);
-      assert.match(String(logged?.['cause']), /^onSubgraphRequest hook threw: TypeError: Cannot read properties of undefined \(reading 'claims'\)\n\s+at /);
+      assert.match(String(logged?.['cause']), /^plugin "auth" wrapSubgraphFetch threw: TypeError: Cannot read properties of undefined \(reading 'claims'\)\n\s+at /);
       await lease.release();
     } finally {
       await clients.closeAll();
@@ -468,10 +495,11 @@ describe('the Apollo data source over a real subgraph', () => {
       seen.push({ operationType: r.operationType, headers: sent, result: answer.ok ? answer.result : answer.failure.code });
       return answer;
     };
-    const clients = new SubgraphClients(config, { log: pino({ level: 'silent' }), metrics: new Metrics(), hook: (_ctx, _name, h) => void (h['x-claims'] = '{}'), wrap: [tracing] });
+    const claims = pluginLayer({ name: 'auth', wrapSubgraphFetch: (next) => (r) => ((r.headers['x-claims'] = '{}'), next(r)) });
+    const clients = new SubgraphClients(config, { log: pino({ level: 'silent' }), metrics: new Metrics(), wrap: [claims, tracing] });
     try {
       const lease = clients.lease([{ name: 'reviews', url: subgraph.url }]);
-      const response = await clients.dataSource('reviews', subgraph.url).process(options('mutation', 'mutation{createReview{id}}'));
+      const response = await apolloDataSource(clients.live('reviews', subgraph.url)).process(options('mutation', 'mutation{createReview{id}}'));
       assert.deepEqual(response, { data: { createReview: { id: 'r1' } } });
       assert.deepEqual(seen, [{ operationType: 'mutation', headers: { 'content-type': 'application/json', accept: 'application/json', 'x-claims': '{}' }, result: { data: { createReview: { id: 'r1' } } } }]);
       assert.deepEqual(subgraph.received.map((r) => [r.headers['x-claims'], r.headers['x-request-id'], r.body]), [['{}', 'req-9', '{"query":"mutation{createReview{id}}","variables":{}}']]);

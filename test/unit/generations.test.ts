@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { parseConfig } from '../../gateway/config/load.ts';
+import { apolloDataSource } from '../../gateway/engine/apollo/data-source.ts';
 import { Metrics } from '../../gateway/observability/metrics.ts';
 import { Generations } from '../../gateway/schema-source/generations.ts';
 import { SubgraphClients } from '../../gateway/subgraph-client/clients.ts';
@@ -147,7 +148,7 @@ describe('subgraph clients across generations', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
     const clients = new SubgraphClients(config, { log: recordingLog().log, metrics: new Metrics() });
     try {
-      const handle = clients.dataSource('a', url);
+      const handle = apolloDataSource(clients.live('a', url));
       // Apollo's request-kind enum is not exported by name from its CommonJS entry; this is its value.
       const healthCheck = { kind: 'health check', request: { query: '{ ok }' }, context: {} } as unknown as Parameters<typeof handle.process>[0];
       const fetchOnce = () => handle.process(healthCheck);

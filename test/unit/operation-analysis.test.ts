@@ -6,7 +6,7 @@ import { readAuthRules } from '../../policies/authorization/directives.ts';
 import { planFilter } from '../../policies/authorization/filter.ts';
 import { readCostWeights } from '../../policies/cost/directives.ts';
 import { estimateCost } from '../../policies/cost/estimate.ts';
-import { analysisGeneration, type Selection } from '../../policies/operation-analysis.ts';
+import { analysisGeneration, type Selection } from '../../gateway/pipeline/operation-analysis.ts';
 import { composeSupergraph } from '../../supergraph/compose.ts';
 import { analysisOf } from '../harness/analysis.ts';
 import { fragmentChain, selectionsWritten } from '../harness/hostile-documents.ts';

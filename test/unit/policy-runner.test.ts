@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PolicyRunner } from '../../gateway/policy-runner/runner.ts';
+import { PipelineRunner } from '../../gateway/pipeline/runner.ts';
 import type { OperationPhase, Policy } from '../../policies/policy.ts';
 
 /** A runner over hand-made policies (the registry's modules need a whole config; the runner does not). */
 function runnerOf(policies: Policy[]) {
   const timed: string[] = [];
-  const metrics = { policyDuration: { labels: ({ policy, phase }: { policy: string; phase: string }) => ({ observe: () => void timed.push(`${policy} ${phase}`) }) } };
-  const Runner = PolicyRunner as unknown as new (p: Policy[], m: typeof metrics) => PolicyRunner;
-  return { runner: new Runner(policies, metrics), timed };
+  const timing = { labels: ({ policy, phase }: { policy: string; phase: string }) => ({ observe: () => void timed.push(`${policy} ${phase}`) }) };
+  return { runner: new PipelineRunner(policies, timing), timed };
 }
 
 function operation() {

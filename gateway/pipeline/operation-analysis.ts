@@ -4,7 +4,7 @@ import {
   type DocumentNode, type FieldNode, type FragmentDefinitionNode, type FragmentSpreadNode, type GraphQLCompositeType, type GraphQLError, type GraphQLField,
   type GraphQLObjectType, type GraphQLSchema, type InlineFragmentNode, type OperationDefinitionNode, type SelectionSetNode,
 } from 'graphql';
-import { tesseraError } from '../gateway/errors/tessera-error.ts';
+import { tesseraError } from '../errors/tessera-error.ts';
 
 /**
  * The one analysis of an operation that every policy reads (part of the policy contract, with

@@ -1,16 +1,16 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { GatewayContext } from '../context.ts';
-import { internalFailure } from './classify-failure.ts';
-import type { SubgraphClient } from './client.ts';
-import { failurePath } from './error-path.ts';
-import { subgraphRequest, type OperationType, type SubgraphAnswer } from './fetch.ts';
+import { internalFailure } from '../../subgraph-client/classify-failure.ts';
+import type { SubgraphClient } from '../../subgraph-client/client.ts';
+import { failurePath } from '../../subgraph-client/error-path.ts';
+import { subgraphRequest, type OperationType, type SubgraphAnswer } from '../../subgraph-client/fetch.ts';
+import type { ApolloContext } from './context.ts';
 
-type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
+type ProcessOptions = GraphQLDataSourceProcessOptions<ApolloContext>;
 
 /**
- * @apollo/gateway's data source over a subgraph client (the one file of the client that knows
- * Apollo's types): Apollo's fetch becomes a `SubgraphRequest`, the client's answer becomes a
+ * @apollo/gateway's data source over a Tessera subgraph client (what `buildService` returns):
+ * Apollo's fetch becomes a `SubgraphRequest`, the client's answer becomes a
  * GraphQL response. A failure becomes one error, in the subgraph's own response shape (the
  * gateway adds `serviceName` and maps the path to the client's), so the other subgraphs' fields
  * are still served. It never throws.
@@ -18,13 +18,14 @@ type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
  * `client` is looked up at each fetch: Apollo keeps a data source for the life of the gateway,
  * while clients are closed and made again across supergraph generations.
  */
-export function apolloDataSource(client: () => SubgraphClient): GraphQLDataSource<GatewayContext> {
+export function apolloDataSource(client: () => SubgraphClient): GraphQLDataSource<ApolloContext> {
   return { process: (options) => process(client(), options) };
 }
 
 async function process(client: SubgraphClient, options: ProcessOptions): Promise<GatewayGraphQLResponse> {
   const { request } = options;
-  const ctx = options.context as Partial<GatewayContext>;
+  // Health checks and schema loads carry an empty context: no client request behind them.
+  const ctx = (options.context as Partial<ApolloContext>).tessera ?? null;
   const incoming = 'incomingRequestContext' in options ? options : null;
   const req = subgraphRequest({
     operationType: operationTypeOf(options),
@@ -33,9 +34,9 @@ async function process(client: SubgraphClient, options: ProcessOptions): Promise
     variables: request.variables,
     document: incoming?.document,
     schema: incoming?.incomingRequestContext.schema,
-    requestId: ctx.requestId,
-    log: ctx.log,
-    incomingHeaders: ctx.headers,
+    requestId: ctx?.requestId,
+    log: ctx?.log,
+    incomingHeaders: ctx?.headers,
     context: ctx,
   });
   let answer: SubgraphAnswer;
@@ -47,7 +48,10 @@ async function process(client: SubgraphClient, options: ProcessOptions): Promise
   }
   if (answer.ok) {
     if (answer.result) return answer.result as GatewayGraphQLResponse;
-    answer = { ok: false, failure: internalFailure(client.settings.name, 'subgraph fetch', new Error('answer was not checked')) };
+    answer = {
+      ok: false,
+      failure: internalFailure(client.settings.name, 'subgraph fetch', new Error('answer was not checked')),
+    };
   }
   client.reportFailure(answer.failure, req);
   const { failure } = answer;
@@ -71,6 +75,7 @@ export function operationTypeOf(options: ProcessOptions): OperationType {
   if (!('incomingRequestContext' in options)) return 'query';
   const incoming = options.incomingRequestContext.operation?.operation;
   if (incoming === 'query') return 'query';
-  if (incoming === 'mutation') return options.pathInIncomingRequest && options.pathInIncomingRequest.length > 0 ? 'query' : 'mutation';
+  if (incoming === 'mutation')
+    return options.pathInIncomingRequest && options.pathInIncomingRequest.length > 0 ? 'query' : 'mutation';
   return incoming ?? 'mutation';
 }
