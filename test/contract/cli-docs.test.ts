@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { loadRegistryConfig, registryConfigSchema } from '../../supergraph/registry/config.ts';
 import { BEGIN, END, renderCliTable } from '../../scripts/cli-table.ts';
-import { repoRoot } from '../harness/process.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 describe('CLI docs and samples match the code', () => {
   it('the README CLI table is the command table (run `npm run docs:cli` after changing bin/cli-commands.ts)', () => {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { configSchema } from '../../gateway/config/schema.ts';
 import { errorCodes } from '../../gateway/errors/codes.ts';
 import { BEGIN, END, renderErrorTable } from '../../scripts/error-table.ts';
-import { repoRoot } from '../harness/process.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 
