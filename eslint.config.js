@@ -87,9 +87,9 @@ const zones = [
   // Production code never depends on tests, benchmarks, the CLI launchers or the repo scripts.
   {
     target: ['gateway/**', 'policies/**', 'supergraph/**', 'subgraphs/**'],
-    from: ['test', 'bench', 'bin', 'scripts'],
+    from: ['test', 'harness', 'bench', 'bin', 'scripts'],
     message:
-      'Production code (gateway, policies, supergraph, subgraphs) does not import test/, bench/, bin/ or scripts/.',
+      'Production code (gateway, policies, supergraph, subgraphs) does not import test/, harness/, bench/, bin/ or scripts/.',
   },
   // The example subgraphs are stand-alone services: they share nothing with the gateway or its policies.
   {
@@ -108,7 +108,7 @@ const zones = [
     message:
       'gateway/ imports from supergraph/ only the registry client (registry/client.ts) and write-file-atomic.ts.',
   },
-  // Benchmarks share helpers with tests through a place both may import, not by reaching into test/.
+  // Benchmarks share helpers with tests through harness/ (real processes on loopback), not by reaching into test/.
   {
     target: 'bench/**',
     from: 'test',
@@ -190,7 +190,7 @@ export default defineConfig(
   { files: ['supergraph/**'], rules: { 'no-restricted-imports': apolloImports('composition') } },
   { files: ['subgraphs/**'], rules: { 'no-restricted-imports': apolloImports('subgraph') } },
   // Tests build supergraphs and stand-in subgraphs; they reach the engine only through Tessera.
-  { files: ['test/**'], rules: { 'no-restricted-imports': apolloImports('composition', 'subgraph') } },
+  { files: ['test/**', 'harness/**'], rules: { 'no-restricted-imports': apolloImports('composition', 'subgraph') } },
   // The baselines ARE Apollo Gateway and Hive Gateway: they import what they benchmark.
   { files: ['bench/baselines/**'], rules: { 'no-restricted-imports': 'off' } },
 );

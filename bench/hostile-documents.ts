@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Lexer, Source, TokenKind } from 'graphql';
-import { gql } from '../test/harness/http.ts';
-import { introspectionChain, nestedChain, rootChain, schemaChain } from '../test/harness/hostile-documents.ts';
-import { AUDIENCE, ISSUER, JwksServer, makeKey } from '../test/harness/jwks.ts';
-import { startStack } from '../test/harness/stack.ts';
+import { gql } from '../harness/http.ts';
+import { introspectionChain, nestedChain, rootChain, schemaChain } from '../harness/hostile-documents.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey } from '../harness/jwks.ts';
+import { startStack } from '../harness/stack.ts';
 
 const { values: opts } = parseArgs({ options: { timeout: { type: 'string', default: '90' }, only: { type: 'string' }, mode: { type: 'string', default: 'filter' } } });
 const timeoutMs = Number(opts.timeout) * 1000;

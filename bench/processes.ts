@@ -42,7 +42,7 @@ export function start(name: string, args: string[], env: Record<string, string>,
   });
 }
 
-export { freePort } from '../test/harness/ports.ts';
+export { freePort } from '../harness/ports.ts';
 
 
 /** Composes the example subgraphs at `urls` (as `bench/subgraphs.ts` reports them) into `file`. */

@@ -6,9 +6,9 @@
  * earlier Redis calls are still pending (what auto-pipelining queues behind), and prints the
  * latency distribution per gateway. `node bench/redis-stall.ts`
  */
-import { gql, sleep } from '../test/harness/http.ts';
-import { RedisServer } from '../test/harness/redis.ts';
-import { startStack } from '../test/harness/stack.ts';
+import { gql, sleep } from '../harness/http.ts';
+import { RedisServer } from '../harness/redis.ts';
+import { startStack } from '../harness/stack.ts';
 
 const timeoutMs = Number(process.env['TIMEOUT_MS'] ?? 500);
 const staggerMs = Number(process.env['STAGGER_MS'] ?? 25);

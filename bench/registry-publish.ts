@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bigSubgraphSdl } from '../test/harness/big-sdl.ts';
-import { api, startRegistry, tokens } from '../test/harness/registry.ts';
+import { bigSubgraphSdl } from '../harness/big-sdl.ts';
+import { api, startRegistry, tokens } from '../harness/registry.ts';
 
 const { values: opts } = parseArgs({
   options: {

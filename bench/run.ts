@@ -6,7 +6,7 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { demoIssuer, ensureDemoKeys, mintDemoToken } from '../bin/demo-token.ts';
-import { RedisServer, redisAvailable } from '../test/harness/redis.ts';
+import { RedisServer, redisAvailable } from '../harness/redis.ts';
 import { freePort, root, start, writeSupergraph, type Running } from './processes.ts';
 import { queries, type QueryName } from './queries.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { loadRegistryConfig, registryConfigSchema } from '../../supergraph/registry/config.ts';
-import { repoRoot } from '../harness/process.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 describe('CLI samples match the code', () => {
   it('deploy/registry.yaml is a valid registry config, with every key the schema knows, and tokens as `registry token create` prints them', () => {

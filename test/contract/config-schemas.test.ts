@@ -7,7 +7,7 @@ import { ConfigError, readConfigFile } from '../../gateway/config/config-file.ts
 import { parseConfig } from '../../gateway/config/load.ts';
 import { resolveSubgraphSettings } from '../../gateway/config/resolve-subgraphs.ts';
 import { configSchemas, renderConfigSchema } from '../../scripts/config-schemas.ts';
-import { repoRoot } from '../harness/process.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const MODELINE = /^# yaml-language-server: \$schema=(\S+)\n/;
 /** YAML in the repository that is not a Tessera config. */

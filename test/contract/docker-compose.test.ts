@@ -6,8 +6,8 @@ import { parse } from 'yaml';
 import { loadConfigFile } from '../../gateway/config/load.ts';
 import { exampleSubgraphs } from '../../subgraphs/catalog.ts';
 import { loadSupergraphConfig } from '../../supergraph/supergraph-config.ts';
-import { parseDockerfile } from '../harness/dockerfile.ts';
-import { repoRoot } from '../harness/process.ts';
+import { parseDockerfile } from '../../harness/dockerfile.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 // No Docker engine runs here, so the file is checked against the repository it describes.
 const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {

@@ -9,7 +9,7 @@ import { configKeys } from '../../scripts/config-reference.ts';
 import { generatedFiles, regenerate } from '../../scripts/docs.ts';
 import { metricDefinitions } from '../../scripts/metrics-table.ts';
 import { registryConfigSchema } from '../../supergraph/registry/config.ts';
-import { repoRoot } from '../harness/process.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
 const markdownFiles = [

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { registryConfigSchema } from '../../supergraph/registry/config.ts';
-import { run } from '../harness/package.ts';
-import { repoRoot } from '../harness/process.ts';
+import { run } from '../../harness/package.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const chart = join(repoRoot, 'deploy/helm/tessera');
 

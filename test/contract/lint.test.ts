@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
-import { repoRoot } from '../harness/process.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 // The planted files are not part of the TypeScript program, so type-aware rules are off here; the layering
 // rules need no types.
@@ -117,8 +117,8 @@ describe('layering rules (eslint.config.js)', () => {
     );
   });
 
-  it('bench importing test/harness is reported', async () => {
-    const target = someFile('test/harness');
+  it('bench importing a test file is reported', async () => {
+    const target = someFile('test/e2e');
     const specifier = `../${target}`;
     assert.deepEqual(
       await lint('bench/planted.ts', `import * as harness from '${specifier}';\nexport { harness };\n`),

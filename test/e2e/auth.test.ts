@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { categories, products, stock, users } from '../../subgraphs/shared/dataset.ts';
-import { eventually, gql, sleep } from '../harness/http.ts';
-import { AUDIENCE, b64url, hs256WithPublicKey, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../harness/jwks.ts';
-import { editSdl, startStack, type Stack } from '../harness/stack.ts';
+import { eventually, gql, sleep } from '../../harness/http.ts';
+import { AUDIENCE, b64url, hs256WithPublicKey, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../../harness/jwks.ts';
+import { editSdl, startStack, type Stack } from '../../harness/stack.ts';
 
 const U = users();
 const C = categories();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { AUDIENCE, ISSUER, JwksServer, makeKey, sign } from '../harness/jwks.ts';
-import { troubling, withLogs } from '../harness/logs.ts';
-import { RawConnection } from '../harness/raw-http.ts';
-import { editSdl, startStack, type Stack } from '../harness/stack.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey, sign } from '../../harness/jwks.ts';
+import { troubling, withLogs } from '../../harness/logs.ts';
+import { RawConnection } from '../../harness/raw-http.ts';
+import { editSdl, startStack, type Stack } from '../../harness/stack.ts';
 
 /**
  * Every kind of client input the request path reads, sent to a gateway with every policy on.

@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, print } from 'graphql';
-import { chromiumAvailable, chromiumSkipMessage, launchChromium, type Chromium } from '../harness/browser.ts';
-import { gql } from '../harness/http.ts';
-import { repoRoot } from '../harness/process.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { chromiumAvailable, chromiumSkipMessage, launchChromium, type Chromium } from '../../harness/browser.ts';
+import { gql } from '../../harness/http.ts';
+import { repoRoot } from '../../harness/process.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const hasChromium = chromiumAvailable();
 

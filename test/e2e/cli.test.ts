@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { commands } from '../../bin/cli-commands.ts';
 import { commandHelp, childrenOf, groupHelp, type Command } from '../../supergraph/cli-args.ts';
 import { exampleSubgraphs } from '../../subgraphs/catalog.ts';
-import { runCliToEnd } from '../harness/process.ts';
+import { runCliToEnd } from '../../harness/process.ts';
 
 /**
  * Generated from the command table: a command added there is covered here without a line of

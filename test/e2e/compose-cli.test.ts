@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { repoRoot, runCli } from '../harness/process.ts';
-import { startSubgraphProc } from '../harness/stack.ts';
+import { repoRoot, runCli } from '../../harness/process.ts';
+import { startSubgraphProc } from '../../harness/stack.ts';
 
 function workspace(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-compose-'));

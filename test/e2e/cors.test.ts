@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const app = 'https://app.example.com';
 const cors = { origins: [app, { matching: 'https://pr-[0-9]+\\.preview\\.example\\.com' }], credentials: true, maxAgeSec: 300 };

@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cleanEnv, run, startService, waitForOk } from '../harness/package.ts';
-import { freePort } from '../harness/ports.ts';
-import { repoRoot } from '../harness/process.ts';
+import { cleanEnv, run, startService, waitForOk } from '../../harness/package.ts';
+import { freePort } from '../../harness/ports.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const launcher = join(repoRoot, 'bin/tessera.js');
 

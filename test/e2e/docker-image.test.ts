@@ -6,11 +6,11 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { hashToken } from '../../supergraph/registry/server.ts';
-import { replayDockerfile, type Replayed } from '../harness/dockerfile.ts';
-import { getJson } from '../harness/http.ts';
-import { cleanEnv, run, startService, waitForOk, type Service } from '../harness/package.ts';
-import { freePort } from '../harness/ports.ts';
-import { repoRoot } from '../harness/process.ts';
+import { replayDockerfile, type Replayed } from '../../harness/dockerfile.ts';
+import { getJson } from '../../harness/http.ts';
+import { cleanEnv, run, startService, waitForOk, type Service } from '../../harness/package.ts';
+import { freePort } from '../../harness/ports.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string }; dependencies: Record<string, string> };
 const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { image?: string; command?: string[] }> };
@@ -25,7 +25,7 @@ function filesUnder(dir: string, skip: (rel: string) => boolean, base = dir): st
 
 /**
  * No Docker engine runs here, so the image is reproduced from the Dockerfile itself (its COPY
- * and RUN lines, stage by stage: test/harness/dockerfile.ts) and its processes are started with
+ * and RUN lines, stage by stage: harness/dockerfile.ts) and its processes are started with
  * its ENTRYPOINT and CMD. Nothing here lists the image's folders: they come from the Dockerfile.
  */
 describe('the Docker image, replayed from the Dockerfile', () => {

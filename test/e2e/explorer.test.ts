@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { explorerDefaultQuery } from '../../gateway/http/explorer.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 /** What Chromium sends when a person opens the URL. */
 const navigation = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8';

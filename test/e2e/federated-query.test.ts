@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { categories, products, reviews, stock, users } from '../../subgraphs/shared/dataset.ts';
-import { gql } from '../harness/http.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { gql } from '../../harness/http.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 // The oracle is the dataset itself, not a recorded gateway response.
 const P = products();

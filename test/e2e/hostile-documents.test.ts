@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { products, users } from '../../subgraphs/shared/dataset.ts';
-import { eventually, gql, type GqlResponse } from '../harness/http.ts';
-import { fragmentChain, introspectionChain, nestedChain, rootChain, schemaChain, selectionsWritten } from '../harness/hostile-documents.ts';
-import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../harness/jwks.ts';
-import type { Proc } from '../harness/process.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { eventually, gql, type GqlResponse } from '../../harness/http.ts';
+import { fragmentChain, introspectionChain, nestedChain, rootChain, schemaChain, selectionsWritten } from '../../harness/hostile-documents.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../../harness/jwks.ts';
+import type { Proc } from '../../harness/process.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const U = users();
 const P = products();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { eventually, getJson, gql } from '../harness/http.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { eventually, getJson, gql } from '../../harness/http.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 // Version 1 of the supergraph predates `Product.category`; the products service already serves it.
 const withoutCategory = { products: (sdl: string) => sdl.replace(/^\s*category: Category!\n/m, '') };

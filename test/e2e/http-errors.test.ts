@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { getJson, gql } from '../harness/http.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { getJson, gql } from '../../harness/http.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 interface Case {
   name: string;

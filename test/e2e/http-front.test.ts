@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../../gateway/config/load.ts';
-import { eventually, getJson, gql, sleep } from '../harness/http.ts';
-import { troubling, withLogs } from '../harness/logs.ts';
-import { metric } from '../harness/metrics.ts';
-import { RawConnection } from '../harness/raw-http.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { eventually, getJson, gql, sleep } from '../../harness/http.ts';
+import { troubling, withLogs } from '../../harness/logs.ts';
+import { metric } from '../../harness/metrics.ts';
+import { RawConnection } from '../../harness/raw-http.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const REQUEST_TIMEOUT_MS = 1_000;
 const HEADERS_TIMEOUT_MS = 500;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, gql } from '../harness/http.ts';
-import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../harness/jwks.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { eventually, gql } from '../../harness/http.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../../harness/jwks.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const me = { query: '{ me { id } }' };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Agent, fetch } from 'undici';
-import { eventually, sleep } from '../harness/http.ts';
-import { metric, openSockets } from '../harness/metrics.ts';
-import { startStack } from '../harness/stack.ts';
+import { eventually, sleep } from '../../harness/http.ts';
+import { metric, openSockets } from '../../harness/metrics.ts';
+import { startStack } from '../../harness/stack.ts';
 
 const query = { query: '{ topProducts(first: 3) { upc name inStock reviewCount } }' };
 

@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { users as allUsers } from '../../subgraphs/shared/dataset.ts';
-import { gql } from '../harness/http.ts';
-import { generatePki, type TestPki } from '../harness/certs.ts';
-import { runCli } from '../harness/process.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { gql } from '../../harness/http.ts';
+import { generatePki, type TestPki } from '../../harness/certs.ts';
+import { runCli } from '../../harness/process.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const query = { query: '{ users(first: 2) { id name } topProducts(first: 1) { upc } }' };
 const users = allUsers().slice(0, 2).map((u) => ({ id: u.id, name: u.name }));

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cleanEnv, run } from '../harness/package.ts';
-import { repoRoot } from '../harness/process.ts';
+import { cleanEnv, run } from '../../harness/package.ts';
+import { repoRoot } from '../../harness/process.ts';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string }; bin: Record<string, string>; scripts: Record<string, string> };
 const required = Number(/^>=(\d+)$/.exec(pkg.engines.node)![1]);

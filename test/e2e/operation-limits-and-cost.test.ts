@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { products } from '../../subgraphs/shared/dataset.ts';
-import { gql } from '../harness/http.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { gql } from '../../harness/http.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const P = products();
 

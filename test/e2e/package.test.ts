@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { gql } from '../harness/http.ts';
-import { cleanEnv, packRepo, run, startService, waitForOk, type Service } from '../harness/package.ts';
-import { freePort } from '../harness/ports.ts';
-import { repoRoot } from '../harness/process.ts';
-import { allSubgraphs, editSdl, exampleSdl, startSubgraphProc, type RunningSubgraphProc } from '../harness/stack.ts';
+import { gql } from '../../harness/http.ts';
+import { cleanEnv, packRepo, run, startService, waitForOk, type Service } from '../../harness/package.ts';
+import { freePort } from '../../harness/ports.ts';
+import { repoRoot } from '../../harness/process.ts';
+import { allSubgraphs, editSdl, exampleSdl, startSubgraphProc, type RunningSubgraphProc } from '../../harness/stack.ts';
 
 /**
  * What a service team does: install the packed package into a directory of its own (no checkout,

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { eventually, gql, sleep, type GqlResponse } from '../harness/http.ts';
-import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../harness/jwks.ts';
-import { RedisServer, redisAvailable, redisSkipMessage } from '../harness/redis.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { eventually, gql, sleep, type GqlResponse } from '../../harness/http.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../../harness/jwks.ts';
+import { RedisServer, redisAvailable, redisSkipMessage } from '../../harness/redis.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const hasRedis = redisAvailable();
 // 5 products × (1 + 0) = 5

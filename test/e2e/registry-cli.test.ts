@@ -5,11 +5,11 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generatePki } from '../harness/certs.ts';
-import { freePort } from '../harness/ports.ts';
-import { runCli, runCliToEnd, type Proc } from '../harness/process.ts';
-import { api, startRegistry, tokens } from '../harness/registry.ts';
-import { exampleSdl } from '../harness/stack.ts';
+import { generatePki } from '../../harness/certs.ts';
+import { freePort } from '../../harness/ports.ts';
+import { runCli, runCliToEnd, type Proc } from '../../harness/process.ts';
+import { api, startRegistry, tokens } from '../../harness/registry.ts';
+import { exampleSdl } from '../../harness/stack.ts';
 
 /** The registry commands of the CLI against a real `tessera registry` process. */
 

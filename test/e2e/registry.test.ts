@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import { products, users } from '../../subgraphs/shared/dataset.ts';
-import { bigSubgraphSdl } from '../harness/big-sdl.ts';
-import { eventually, getJson, gql, sleep } from '../harness/http.ts';
-import { repoRoot, runCli } from '../harness/process.ts';
-import { api, startRegistry, tokens, type RegistryOptions } from '../harness/registry.ts';
-import { editSdl, exampleSdl, startStack, type Stack, type SubgraphName } from '../harness/stack.ts';
+import { bigSubgraphSdl } from '../../harness/big-sdl.ts';
+import { eventually, getJson, gql, sleep } from '../../harness/http.ts';
+import { repoRoot, runCli } from '../../harness/process.ts';
+import { api, startRegistry, tokens, type RegistryOptions } from '../../harness/registry.ts';
+import { editSdl, exampleSdl, startStack, type Stack, type SubgraphName } from '../../harness/stack.ts';
 
 const U = users();
 const P = products();

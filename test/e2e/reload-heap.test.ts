@@ -10,8 +10,8 @@ import { Pool } from 'undici';
 import { parseConfig } from '../../gateway/config/load.ts';
 import { createGateway } from '../../gateway/create-gateway.ts';
 import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
-import { eventually, sleep } from '../harness/http.ts';
-import { allSubgraphs, composeOrThrow, editSdl, exampleSdl, startSubgraphProc, type RunningSubgraphProc, type SubgraphName } from '../harness/stack.ts';
+import { eventually, sleep } from '../../harness/http.ts';
+import { allSubgraphs, composeOrThrow, editSdl, exampleSdl, startSubgraphProc, type RunningSubgraphProc, type SubgraphName } from '../../harness/stack.ts';
 
 /** Node's gc(): `--expose-gc` when the runner has it, else the same flag set at run time. */
 function exposeGc(): () => void {

@@ -4,9 +4,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { Pool } from 'undici';
 import { products, reviews, stock, users } from '../../subgraphs/shared/dataset.ts';
 import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
-import { eventually, gql, parseOr, sleep } from '../harness/http.ts';
-import { metric } from '../harness/metrics.ts';
-import { allSubgraphs, composeOrThrow, editSdl, exampleSdl, startStack, type Stack } from '../harness/stack.ts';
+import { eventually, gql, parseOr, sleep } from '../../harness/http.ts';
+import { metric } from '../../harness/metrics.ts';
+import { allSubgraphs, composeOrThrow, editSdl, exampleSdl, startStack, type Stack } from '../../harness/stack.ts';
 
 // Four subgraphs in three hops: products → inventory + reviews → accounts. A request planned on
 // one generation still has fetches to make after the next generation is in place.

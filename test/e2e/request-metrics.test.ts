@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { users } from '../../subgraphs/shared/dataset.ts';
-import { gql, type GqlResponse } from '../harness/http.ts';
-import { AUDIENCE, ISSUER, JwksServer, makeKey, sign } from '../harness/jwks.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { gql, type GqlResponse } from '../../harness/http.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey, sign } from '../../harness/jwks.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const U = users();
 

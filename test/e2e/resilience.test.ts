@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gql, sleep } from '../harness/http.ts';
-import { metric } from '../harness/metrics.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { gql, sleep } from '../../harness/http.ts';
+import { metric } from '../../harness/metrics.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const mutation = {
   query: 'mutation Add($input: CreateReviewInput!) { createReview(input: $input) { id } }',

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pool } from 'undici';
-import { eventually, getJson, gql, sleep } from '../harness/http.ts';
-import { RawConnection } from '../harness/raw-http.ts';
-import { startStack } from '../harness/stack.ts';
+import { eventually, getJson, gql, sleep } from '../../harness/http.ts';
+import { RawConnection } from '../../harness/raw-http.ts';
+import { startStack } from '../../harness/stack.ts';
 
 describe('graceful shutdown', () => {
   it('on SIGTERM: readiness 503, the in-flight request completes, new connections are refused, exit 0', async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agent, fetch } from 'undici';
-import { startFaultSubgraph, type FaultHandler, type FaultSubgraph } from '../harness/fault-subgraph.ts';
-import { eventually, gql, sleep } from '../harness/http.ts';
-import { metric } from '../harness/metrics.ts';
-import { memory, openFds } from '../harness/proc-status.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { startFaultSubgraph, type FaultHandler, type FaultSubgraph } from '../../harness/fault-subgraph.ts';
+import { eventually, gql, sleep } from '../../harness/http.ts';
+import { metric } from '../../harness/metrics.ts';
+import { memory, openFds } from '../../harness/proc-status.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const MiB = 2 ** 20;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gql } from '../harness/http.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { gql } from '../../harness/http.ts';
+import { startStack, type Stack } from '../../harness/stack.ts';
 
 const query = '{ topProducts(first: 2) { upc name inStock reviews(first: 1) { body } } }';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parse, print } from 'graphql';
 import { analyze } from '../../policies/authorization/analyze.ts';
 import { analysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
-import { analysisOf } from '../harness/analysis.ts';
+import { analysisOf } from '../../harness/analysis.ts';
 import { readAuthRules } from '../../policies/authorization/directives.ts';
 import { patchResponse, planFilter } from '../../policies/authorization/filter.ts';
 import { composeSupergraph } from '../../supergraph/compose.ts';

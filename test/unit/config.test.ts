@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../../gateway/config/load.ts';
 import { resolveSubgraphSettings } from '../../gateway/config/resolve-subgraphs.ts';
-import { generatePki } from '../harness/certs.ts';
-import { runCli } from '../harness/process.ts';
-import { allSubgraphs, composeOrThrow, exampleSdl } from '../harness/stack.ts';
+import { generatePki } from '../../harness/certs.ts';
+import { runCli } from '../../harness/process.ts';
+import { allSubgraphs, composeOrThrow, exampleSdl } from '../../harness/stack.ts';
 
 const problems = (raw: unknown, env: NodeJS.ProcessEnv = {}) => {
   try {

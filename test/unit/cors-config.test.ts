@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfig } from '../../gateway/config/load.ts';
-import { runCli } from '../harness/process.ts';
+import { runCli } from '../../harness/process.ts';
 
 const problems = (cors: unknown) => {
   try {

@@ -5,8 +5,8 @@ import { parse } from 'graphql';
 import { readCostWeights } from '../../policies/cost/directives.ts';
 import { estimateCost } from '../../policies/cost/estimate.ts';
 import { analysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
-import { analysisOf } from '../harness/analysis.ts';
-import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
+import { analysisOf } from '../../harness/analysis.ts';
+import { allSubgraphs, exampleSdl } from '../../harness/stack.ts';
 
 // The example supergraph's weights: @listSize(slicingArguments: ["first"]) on every list field,
 // User.reviews assumes 20 without `first`, search's `text` argument costs 10, shippingEstimate 5.

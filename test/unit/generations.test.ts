@@ -8,7 +8,7 @@ import { apolloDataSource } from '../../gateway/engine/apollo/data-source.ts';
 import { Metrics } from '../../gateway/observability/metrics.ts';
 import { Generations } from '../../gateway/schema-source/generations.ts';
 import { SubgraphClients } from '../../gateway/subgraph-client/clients.ts';
-import { eventually, sleep } from '../harness/http.ts';
+import { eventually, sleep } from '../../harness/http.ts';
 
 function recordingLog() {
   const lines: Array<Record<string, unknown>> = [];

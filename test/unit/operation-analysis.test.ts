@@ -8,8 +8,8 @@ import { readCostWeights } from '../../policies/cost/directives.ts';
 import { estimateCost } from '../../policies/cost/estimate.ts';
 import { analysisGeneration, type Selection } from '../../gateway/pipeline/operation-analysis.ts';
 import { composeSupergraph } from '../../supergraph/compose.ts';
-import { analysisOf } from '../harness/analysis.ts';
-import { fragmentChain, selectionsWritten } from '../harness/hostile-documents.ts';
+import { analysisOf } from '../../harness/analysis.ts';
+import { fragmentChain, selectionsWritten } from '../../harness/hostile-documents.ts';
 
 // A graph with what the analysis must get right: lists with @listSize, an interface, guarded fields
 // (nullable, non-null), @cost, and a field whose @requires selects objects in another subgraph.

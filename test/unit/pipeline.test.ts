@@ -20,7 +20,7 @@ import { costPolicy } from '../../policies/cost/index.ts';
 import type { PolicyDeps } from '../../policies/policy.ts';
 import { rateLimitConfigSchema } from '../../policies/rate-limit/config.ts';
 import { rateLimitPolicy } from '../../policies/rate-limit/index.ts';
-import { allSubgraphs, exampleSdl } from '../harness/stack.ts';
+import { allSubgraphs, exampleSdl } from '../../harness/stack.ts';
 
 function recordingLog() {
   const lines: Array<Record<string, unknown>> = [];

@@ -1,5 +1,5 @@
 import { parse, type OperationDefinitionNode } from 'graphql';
-import { analyzeOperation, RequestAnalysis, type AnalysisGeneration } from '../../gateway/pipeline/operation-analysis.ts';
+import { analyzeOperation, RequestAnalysis, type AnalysisGeneration } from '../gateway/pipeline/operation-analysis.ts';
 
 /** The per-request analysis the gateway would hand the policies, for unit tests. */
 export function analysisOf(generation: AnalysisGeneration, query: string, variables: Record<string, unknown> = {}, opts: { operationName?: string; maxExpandedFields?: number } = {}): RequestAnalysis {

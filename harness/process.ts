@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const cli = fileURLToPath(new URL('../../bin/tessera.ts', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+export const cli = fileURLToPath(new URL('../bin/tessera.ts', import.meta.url));
 
 export interface Proc extends AsyncDisposable {
   readonly child: ChildProcess;

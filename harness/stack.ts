@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { composeSupergraph } from '../../supergraph/compose.ts';
-import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
+import { composeSupergraph } from '../supergraph/compose.ts';
+import { writeFileAtomic } from '../supergraph/write-file-atomic.ts';
 import { getJson } from './http.ts';
 import { repoRoot, runCli, type Proc } from './process.ts';
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { hashToken } from '../../supergraph/registry/server.ts';
+import { hashToken } from '../supergraph/registry/server.ts';
 import { parseOr } from './http.ts';
 import { runCli, type Proc } from './process.ts';
 
