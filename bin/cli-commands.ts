@@ -28,7 +28,7 @@ function ensureV8Flags(): void {
 
 const name = matching(registryName, 'a name of letters, digits, _ and - (at most 64)', 'name');
 
-/** Shared by every command that talks to the registry; left out of synopses (the README says so once). */
+/** Shared by every command that talks to the registry; left out of synopses (docs/cli.md says so once). */
 const registryTarget = {
   registry: { type: 'string', env: 'TESSERA_REGISTRY_URL', required: true, parse: httpUrl, synopsis: false, help: "The registry's base URL, e.g. http://registry:4100." },
   token: {

@@ -18,14 +18,13 @@ export const policyModules: ReadonlyArray<PolicyModule<any>> = [authPolicy, oper
 /** `policies:` in the gateway config: each module's own schema under its key. */
 export const policiesConfigSchema = z
   .strictObject({
-    /** JWT authentication; absent = every caller is anonymous. */
-    auth: authPolicy.configSchema.optional(),
-    authorization: authorizationPolicy.configSchema.prefault({}),
-    /** On by default: depth, aliases, root fields, tokens, directives. */
-    operationLimits: operationLimitsPolicy.configSchema.prefault({}),
-    /** Static cost analysis; absent = no cost limit (rate limits then count 1 per request). */
-    cost: costPolicy.configSchema.optional(),
-    /** Cost-based rate limits per identity; absent = none. */
-    rateLimit: rateLimitPolicy.configSchema.optional(),
+    auth: authPolicy.configSchema.describe('JWT authentication; absent: every caller is anonymous.').optional(),
+    authorization: authorizationPolicy.configSchema.describe("Enforces the supergraph's `@authenticated`, `@requiresScopes` and `@policy` before planning.").prefault({}),
+    operationLimits: operationLimitsPolicy.configSchema
+      .describe('Limits checked before planning, each refused with its own code and HTTP 400. On by default.')
+      .prefault({}),
+    cost: costPolicy.configSchema.describe('Static cost analysis (`@cost`, `@listSize`); absent: no estimate, and rate limits count 1 per request.').optional(),
+    rateLimit: rateLimitPolicy.configSchema.describe('Cost-based rate limits per identity; absent: none.').optional(),
   })
+  .describe('Edge policies: each key configures one; `authorization` and `operationLimits` are on by default, the others when present.')
   .prefault({});

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 /**
  * The CLI's argument handling. Each command declares its options once, in a table (bin/cli-commands.ts);
- * parsing (node:util parseArgs, strict), validation, `--help` and the README's CLI table are all
+ * parsing (node:util parseArgs, strict), validation, `--help` and the CLI table of docs/cli.md are all
  * derived from it, so what a command accepts and what its help says cannot drift apart.
  */
 
@@ -52,7 +52,7 @@ export interface Command {
   readonly aliases?: ReadonlyArray<readonly string[]>;
   /** One line, in the command list. */
   readonly summary: string;
-  /** More detail, in --help and in the README table. */
+  /** More detail, in --help and in the docs/cli.md table. */
   readonly description?: string;
   /** Replaces the generated synopsis where options depend on each other. */
   readonly synopsis?: string;

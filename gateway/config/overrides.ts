@@ -34,7 +34,10 @@ function strip(schema: z.ZodType): z.ZodType {
     case 'object': {
       const object = schema as z.ZodObject;
       if (def.checks?.length) throw new Error('overridesOf: an object with refinements cannot be overridden key by key');
-      return object.extend(Object.fromEntries(Object.entries(object.shape).map(([key, field]) => [key, strip(field as z.ZodType)])));
+      const stripped = object.extend(Object.fromEntries(Object.entries(object.shape).map(([key, field]) => [key, strip(field as z.ZodType)])));
+      // `extend` makes a new schema: its description (docs, editor tooltips) is carried over by hand.
+      const meta = z.globalRegistry.get(object);
+      return meta ? stripped.meta(meta) : stripped;
     }
     default:
       return schema;

@@ -10,15 +10,11 @@ import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
 const pem = z.string().min(1);
 
 const tlsClientSchema = z.strictObject({
-  /** CA bundle that signs the subgraph's server certificate (default: Node's root store). */
-  ca: pem.optional(),
-  /** Client certificate for mTLS. */
-  cert: pem.optional(),
-  /** Client private key for mTLS. */
-  key: pem.optional(),
-  /** SNI / name checked against the server certificate (default: the URL's host). */
-  servername: z.string().min(1).optional(),
-  rejectUnauthorized: z.boolean().optional(),
+  ca: pem.describe("CA that signs the subgraph's server certificate (PEM text or a file path); unset: Node's root store.").optional(),
+  cert: pem.describe('Client certificate for mTLS (PEM text or a file path); needs `key`.').optional(),
+  key: pem.describe('Private key of the client certificate (PEM text or a file path).').optional(),
+  servername: z.string().min(1).describe("SNI and the name checked in the server certificate; unset: the URL's host.").optional(),
+  rejectUnauthorized: z.boolean().describe('`false` accepts any server certificate; unset, it is verified.').optional(),
 });
 
 /** Header names the gateway owns on a subgraph request (connection-level, or content negotiation). */
@@ -50,86 +46,86 @@ const settableHeader = headerName.refine(
  * parses the result with this schema, which fills in the rest.
  */
 export const subgraphSettingsSchema = z.strictObject({
-  /** Overrides the routing URL from the supergraph (e.g. service names inside docker-compose). */
-  url: z.url({ protocol: /^https?$/ }).optional(),
-  /** Whole-request deadline for one subgraph fetch, retries included. */
-  timeoutMs: z.int().positive().default(10_000), // 10 s
-  /** Deadline of one attempt. */
-  attemptTimeoutMs: z.int().positive().default(5_000), // 5 s
-  /** TCP + TLS connect timeout. */
-  connectTimeoutMs: z.int().positive().default(2_000), // 2 s
+  url: z
+    .url({ protocol: /^https?$/ })
+    .describe("Overrides the subgraph's routing URL from the supergraph (e.g. service names inside docker-compose); not allowed under `all`.")
+    .optional(),
+  timeoutMs: z.int().positive().describe('Deadline for one subgraph fetch, retries included; past it, `SUBGRAPH_TIMEOUT`.').default(10_000), // 10 s
+  attemptTimeoutMs: z.int().positive().describe("Deadline of one attempt; a timed-out attempt's socket is destroyed and (for queries) retried.").default(5_000), // 5 s
+  connectTimeoutMs: z.int().positive().describe('TCP + TLS connect timeout.').default(2_000), // 2 s
   pool: z
     .strictObject({
-      /** Max sockets to this subgraph. */
-      connections: z.int().positive().default(128),
-      /** How long an idle keep-alive socket is kept. */
-      keepAliveTimeoutMs: z.int().positive().default(30_000),
-      /** Requests pipelined per socket; 1 = no pipelining. */
-      pipelining: z.int().min(1).max(16).default(1),
+      connections: z.int().positive().describe('Max sockets to the subgraph.').default(128),
+      keepAliveTimeoutMs: z.int().positive().describe("Idle keep-alive socket lifetime (a server's shorter `Keep-Alive` hint wins).").default(30_000),
+      pipelining: z.int().min(1).max(16).describe('HTTP/1.1 requests pipelined per socket; 1 = no pipelining.').default(1),
     })
+    .describe("The subgraph's undici keep-alive connection pool.")
     .prefault({}),
   retry: z
     .strictObject({
-      /** Total attempts, the first included; 1 disables retries. */
-      maxAttempts: z.int().min(1).max(10).default(3),
-      /** Exponential backoff base; each delay is random in [0, min(maxDelayMs, baseDelayMs·2^n)]. */
-      baseDelayMs: z.int().min(0).default(25),
-      maxDelayMs: z.int().min(0).default(1_000),
-      /** Retries allowed per request over the budget window (0.2 = at most 20% extra load). */
-      budgetRatio: z.number().min(0).max(10).default(0.2),
-      /** Retries always allowed per second, so a quiet subgraph can still be retried. */
-      budgetMinPerSecond: z.number().min(0).default(5),
-      budgetWindowMs: z.int().min(1000).default(10_000),
+      maxAttempts: z.int().min(1).max(10).describe('Attempts per fetch, the first included; 1 turns retries off.').default(3),
+      baseDelayMs: z.int().min(0).describe('Backoff base: the n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs·2ⁿ⁻¹)].').default(25),
+      maxDelayMs: z.int().min(0).describe('Backoff cap. A `Retry-After` from the subgraph replaces the backoff (when it fits the deadline).').default(1_000),
+      budgetRatio: z.number().min(0).max(10).describe('Retries allowed as a fraction of requests over the window: 0.2 = a dead subgraph gets at most 20 % extra load.').default(0.2),
+      budgetMinPerSecond: z.number().min(0).describe('Retries always allowed per second, so a quiet subgraph can still be retried.').default(5),
+      budgetWindowMs: z.int().min(1000).describe('Window the retry budget counts over.').default(10_000),
     })
+    .describe('Queries are retried on connection errors, timeouts, 502/503/504 and 429; a mutation only when the request provably never left (connection refused, connect timeout, DNS).')
     .prefault({}),
   breaker: z
     .strictObject({
-      enabled: z.boolean().default(true),
-      /** Error percentage over the rolling window that opens the circuit. */
-      errorThresholdPercentage: z.number().min(1).max(100).default(50),
-      /** Requests in the window before the percentage counts. */
-      volumeThreshold: z.int().min(1).default(20),
-      rollingWindowMs: z.int().min(100).default(10_000),
-      /** Time open before one half-open probe is let through. */
-      resetTimeoutMs: z.int().min(10).default(5_000),
+      enabled: z.boolean().describe('Circuit breaker (opossum) around every attempt.').default(true),
+      errorThresholdPercentage: z
+        .number()
+        .min(1)
+        .max(100)
+        .describe('Failure rate over the window that opens the circuit (transport errors, timeouts, 5xx, 429; 4xx answers do not count).')
+        .default(50),
+      volumeThreshold: z.int().min(1).describe('Attempts in the window before the rate counts.').default(20),
+      rollingWindowMs: z.int().min(100).describe("The breaker's rolling window.").default(10_000),
+      resetTimeoutMs: z.int().min(10).describe('Time open before one half-open probe is let through; its success closes the circuit.').default(5_000),
     })
+    .describe('While the circuit is open, fetches fail at once with `SUBGRAPH_CIRCUIT_OPEN` and no request is sent.')
     .prefault({}),
-  /** Share one in-flight subgraph request among identical query fetches (never mutations). */
-  dedupe: z.boolean().default(true),
+  dedupe: z.boolean().describe('Identical in-flight query fetches (same body, same forwarded headers) share one request. Never mutations.').default(true),
   headers: z
     .strictObject({
-      /** Client headers forwarded to the subgraph (hop-by-hop headers never are): `all`'s rules, then the subgraph's own. */
-      propagate: z.array(headerRuleSchema).register(mergeRule, { merge: 'append' }).default([]),
-      /** Static headers set on every request to the subgraph; merged by name with `all`'s. */
-      set: z.record(settableHeader, headerValue).default({}),
+      propagate: z
+        .array(headerRuleSchema)
+        .describe("Client headers forwarded to the subgraph: `{ named, rename?, default? }` or `{ matching: regex }` (case-insensitive). Hop-by-hop headers never pass. `all`'s rules come first, then the subgraph's own.")
+        .register(mergeRule, { merge: 'append' })
+        .default([]),
+      set: z.record(settableHeader, headerValue).describe("Static headers set on every request to the subgraph; merged by name with `all`'s.").default({}),
     })
+    .describe('Headers sent to the subgraph.')
     .prefault({}),
-  tls: tlsClientSchema.prefault({}),
-  /**
-   * Protects the subgraph: at most this many requests per second from this gateway (token bucket).
-   * A subgraph's own replaces `all`'s as a whole (a burst sized for one rate does not fit another);
-   * `null` there turns off a cap set under `all`.
-   */
+  tls: tlsClientSchema.describe('TLS to an `https://` subgraph: the CA to trust, a client certificate for mTLS.').prefault({}),
   rateLimit: z
     .strictObject({
-      requestsPerSecond: z.number().positive(),
-      /** Requests allowed at once after a quiet period (default: one second's worth). */
-      burst: z.int().positive().optional(),
+      requestsPerSecond: z.number().positive().describe('Requests per second this gateway sends to the subgraph at most.'),
+      burst: z.int().positive().describe("Requests allowed at once after a quiet period; unset: one second's worth.").optional(),
     })
+    .describe(
+      "Protects the subgraph: a token bucket on what this gateway sends; over it, its fields are null with `SUBGRAPH_RATE_LIMITED` and nothing is sent. A subgraph's own replaces `all`'s as a whole (a burst sized for one rate does not fit another); `null` there turns off a cap set under `all`.",
+    )
     .transform((r) => ({ requestsPerSecond: r.requestsPerSecond, burst: r.burst ?? Math.max(1, Math.ceil(r.requestsPerSecond)) }))
     .register(mergeRule, { merge: 'whole' })
     .nullable()
     .default(null),
-  /** Largest answer read from the subgraph; the body is abandoned as soon as it passes this. */
-  maxResponseBytes: z.int().positive().default(16 * 1024 * 1024), // 16 MiB, Apollo Router's http_max_response_size
-  /** What of the subgraph's GraphQL errors reaches clients (the rest is logged). */
+  maxResponseBytes: z
+    .int()
+    .positive()
+    .describe("Largest answer read from the subgraph: refused at once when `Content-Length` says more, else abandoned at the first byte past it; `SUBGRAPH_RESPONSE_TOO_LARGE`, not retried. 16 MiB, as Apollo Router's `http_max_response_size`.")
+    .default(16 * 1024 * 1024),
   errors: z
     .strictObject({
-      /** `extensions` keys passed to clients besides `code` (and the `serviceName` the gateway adds); a subgraph's list replaces `all`'s, so it can narrow it. */
-      include: z.array(z.string().min(1)).default([]),
-      /** Keep the subgraph's messages; `false` replaces them with a generic one. */
-      exposeMessages: z.boolean().default(true),
+      include: z
+        .array(z.string().min(1))
+        .describe("`extensions` keys of the subgraph's GraphQL errors that reach clients besides `code` (and the `serviceName` the gateway adds). A subgraph's list replaces `all`'s, so it can narrow it.")
+        .default([]),
+      exposeMessages: z.boolean().describe("Keep the subgraph's error messages; `false` replaces them with `Subgraph \"<name>\" returned an error`.").default(true),
     })
+    .describe("What of the subgraph's GraphQL errors reaches clients; the rest is logged.")
     .prefault({}),
 });
 
@@ -169,16 +165,23 @@ const originPattern = z.string().min(1).superRefine((pattern, ctx) => {
 
 const corsSchema = z
   .strictObject({
-    /** Exact origins, `{ matching: regex }` (matched against the whole origin), or `[*]` for any origin. */
-    origins: z.array(z.union([exactOrigin, z.strictObject({ matching: originPattern })])).min(1),
-    /** Let pages send cookies / HTTP auth (`credentials: 'include'`) and read the answer. */
-    credentials: z.boolean().default(false),
-    /** How long a browser may reuse a preflight answer (Chromium caps it at 7200). */
-    maxAgeSec: z.int().min(0).max(86_400).default(600),
-    /** Request headers a page may send (beyond the CORS-safelisted ones); `*` allows any. */
-    allowedHeaders: z.array(headerName).default(['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id', 'x-tessera-cost']),
-    /** Response headers a page may read (beyond the CORS-safelisted ones). */
-    exposedHeaders: z.array(headerName).default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after']),
+    origins: z
+      .array(z.union([exactOrigin, z.strictObject({ matching: originPattern })]))
+      .min(1)
+      .describe('Origins whose pages may call the gateway: exact (`https://app.example.com`, as the browser sends it), `{ matching: regex }` (matched against the whole origin), or `[*]` alone for any origin.'),
+    credentials: z
+      .boolean()
+      .describe("Let pages send cookies / HTTP auth (`credentials: 'include'`) and read the answer (`Access-Control-Allow-Credentials: true`); not with `*`.")
+      .default(false),
+    maxAgeSec: z.int().min(0).max(86_400).describe('How long a browser may reuse a preflight answer (Chromium caps it at 7200).').default(600),
+    allowedHeaders: z
+      .array(headerName)
+      .describe('Request headers a page may send (beyond the CORS-safelisted ones); `*` allows any.')
+      .default(['content-type', 'authorization', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-request-id', 'x-tessera-cost']),
+    exposedHeaders: z
+      .array(headerName)
+      .describe('Response headers a page may read (beyond the CORS-safelisted ones).')
+      .default(['x-request-id', 'ratelimit', 'ratelimit-policy', 'retry-after']),
   })
   .superRefine((cors, ctx) => {
     const star = cors.origins.indexOf('*');
@@ -192,83 +195,106 @@ const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits,
 const configShape = z.strictObject({
   server: z
     .strictObject({
-      host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).default('0.0.0.0'),
-      port: z.int().min(0).max(65535).default(4000),
-      /** Largest accepted request body. */
-      bodyLimitBytes: z.int().positive().default(1_048_576), // 1 MiB
-      /** From a request's first byte until its body is fully received; past it: 408 and the connection is closed. */
-      requestTimeoutMs: z.int().positive().default(30_000), // 30 s
-      /** From a request's first byte until its headers are complete; at most `requestTimeoutMs` (Node's rule). */
-      headersTimeoutMs: z.int().positive().default(10_000), // 10 s
-      /** Open client connections at once; past it a new connection is closed as soon as it is accepted. */
-      maxConnections: z.int().positive().default(10_000),
-      /** Apollo's CSRF prevention: GET and simple POSTs need a non-simple header. */
-      csrfPrevention: z.boolean().default(true),
-      introspection: z.boolean().default(true),
-      /** Cross-origin browser access; absent: no CORS headers (browsers keep other origins' pages out). */
-      cors: corsSchema.optional(),
-      /** GraphiQL for browsers on `GET /graphql` and `/`; on by default except under `NODE_ENV=production`. */
-      landingPage: z.boolean().default(() => process.env['NODE_ENV'] !== 'production'),
-      /** TLS for the gateway's own listener. */
+      host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).describe('Listen address.').default('0.0.0.0'),
+      port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one).').default(4000),
+      bodyLimitBytes: z.int().positive().describe('Largest request body; a larger one gets 413 `PAYLOAD_TOO_LARGE`.').default(1_048_576), // 1 MiB
+      requestTimeoutMs: z
+        .int()
+        .positive()
+        .describe("From a request's first byte until its body has fully arrived; past it, 408 `REQUEST_TIMEOUT` and the connection is closed.")
+        .default(30_000), // 30 s
+      headersTimeoutMs: z
+        .int()
+        .positive()
+        .describe("From a request's first byte until its headers are complete; past it, 408. At most `server.requestTimeoutMs` (Node's rule).")
+        .default(10_000), // 10 s
+      maxConnections: z
+        .int()
+        .positive()
+        .describe('Open client connections at once; a new one past it is closed as soon as it is accepted, before anything is read.')
+        .default(10_000),
+      csrfPrevention: z.boolean().describe("Apollo's CSRF prevention: GET requests and simple POSTs need a non-simple header (e.g. `apollo-require-preflight: 1`).").default(true),
+      introspection: z.boolean().describe('Allow introspection queries (`policies.authorization.introspection` can restrict them to authenticated callers).').default(true),
+      cors: corsSchema.describe("Cross-origin browser access; absent: no CORS headers, so browsers keep other origins' pages out.").optional(),
+      landingPage: z
+        .boolean()
+        .describe('Serve the GraphiQL explorer to browsers on `GET /graphql` and `/`; on by default except under `NODE_ENV=production`.')
+        .default(() => process.env['NODE_ENV'] !== 'production'),
       tls: z
         .strictObject({
-          cert: pem,
-          key: pem,
-          /** CA for client certificates; with `requestClientCert`, clients must present one it signed. */
-          ca: pem.optional(),
-          requestClientCert: z.boolean().default(false),
+          cert: pem.describe('Server certificate: PEM text or a file path (read at start-up; a bad path fails naming the key).'),
+          key: pem.describe('Private key of `cert`: PEM text or a file path.'),
+          ca: pem.describe('CA for client certificates (PEM text or a file path).').optional(),
+          requestClientCert: z.boolean().describe('Require clients to present a certificate signed by `server.tls.ca` (mTLS).').default(false),
         })
+        .describe('Serve HTTPS on the public listener.')
         .optional(),
       shutdown: z
         .strictObject({
-          /** After SIGTERM, /ready answers 503 this long before the listener closes (load balancers notice). */
-          readinessDelayMs: z.int().min(0).default(0),
-          /** Longest wait for in-flight requests after the listener closes. */
-          drainTimeoutMs: z.int().min(0).default(10_000), // 10 s
+          readinessDelayMs: z
+            .int()
+            .min(0)
+            .describe('After SIGTERM, how long `/ready` answers 503 before the listener closes, so load balancers stop routing first. Set ~5000 behind a load balancer.')
+            .default(0),
+          drainTimeoutMs: z.int().min(0).describe('Longest wait for in-flight requests once the listener is closed.').default(10_000), // 10 s
         })
+        .describe('The graceful stop on SIGTERM or SIGINT.')
         .prefault({}),
     })
     .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must be at most `server.requestTimeoutMs`' })
+    .describe('The public listener: GraphQL at `/graphql`, probes at `/health` and `/ready`.')
     .prefault({}),
-  /** Prometheus text on a listener of its own, so the public port never exposes it. */
   metrics: z
     .strictObject({
-      enabled: z.boolean().default(true),
-      /** Loopback by default: scrapers run beside the gateway (or set 0.0.0.0 inside a pod). */
-      host: z.string().min(1).default('127.0.0.1'),
-      /** 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 picks a free one. */
-      port: z.int().min(0).max(65535).default(9464),
+      enabled: z.boolean().describe('Serve Prometheus metrics (`GET /metrics` on `metrics.host`:`metrics.port`).').default(true),
+      host: z
+        .string()
+        .min(1)
+        .describe('Metrics listen address. Loopback by default: the scraper runs beside the gateway (use `0.0.0.0` in a container or pod).')
+        .default('127.0.0.1'),
+      port: z
+        .int()
+        .min(0)
+        .max(65535)
+        .describe("Metrics listen port (the one OpenTelemetry's Prometheus exporter uses; 0 picks a free one, logged as `metrics listening`).")
+        .default(9464),
     })
+    .describe('Prometheus metrics, on a listener of their own so the public port never exposes them.')
     .prefault({}),
   supergraph: z
     .strictObject({
-      /** Path of the composed supergraph SDL; relative to the config file. */
-      file: z.string().min(1).optional(),
-      /** Or: the supergraph of a registry variant, polled. */
+      file: z.string().min(1).describe('Composed supergraph SDL (`tessera compose` writes one), relative to the config file.').optional(),
       registry: z
         .strictObject({
-          url: z.url({ protocol: /^https?$/ }),
-          graph: registryName,
-          variant: registryName.default('production'),
-          /** A token with `read` permission (also used to report field usage). */
-          token: z.string().min(1),
-          pollIntervalMs: z.int().min(100).default(10_000),
-          timeoutMs: z.int().positive().default(5_000),
-          /** Last good supergraph, written on every accepted version; read at start-up when the registry is down. */
-          cacheFile: z.string().min(1).default('.tessera/registry-supergraph.graphql'),
-          /** Report which fields operations use, for usage-aware `subgraph check`. */
-          usageReporting: z.boolean().default(true),
-          usageFlushIntervalMs: z.int().min(100).default(10_000),
+          url: z.url({ protocol: /^https?$/ }).describe('Registry URL (`tessera registry` serves one).'),
+          graph: registryName.describe('Graph to follow.'),
+          variant: registryName.describe('Variant of the graph to follow.').default('production'),
+          token: z
+            .string()
+            .min(1)
+            .describe('A registry token with `read` permission (also used to report field usage).'),
+          pollIntervalMs: z.int().min(100).describe('Poll period (`If-None-Match`: an unchanged variant costs a 304; SIGHUP polls at once).').default(10_000),
+          timeoutMs: z.int().positive().describe('Registry request timeout.').default(5_000),
+          cacheFile: z
+            .string()
+            .min(1)
+            .describe('Last good supergraph, written on every accepted version; start-up falls back to it when the registry is down.')
+            .default('.tessera/registry-supergraph.graphql'),
+          usageReporting: z.boolean().describe('Report which fields operations use, for usage-aware `tessera subgraph check`.').default(true),
+          usageFlushIntervalMs: z.int().min(100).describe('How often field usage is sent.').default(10_000),
         })
+        .describe('Follow a registry variant instead of `supergraph.file`: poll it and load each new version.')
         .optional(),
-      /** Reload when the file changes (SIGHUP always reloads). */
-      watch: z.boolean().default(true),
-      /** Quiet period after a change before reading, so half-written files are not read. */
-      watchDebounceMs: z.int().min(0).default(100),
-      /** Longest wait, after a reload, for requests still running on the superseded supergraph before its subgraph clients close. */
-      reloadDrainTimeoutMs: z.int().min(0).default(30_000), // 30 s
+      watch: z.boolean().describe('Reload when `supergraph.file` changes (SIGHUP always reloads).').default(true),
+      watchDebounceMs: z.int().min(0).describe('Quiet period after a change before the file is read, so half-written files are not.').default(100),
+      reloadDrainTimeoutMs: z
+        .int()
+        .min(0)
+        .describe('After a reload, longest wait for requests still running on the superseded supergraph before its subgraph clients close (logged with the count).')
+        .default(30_000), // 30 s
     })
-    .refine((s) => (s.file === undefined) !== (s.registry === undefined), { message: 'set exactly one of `supergraph.file` and `supergraph.registry`' }),
+    .refine((s) => (s.file === undefined) !== (s.registry === undefined), { message: 'set exactly one of `supergraph.file` and `supergraph.registry`' })
+    .describe('Where the supergraph comes from: a file or a registry variant, exactly one of the two.'),
   subgraphs: z
     .record(z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'), subgraphOverridesSchema)
     .superRefine((entries, ctx) => {
@@ -276,25 +302,28 @@ const configShape = z.strictObject({
         ctx.addIssue({ code: 'custom', path: ['all', 'url'], message: '`url` can only be set per subgraph, not under `all`' });
       }
     })
+    .describe('Subgraph clients: `all` sets defaults for every subgraph, `<name>` (a subgraph of the supergraph) overrides them for one.')
     .default({}),
-  /** Shared by the rate-limit policy (and any other policy that needs cross-replica state). */
   redis: z
     .strictObject({
-      url: z.url({ protocol: /^rediss?$/ }),
-      /** Prefix of every key Tessera writes. */
-      keyPrefix: z.string().default('tessera:'),
-      connectTimeoutMs: z.int().positive().default(2_000),
-      /** A command slower than this fails (and the rate limiter applies its failure mode) instead of holding the request. */
-      commandTimeoutMs: z.int().positive().default(500),
+      url: z.url({ protocol: /^rediss?$/ }).describe('`redis://` or `rediss://` URL.'),
+      keyPrefix: z.string().describe('Prefix of every key Tessera writes.').default('tessera:'),
+      connectTimeoutMs: z.int().positive().describe('Connect timeout; ioredis reconnects by itself afterwards.').default(2_000),
+      commandTimeoutMs: z
+        .int()
+        .positive()
+        .describe("The rate limiter's deadline for Redis, counted from the moment the request asks: slower (a hung Redis) fails and `policies.rateLimit.failureMode` applies, instead of holding the request.")
+        .default(500),
     })
+    .describe('Redis, for state shared by every replica (rate-limit budgets); without it, budgets live in memory.')
     .optional(),
   policies: policiesConfigSchema,
   log: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      /** One `request completed` line per HTTP request. */
-      requests: z.boolean().default(true),
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Log level.').default('info'),
+      requests: z.boolean().describe('One `request completed` line per HTTP request.').default(true),
     })
+    .describe('Structured logs: JSON lines (pino) on stdout.')
     .prefault({}),
 });
 

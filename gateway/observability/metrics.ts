@@ -2,14 +2,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PolicyMetrics } from '../../policies/policy.ts';
 
 /**
- * Every metric Tessera exports (README "Metrics" lists them). One instance per gateway, so tests
- * and several gateways in one process never share counters.
+ * Every metric Tessera exports; docs/metrics.md is generated from this registry (`npm run docs`), so
+ * `help` is the documentation. One instance per gateway, so tests and several gateways in one
+ * process never share counters.
  */
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'tessera_requests_total',
-    help: 'GraphQL requests by operation type and outcome (success, partial, error).',
+    help: 'Every request to /graphql, counted once with the answer the client got (after every patch), by operation type and outcome: success, partial (data and errors, e.g. fields the authorization filter removed) or error; operation_type none when refused before an operation was chosen (401, CSRF, media type, parse).',
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -29,14 +30,14 @@ export class Metrics {
   });
   readonly subgraphDuration = new Histogram({
     name: 'tessera_subgraph_request_duration_seconds',
-    help: 'Subgraph fetch duration, retries included, by subgraph and outcome.',
+    help: 'Subgraph fetch duration, retries included, by subgraph and outcome (success, or the error code).',
     labelNames: ['subgraph', 'outcome'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
   readonly subgraphRetries = new Counter({
     name: 'tessera_subgraph_retries_total',
-    help: 'Subgraph retries by subgraph and the failure that caused them.',
+    help: 'Subgraph retries by subgraph and the failure that caused them (ECONNREFUSED, HTTP_503, ATTEMPT_TIMEOUT...).',
     labelNames: ['subgraph', 'reason'] as const,
     registers: [this.registry],
   });
@@ -60,7 +61,7 @@ export class Metrics {
   });
   readonly breakerTransitions = new Counter({
     name: 'tessera_subgraph_breaker_transitions_total',
-    help: 'Circuit breaker state changes per subgraph, by new state.',
+    help: 'Circuit breaker state changes per subgraph, by new state (each is also logged).',
     labelNames: ['subgraph', 'state'] as const,
     registers: [this.registry],
   });
@@ -92,10 +93,10 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
-  readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from a registry).', registers: [this.registry] });
+  readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from supergraph.registry).', registers: [this.registry] });
   readonly policyDuration = new Histogram({
     name: 'tessera_policy_duration_seconds',
-    help: 'Time spent in each policy hook, by policy and phase (request, operation).',
+    help: 'Time spent in each plugin hook (policies and features), by plugin and phase (request, operation, refused, response).',
     labelNames: ['policy', 'phase'] as const,
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [this.registry],

@@ -18,7 +18,7 @@ export function createRedis(config: NonNullable<Config['redis']>, log: Logger): 
     enableOfflineQueue: false,
     // Off: an auto-pipelined command waits behind a stalled pipeline before its own timeout starts
     // (a hung Redis cost 2 × commandTimeoutMs), and batching measured no throughput gain for the
-    // rate limiter's one EVALSHA per request (bench/redis-stall.ts, README "Rate limits").
+    // rate limiter's one EVALSHA per request (bench/redis-stall.ts, docs/policies.md "Rate limits by cost").
     enableAutoPipelining: false,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),

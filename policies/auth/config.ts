@@ -7,15 +7,15 @@ const algorithm = z.enum([...asymmetricAlgorithms, 'HS256', 'HS384', 'HS512']);
 
 const issuerSchema = z
   .strictObject({
-    /** Expected `iss`; also how a token is matched to its issuer. */
-    issuer: z.string().min(1),
-    /** Remote JWKS (cached; refetched on rotation). */
-    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
-    /** Local JWKS file, read at start-up; relative to the config file. */
-    jwksFile: z.string().min(1).optional(),
-    /** Accepted `aud` values; a token must name at least one. */
-    audiences: z.array(z.string().min(1)).min(1),
-    algorithms: z.array(algorithm).min(1).default([...asymmetricAlgorithms]),
+    issuer: z.string().min(1).describe('Expected `iss`; also how a token is matched to its issuer.'),
+    jwksUrl: z.url({ protocol: /^https?$/ }).describe("The issuer's JWKS URL (cached; refetched on rotation). Exactly one of `jwksUrl` and `jwksFile`.").optional(),
+    jwksFile: z.string().min(1).describe('A local JWKS file, read at start-up; relative to the config file.').optional(),
+    audiences: z.array(z.string().min(1)).min(1).describe('Accepted `aud` values; a token must name at least one.'),
+    algorithms: z
+      .array(algorithm)
+      .min(1)
+      .describe('Accepted signature algorithms; by default every asymmetric one, so a public key can never be used as an HMAC secret.')
+      .default([...asymmetricAlgorithms]),
   })
   .refine((i) => (i.jwksUrl === undefined) !== (i.jwksFile === undefined), { message: 'set exactly one of `jwksUrl` and `jwksFile`' });
 
@@ -29,48 +29,57 @@ export const authConfigSchema = z.strictObject({
         const first = list.findIndex((o) => o.issuer === i.issuer);
         if (first !== n) ctx.addIssue({ code: 'custom', path: [n, 'issuer'], message: `the same issuer as issuers.${first}` });
       });
-    }),
-  /** Refuse requests without a token (401). When false, they run as anonymous. */
-  required: z.boolean().default(false),
-  /** Where the token is read: a header with a scheme (default `Authorization: Bearer`) or a cookie. */
+    })
+    .describe('Accepted token issuers, each with its keys, audiences and algorithms.'),
+  required: z.boolean().describe('Refuse requests without a token (401); when false, they run as anonymous.').default(false),
   token: z
     .union([
       z.strictObject({ header: headerName.default('authorization'), scheme: z.string().regex(/^\S*$/, 'one word, e.g. `Bearer` (or empty for a bare token)').default('Bearer') }),
       z.strictObject({ cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'a cookie name (no spaces, `=` or `;`)') }),
     ])
+    .describe("Where the token is read: a header with a scheme (`scheme: ''` for a bare token), or `{ cookie: name }`.")
     .default({ header: 'authorization', scheme: 'Bearer' }),
-  /** Accepted clock skew for `exp`/`nbf`/`iat`. */
-  clockToleranceSec: z.int().min(0).max(300).default(30),
-  /** Refuse tokens without `exp`: one that never expires stays valid forever once leaked. */
-  requireExp: z.boolean().default(true),
-  /**
-   * Accepted `typ` header values (RFC 8725 explicit typing, e.g. `[JWT, at+jwt]`), so another kind
-   * of token of the same issuer (`refresh+jwt`, an ID token) is refused. Compared case-insensitively,
-   * `application/` optional. Unset: `typ` is not checked.
-   */
-  allowedTypes: z.array(z.string().min(1)).min(1).optional(),
-  /** Longer tokens are refused before any parsing. */
-  maxTokenBytes: z.int().positive().default(8_192),
-  /** Claims holding scopes: a space-separated string or an array. */
-  scopeClaims: z.array(z.string().min(1)).min(1).default(['scope', 'scp']),
+  clockToleranceSec: z.int().min(0).max(300).describe('Accepted clock skew for `exp`, `nbf` and `iat` (an `iat` further in the future is refused).').default(30),
+  requireExp: z
+    .boolean()
+    .describe('Refuse tokens without `exp` (401 `token has no expiry (exp)`): one that never expires stays valid forever once leaked.')
+    .default(true),
+  allowedTypes: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe(
+      'Accepted `typ` header values, e.g. `[JWT, at+jwt]` (RFC 8725 explicit typing: another kind of token of the same issuer, `refresh+jwt` or an ID token, is refused); case-insensitive, `application/` optional. Unset: `typ` is not checked.',
+    )
+    .optional(),
+  maxTokenBytes: z.int().positive().describe('Longer tokens are refused before any parsing.').default(8_192),
+  scopeClaims: z.array(z.string().min(1)).min(1).describe('Claims holding scopes: a space-separated string or an array.').default(['scope', 'scp']),
   jwks: z
     .strictObject({
-      /** After an unknown `kid` or a failed fetch, no refetch for this long (IdP flood protection). */
-      cooldownMs: z.int().min(0).default(30_000),
-      /**
-       * Keys older than this are refreshed in the background (on the next token seen); stale keys keep
-       * serving if the IdP is down. A key removed by the IdP stops verifying after that refresh.
-       */
-      maxAgeMs: z.int().min(1_000).default(600_000),
-      timeoutMs: z.int().min(100).default(3_000),
+      cooldownMs: z.int().min(0).describe('After an unknown `kid` or a failed fetch, no refetch for this long: a flood of random `kid`s costs one fetch.').default(30_000),
+      maxAgeMs: z
+        .int()
+        .min(1_000)
+        .describe('Keys older than this are refreshed in the background on the next token seen, cached or not (stale keys serve while the IdP is down); a key the IdP removed stops verifying after that refresh.')
+        .default(600_000),
+      timeoutMs: z.int().min(100).describe('JWKS fetch timeout.').default(3_000),
     })
+    .describe('Fetching and caching the `jwksUrl` key sets.')
     .prefault({}),
-  /** Verified tokens remembered (until `exp`, at most 5 min, until the issuer's key set changes) so repeat callers skip signature checks. */
-  cacheSize: z.int().min(0).default(10_000),
-  /** Verified claims sent to subgraphs: `{ claim: sub, header: x-user-id }`. Client headers of these names are dropped. */
-  forwardClaims: z.array(z.strictObject({ claim: z.string().min(1), header: headerName })).default([]),
-  /** When set, all verified claims are sent as JSON in this header. */
-  forwardClaimsAsJson: headerName.optional(),
+  cacheSize: z
+    .int()
+    .min(0)
+    .describe("Verified tokens remembered (until `exp`, at most 5 min, and only while the issuer's key set is unchanged), so repeat callers skip signature checks.")
+    .default(10_000),
+  forwardClaims: z
+    .array(
+      z.strictObject({
+        claim: z.string().min(1).describe('A claim of the verified token.'),
+        header: headerName.describe('The header it is sent to subgraphs in.'),
+      }),
+    )
+    .describe('Verified claims sent to subgraphs as headers; client headers of those names are dropped.')
+    .default([]),
+  forwardClaimsAsJson: headerName.describe('A header that carries all verified claims as JSON to subgraphs.').optional(),
 });
 
 export type AuthConfig = z.output<typeof authConfigSchema>;

@@ -18,7 +18,7 @@ export const authPolicy: PolicyModule<AuthConfig> = {
     const readToken = tokenReader(config.token);
     const forwarded = config.forwardClaims.map((f) => ({ claim: f.claim, header: f.header.toLowerCase() }));
     const jsonHeader = config.forwardClaimsAsJson?.toLowerCase();
-    const outcomes = deps.metrics.counter('tessera_auth_tokens_total', 'Tokens seen by the auth policy, by outcome.', ['outcome']);
+    const outcomes = deps.metrics.counter('tessera_auth_tokens_total', 'Tokens seen by the auth policy, by outcome: valid, invalid, missing (when required), jwks_unavailable.', ['outcome']);
 
     const policy: Policy = {
       name: 'auth',

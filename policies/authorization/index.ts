@@ -23,7 +23,7 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
       const mod = (await import(pathToFileURL(file).href)) as { default?: Record<string, PolicyFunction> };
       for (const [name, fn] of Object.entries(mod.default ?? {})) if (typeof fn === 'function') functions.set(name, fn);
     }
-    const denials = deps.metrics.counter('tessera_authorization_denied_total', 'Field selections denied by authorization.', ['mode']);
+    const denials = deps.metrics.counter('tessera_authorization_denied_total', 'Field selections denied by authorization, by mode (filter, reject).', ['mode']);
     const rulesBySchema = new WeakMap<GraphQLSchema, AuthRules>();
     let current: AuthRules = { types: new Map(), fields: new Map() };
     // Per shared operation analysis (document, operation, generation): the guarded positions and the rewrites already built.

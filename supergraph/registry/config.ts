@@ -11,25 +11,34 @@ export const registryConfigSchema = z
   .strictObject({
     server: z
       .strictObject({
-        host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).default('0.0.0.0'),
-        port: z.int().min(0).max(65535).default(4100),
-        /** Largest accepted request body (a check may carry several subgraphs). */
-        bodyLimitBytes: z.int().positive().default(5_242_880), // 5 MiB
+        host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).describe('Listen address.').default('0.0.0.0'),
+        port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one).').default(4100),
+        bodyLimitBytes: z
+          .int()
+          .positive()
+          .describe('Largest request body (a check may carry several subgraphs); beyond, 413 `PAYLOAD_TOO_LARGE`.')
+          .default(5_242_880), // 5 MiB
       })
+      .describe("The registry's HTTP API.")
       .prefault({}),
-    /** SQLite file (created with its directory); relative to the config file. */
-    storage: z.strictObject({ sqlite: z.string().min(1) }),
-    /** Bearer tokens, stored as SHA-256 hex digests (`tessera registry hash-token <token>` prints one). */
+    storage: z
+      .strictObject({
+        sqlite: z.string().min(1).describe('SQLite file (created with its directory), relative to the config file; its directory must be writable (checked at start-up).'),
+      })
+      .describe('Where graphs, variants, versions and usage are kept.'),
     tokens: z
       .array(
         z.strictObject({
-          name: z.string().min(1),
-          /** A graph name, a list of them, or `*` for every graph. */
+          name: z.string().min(1).describe('Who the token belongs to; shown as "who" in a variant\'s history.'),
           graph: z
             .union([z.string(), z.array(z.string()).min(1)])
-            .refine((g) => g === '*' || (Array.isArray(g) ? g : [g]).every((n) => registryName.test(n)), 'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`'),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex SHA-256 digest'),
-          permissions: z.array(z.enum(permissions)).min(1),
+            .refine((g) => g === '*' || (Array.isArray(g) ? g : [g]).every((n) => registryName.test(n)), 'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`')
+            .describe('The graph the token is for: a name, a list of names, or `*` for every graph.'),
+          sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex SHA-256 digest')
+            .describe('SHA-256 hex digest of the token (`tessera registry hash-token <token>` prints it); the token itself is never stored.'),
+          permissions: z.array(z.enum(permissions)).min(1).describe('What the token may do on its graphs: `read` (gateways, fetch, usage reports), `check`, `publish`.'),
         }),
       )
       .min(1)
@@ -41,29 +50,45 @@ export const registryConfigSchema = z
           if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'sha256'], message: `the same token as tokens.${first} ("${list[first]!.name}")` });
           else seen.set(t.sha256, i);
         });
-      }),
+      })
+      .describe('Bearer tokens (`tessera registry token create` makes one and prints its entry). A digest listed twice is a config error.'),
     limits: z
       .strictObject({
-        /** Largest subgraph SDL a publish or a check accepts (413 beyond, checked while the body is read). */
-        maxSdlBytes: z.int().positive().default(2_097_152), // 2 MiB
+        maxSdlBytes: z
+          .int()
+          .positive()
+          .describe(
+            'Largest subgraph SDL a publish or check accepts (UTF-8 bytes). A publish body is read up to what such an SDL can take as JSON (2 × the limit + 64 KiB) and no further: 413 `PAYLOAD_TOO_LARGE` as soon as it is passed. At most `server.bodyLimitBytes`.',
+          )
+          .default(2_097_152), // 2 MiB
       })
+      .describe('What one publish or check may bring.')
       .prefault({}),
-    /** Composition runs in worker threads, off the event loop that serves reads and /health. */
     composition: z
       .strictObject({
-        /** A composition (publish or check) still running after this is stopped: 503 COMPOSITION_TIMEOUT, nothing changes. */
-        timeoutMs: z.int().min(100).default(30_000), // 30 s
-        /** Compositions running at once; more wait in line. */
-        workers: z.int().min(1).max(32).default(2),
-        /** Heap of each composition worker; beyond it the composition fails with COMPOSITION_OUT_OF_MEMORY. */
-        maxHeapMb: z.int().min(64).default(1_024),
-        /** Publishes and checks waiting or composing at once; beyond, 503 REGISTRY_BUSY. */
-        maxPending: z.int().positive().default(64),
+        timeoutMs: z
+          .int()
+          .min(100)
+          .describe('A composition (publish or check) still running after this, from the moment a worker starts it, is stopped: 503 `COMPOSITION_TIMEOUT`, nothing changed.')
+          .default(30_000), // 30 s
+        workers: z.int().min(1).max(32).describe('Compositions running at once, each in its own worker thread; more wait in line.').default(2),
+        maxHeapMb: z
+          .int()
+          .min(64)
+          .describe('Heap limit of each worker (`resourceLimits`); beyond it 503 `COMPOSITION_OUT_OF_MEMORY`, nothing changed. A 2 MiB SDL composes in about 512 MB.')
+          .default(1_024),
+        maxPending: z.int().positive().describe('Publishes and checks waiting or composing at once; beyond, 503 `REGISTRY_BUSY` with `Retry-After`.').default(64),
       })
+      .describe('Composition runs in worker threads, off the event loop that serves reads and `/health`.')
       .prefault({}),
-    /** Field-usage reports older than this are deleted. */
-    usage: z.strictObject({ retentionDays: z.int().positive().default(90) }).prefault({}),
-    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    usage: z
+      .strictObject({ retentionDays: z.int().positive().describe('Field-usage reports older than this many days are deleted.').default(90) })
+      .describe('Field usage that gateways report, for usage-aware checks.')
+      .prefault({}),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Log level.').default('info') })
+      .describe('Structured logs: JSON lines (pino) on stdout.')
+      .prefault({}),
   })
   .superRefine((c, ctx) => {
     if (c.limits.maxSdlBytes > c.server.bodyLimitBytes) {

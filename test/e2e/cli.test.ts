@@ -59,7 +59,7 @@ function assertOneLineThenUsage(r: Run, problem: RegExp | string, usage: string)
 }
 
 describe('tessera CLI: help, usage errors, exit codes (every command, from the command table)', () => {
-  it('the table has every command the README promises, and groups are found', () => {
+  it('the table has every command docs/cli.md promises, and groups are found', () => {
     assert.deepEqual(
       spellings.map(({ path }) => path.join(' ')).sort(),
       ['compose', 'dev', 'gateway', 'registry', 'registry hash-token', 'registry token create', 'subgraph', 'subgraph check', 'subgraph publish', 'subgraph rollback', 'supergraph fetch', 'token', 'variant history', 'variant rollback'],

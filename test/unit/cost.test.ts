@@ -34,7 +34,7 @@ describe('static cost estimate (IBM cost spec, as Apollo implements it)', () => 
     ['mutation base cost', 'mutation { createReview(input: { productUpc: "1", authorId: "1", body: "ok", rating: 5 }) { id } }', {}, 1 + 10],
     ['deep nesting multiplies', '{ topProducts(first: 5) { category { products(first: 5) { reviews(first: 5) { author { name } } } } } }', {}, 5 * (1 + (1 + 5 * (1 + 5 * (1 + 1))))],
     ['aliases count separately', '{ a: topProducts(first: 2) { name } b: topProducts(first: 3) { name } }', {}, 2 + 3],
-    ['the README worked example', '{ topProducts(first: 3) { name shippingEstimate reviews(first: 2) { body author { name } } } }', {}, 30],
+    ['the worked example of docs/policies.md', '{ topProducts(first: 3) { name shippingEstimate reviews(first: 2) { body author { name } } } }', {}, 30],
     ['scalars only cost nothing', '{ __typename }', {}, 0],
   ];
   for (const [name, query, variables, expected] of table) {

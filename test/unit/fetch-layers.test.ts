@@ -114,9 +114,9 @@ describe('compose', () => {
     assert.equal(built, 2, 'layers are built when composed, not per fetch');
   });
 
-  it('the client lists its layers in the order the README documents', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const section = readme.split('\n### Subgraph client layers\n')[1]?.split('\n#')[0] ?? '';
+  it('the client lists its layers in the order docs/subgraph-clients.md documents', () => {
+    const doc = readFileSync(new URL('../../docs/subgraph-clients.md', import.meta.url), 'utf8');
+    const section = doc.split('\n## Subgraph client layers\n')[1]?.split('\n#')[0] ?? '';
     const documented = [...section.matchAll(/^\d+\. `([a-z-]+)`/gm)].map((m) => m[1]);
     const wrap: FetchLayer = (next) => next;
     assert.deepEqual([...clientLayers({ wrap: [wrap] }).map((l) => l.name), BOTTOM], documented);

@@ -345,7 +345,7 @@ describe('pipeline: request context, slots and the one header channel', () => {
     );
     try {
       const { run } = await pipelineOf([cost, limiter]);
-      // The README's worked example: 3 × (1 name + 5 shippingEstimate + 2 × (1 body + 1 author)) = 30.
+      // The worked example of docs/policies.md: 3 × (1 name + 5 shippingEstimate + 2 × (1 body + 1 author)) = 30.
       const query = '{ topProducts(first: 3) { name shippingEstimate reviews(first: 2) { body author { name } } } }';
       const first = await run(query);
       assert.equal(first.status, 200);
