@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 
-interface Captured { url: string; body: string }
+interface Captured {
+  url: string;
+  body: string;
+}
 const plan = JSON.parse(readFileSync(process.env['DIRECT_PLAN']!, 'utf8')) as { hops: Captured[][]; response: string };
 const pools = new Map<string, Pool>();
 const pool = (url: string) => {
@@ -19,11 +22,18 @@ const pool = (url: string) => {
 async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   for await (const _ of req);
   for (const hop of plan.hops) {
-    await Promise.all(hop.map(async (r) => {
-      const u = new URL(r.url);
-      const out = await pool(r.url).request({ path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body: r.body });
-      await out.body.text();
-    }));
+    await Promise.all(
+      hop.map(async (r) => {
+        const u = new URL(r.url);
+        const out = await pool(r.url).request({
+          path: u.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: r.body,
+        });
+        await out.body.text();
+      }),
+    );
   }
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(plan.response) });
   res.end(plan.response);
@@ -34,5 +44,7 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.env['PORT']), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${process.env['PORT']}/graphql` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${process.env['PORT']}/graphql` })}\n`,
+  );
 });

@@ -10,7 +10,13 @@ import { introspectionChain, nestedChain, rootChain, schemaChain } from '../harn
 import { AUDIENCE, ISSUER, JwksServer, makeKey } from '../harness/jwks.ts';
 import { startStack } from '../harness/stack.ts';
 
-const { values: opts } = parseArgs({ options: { timeout: { type: 'string', default: '90' }, only: { type: 'string' }, mode: { type: 'string', default: 'filter' } } });
+const { values: opts } = parseArgs({
+  options: {
+    timeout: { type: 'string', default: '90' },
+    only: { type: 'string' },
+    mode: { type: 'string', default: 'filter' },
+  },
+});
 const timeoutMs = Number(opts.timeout) * 1000;
 
 const cases: Array<[string, string]> = [
@@ -50,10 +56,22 @@ try {
     const t0 = performance.now();
     const hostile = Promise.race([
       gql(g.url, { query }).then(
-        (r) => ({ status: String(r.status), code: String(r.body?.errors?.[0]?.extensions?.code ?? (r.body?.data ? 'data' : '?')), ms: performance.now() - t0, id: r.headers.get('x-request-id') }),
-        (err: Error) => ({ status: 'failed', code: String((err.cause as { code?: string } | undefined)?.code ?? err.message), ms: performance.now() - t0, id: null }),
+        (r) => ({
+          status: String(r.status),
+          code: String(r.body?.errors?.[0]?.extensions?.code ?? (r.body?.data ? 'data' : '?')),
+          ms: performance.now() - t0,
+          id: r.headers.get('x-request-id'),
+        }),
+        (err: Error) => ({
+          status: 'failed',
+          code: String((err.cause as { code?: string } | undefined)?.code ?? err.message),
+          ms: performance.now() - t0,
+          id: null,
+        }),
       ),
-      new Promise<{ status: string; code: string; ms: number; id: string | null }>((r) => setTimeout(() => r({ status: 'timeout', code: '-', ms: timeoutMs, id: null }), timeoutMs)),
+      new Promise<{ status: string; code: string; ms: number; id: string | null }>((r) =>
+        setTimeout(() => r({ status: 'timeout', code: '-', ms: timeoutMs, id: null }), timeoutMs),
+      ),
     ]);
     await new Promise((r) => setTimeout(r, 100));
     const t1 = performance.now();
@@ -61,15 +79,24 @@ try {
       (r) => ({ ok: r.status === 200, ms: performance.now() - t1 }),
       () => ({ ok: false, ms: performance.now() - t1 }),
     );
-    const n = await Promise.race([normalDone, hostile.then(() => normalDone), new Promise<{ ok: boolean; ms: number }>((r) => setTimeout(() => r({ ok: false, ms: timeoutMs }), timeoutMs))]);
+    const n = await Promise.race([
+      normalDone,
+      hostile.then(() => normalDone),
+      new Promise<{ ok: boolean; ms: number }>((r) => setTimeout(() => r({ ok: false, ms: timeoutMs }), timeoutMs)),
+    ]);
     const h = await hostile;
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     await new Promise((r) => setTimeout(r, 100)); // the log line is written as the response goes out
-    const nodes = String(g.proc.logs().find((l) => l['msg'] === 'operation analysed' && l['requestId'] === h.id)?.['nodesVisited'] ?? 'n/a');
+    const nodes = String(
+      g.proc.logs().find((l) => l['msg'] === 'operation analysed' && l['requestId'] === h.id)?.['nodesVisited'] ??
+        'n/a',
+    );
     const lexer = new Lexer(new Source(query));
     let tokens = 0;
     while (lexer.advance().kind !== TokenKind.EOF) tokens++;
-    rows.push(`| ${name} | ${tokens} | ${h.status} ${h.code} | ${h.ms.toFixed(0)} | ${n.ok ? 'ok' : 'no answer'} ${n.ms.toFixed(0)} | ${Math.round(Number(hwm) / 1024)} | ${nodes} |`);
+    rows.push(
+      `| ${name} | ${tokens} | ${h.status} ${h.code} | ${h.ms.toFixed(0)} | ${n.ok ? 'ok' : 'no answer'} ${n.ms.toFixed(0)} | ${Math.round(Number(hwm) / 1024)} | ${nodes} |`,
+    );
     console.log(rows.at(-1));
     await g.proc.kill();
   }
@@ -77,4 +104,6 @@ try {
   await stack[Symbol.asyncDispose]();
   await jwks.stop();
 }
-console.log(`\n| document | tokens | answer | ms | normal request sent 100 ms later (ms) | gateway peak RSS (MiB) | nodes visited |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}`);
+console.log(
+  `\n| document | tokens | answer | ms | normal request sent 100 ms later (ms) | gateway peak RSS (MiB) | nodes visited |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}`,
+);

@@ -8,19 +8,37 @@ import { composeSupergraph } from '../supergraph/compose.ts';
 
 export const root = fileURLToPath(new URL('../', import.meta.url));
 
-export interface Running { name: string; child: ChildProcess; url: string; line: Record<string, unknown> }
+export interface Running {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  line: Record<string, unknown>;
+}
 const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 /** Runs `node …args`, pinned to `cpu` with taskset when given; resolves on its `listening` line. */
-export function start(name: string, args: string[], env: Record<string, string>, cpu: string | null = null, timeoutMs = 60_000): Promise<Running> {
+export function start(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  cpu: string | null = null,
+  timeoutMs = 60_000,
+): Promise<Running> {
   const [cmd, argv] = cpu ? ['taskset', ['-c', cpu, process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms\n${err.slice(-2000)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeoutMs} ms\n${err.slice(-2000)}`)),
+      timeoutMs,
+    );
     child.stderr!.on('data', (d) => (err += d));
     child.stdout!.on('data', (d) => {
       out += d;
@@ -44,10 +62,15 @@ export function start(name: string, args: string[], env: Record<string, string>,
 
 export { freePort } from '../harness/ports.ts';
 
-
 /** Composes the example subgraphs at `urls` (as `bench/subgraphs.ts` reports them) into `file`. */
 export function writeSupergraph(urls: Record<string, string>, file: string, plannerFile: string): void {
-  const composed = composeSupergraph(Object.entries(urls).map(([name, url]) => ({ name, url, sdl: readFileSync(`${root}subgraphs/${name}/schema.graphql`, 'utf8') })));
+  const composed = composeSupergraph(
+    Object.entries(urls).map(([name, url]) => ({
+      name,
+      url,
+      sdl: readFileSync(`${root}subgraphs/${name}/schema.graphql`, 'utf8'),
+    })),
+  );
   if (!composed.ok) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join('; ')}`);
   writeFileSync(file, composed.supergraphSdl);
   // Plain @apollo/gateway refuses a supergraph that links @authenticated/@requiresScopes/@policy

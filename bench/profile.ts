@@ -10,18 +10,44 @@ import { queries, type QueryName } from './queries.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const work = here('./.work/');
-const { values } = parseArgs({ options: { target: { type: 'string', default: 'tessera' }, query: { type: 'string', default: 'standard' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '32' } } });
+const { values } = parseArgs({
+  options: {
+    target: { type: 'string', default: 'tessera' },
+    query: { type: 'string', default: 'standard' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+  },
+});
 
 mkdirSync(work, { recursive: true });
 const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], {});
-writeSupergraph(subgraphs.line['urls'] as Record<string, string>, `${work}supergraph.graphql`, `${work}supergraph.planner.graphql`);
+writeSupergraph(
+  subgraphs.line['urls'] as Record<string, string>,
+  `${work}supergraph.graphql`,
+  `${work}supergraph.planner.graphql`,
+);
 const profDir = `${work}prof-${Date.now()}`;
-const entry = values.target === 'baseline' ? [here('./baselines/apollo-gateway.ts')] : [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')];
+const entry =
+  values.target === 'baseline'
+    ? [here('./baselines/apollo-gateway.ts')]
+    : [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')];
 // Tessera's start-up re-exec keeps these flags (it appends its own V8 flags to execArgv).
-const target = await start(values.target!, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], { PORT: String(await freePort()), SUPERGRAPH_FILE: `${work}supergraph${values.target === 'baseline' ? '.planner' : ''}.graphql` });
+const target = await start(values.target!, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], {
+  PORT: String(await freePort()),
+  SUPERGRAPH_FILE: `${work}supergraph${values.target === 'baseline' ? '.planner' : ''}.graphql`,
+});
 const query = queries[values.query as QueryName].query;
-const result = await autocannon({ url: target.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), connections: Number(values.connections), duration: Number(values.duration) });
-process.stderr.write(`${values.target}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}\n`);
+const result = await autocannon({
+  url: target.url,
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ query }),
+  connections: Number(values.connections),
+  duration: Number(values.duration),
+});
+process.stderr.write(
+  `${values.target}: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}\n`,
+);
 await stop(target, 'SIGINT'); // a clean exit writes the profile
 await stop(subgraphs);
 
@@ -31,7 +57,10 @@ const file = readdirSync(profDir)
   .filter((f) => f.endsWith('.cpuprofile'))
   .sort((a, b) => statSync(`${profDir}/${a}`).mtimeMs - statSync(`${profDir}/${b}`).mtimeMs)
   .at(-1)!;
-const profile = JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }>; samples: number[] };
+const profile = JSON.parse(readFileSync(`${profDir}/${file}`, 'utf8')) as {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }>;
+  samples: number[];
+};
 const self = new Map<string, number>();
 let total = 0;
 for (const n of profile.nodes) {
@@ -47,6 +76,8 @@ for (const [k, v] of self) {
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + v);
 }
 process.stdout.write(`\nprofile: ${profDir}/${file}\n\nself time by package:\n`);
-for (const [k, v] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) process.stdout.write(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
+for (const [k, v] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15))
+  process.stdout.write(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
 process.stdout.write('\ntop functions by self time:\n');
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) process.stdout.write(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40))
+  process.stdout.write(`${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);

@@ -19,7 +19,10 @@ try {
     redis: { url: redis.url, commandTimeoutMs: timeoutMs },
     policies: { rateLimit: { windowMs: 60_000, costPerWindow: 1_000_000, failureMode } },
   });
-  const gateways = { open: await stack.startGateway(config('open')), closed: await stack.startGateway(config('closed')) };
+  const gateways = {
+    open: await stack.startGateway(config('open')),
+    closed: await stack.startGateway(config('closed')),
+  };
   for (const g of Object.values(gateways)) for (let i = 0; i < 20; i++) await gql(g.url, { query: '{ __typename }' });
 
   redis.pause();
@@ -29,7 +32,11 @@ try {
   for (let i = 0; i < count; i++) {
     for (const [mode, g] of Object.entries(gateways)) {
       const t0 = performance.now();
-      sent.push(gql(g.url, { query: '{ __typename }' }).then((r) => void timings[mode]!.push({ status: r.status, ms: performance.now() - t0 })));
+      sent.push(
+        gql(g.url, { query: '{ __typename }' }).then(
+          (r) => void timings[mode]!.push({ status: r.status, ms: performance.now() - t0 }),
+        ),
+      );
     }
     await sleep(staggerMs);
   }
@@ -40,7 +47,9 @@ try {
     const ms = list.map((t) => t.ms).sort((a, b) => a - b);
     const q = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.floor(p * ms.length))]!);
     const statuses = [...new Set(list.map((t) => t.status))].join('/');
-    console.log(`failureMode=${mode} commandTimeoutMs=${timeoutMs}: ${ms.length} requests (status ${statuses}) min ${q(0)} ms, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms; over 1.5× timeout: ${ms.filter((m) => m > 1.5 * timeoutMs).length}`);
+    console.log(
+      `failureMode=${mode} commandTimeoutMs=${timeoutMs}: ${ms.length} requests (status ${statuses}) min ${q(0)} ms, p50 ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms; over 1.5× timeout: ${ms.filter((m) => m > 1.5 * timeoutMs).length}`,
+    );
   }
 } finally {
   redis.resume();

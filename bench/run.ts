@@ -34,9 +34,11 @@ const warmup = Number(opts.warmup);
 const connections = Number(opts.connections);
 const rounds = Number(opts.rounds);
 const targetNames = opts.targets!.split(',').map((t) => t.trim()) as TargetName[];
-for (const t of targetNames) if (!allTargets.includes(t)) throw new Error(`unknown target "${t}"; choose from ${allTargets.join(', ')}`);
+for (const t of targetNames)
+  if (!allTargets.includes(t)) throw new Error(`unknown target "${t}"; choose from ${allTargets.join(', ')}`);
 const queryNames = (opts.query === 'all' ? Object.keys(queries) : opts.query!.split(',')) as QueryName[];
-for (const q of queryNames) if (!(q in queries)) throw new Error(`unknown query "${q}"; choose from ${Object.keys(queries).join(', ')}, all`);
+for (const q of queryNames)
+  if (!(q in queries)) throw new Error(`unknown query "${q}"; choose from ${Object.keys(queries).join(', ')}, all`);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -46,10 +48,28 @@ const machineCores = availableParallelism(); // read before this process pins it
 function coreLayout(): { gateway: string | null; subgraphs: string | null; load: string | null; note: string } {
   const n = machineCores;
   const taskset = spawnSync('taskset', ['-V']).status === 0;
-  if (opts['no-pin'] || !taskset || n < 2) return { gateway: null, subgraphs: null, load: null, note: `${n} cores, not pinned${taskset ? '' : ' (no taskset)'}` };
-  if (n === 2) return { gateway: '1', subgraphs: '0', load: '0', note: '2 cores: gateway on cpu 1; subgraphs + load generator on cpu 0' };
-  if (n === 3) return { gateway: '0', subgraphs: '1', load: '2', note: '3 cores: gateway cpu 0, subgraphs cpu 1, load cpu 2' };
-  return { gateway: '0', subgraphs: '1', load: `2-${n - 1}`, note: `${n} cores: gateway cpu 0, subgraphs cpu 1, load generator cpus 2-${n - 1}` };
+  if (opts['no-pin'] || !taskset || n < 2)
+    return {
+      gateway: null,
+      subgraphs: null,
+      load: null,
+      note: `${n} cores, not pinned${taskset ? '' : ' (no taskset)'}`,
+    };
+  if (n === 2)
+    return {
+      gateway: '1',
+      subgraphs: '0',
+      load: '0',
+      note: '2 cores: gateway on cpu 1; subgraphs + load generator on cpu 0',
+    };
+  if (n === 3)
+    return { gateway: '0', subgraphs: '1', load: '2', note: '3 cores: gateway cpu 0, subgraphs cpu 1, load cpu 2' };
+  return {
+    gateway: '0',
+    subgraphs: '1',
+    load: `2-${n - 1}`,
+    note: `${n} cores: gateway cpu 0, subgraphs cpu 1, load generator cpus 2-${n - 1}`,
+  };
 }
 const layout = coreLayout();
 if (layout.load) spawnSync('taskset', ['-a', '-p', '-c', layout.load, String(process.pid)]);
@@ -65,14 +85,20 @@ function peakRssBytes(pid: number): number {
 const targetHeaders = new Map<string, Record<string, string>>();
 
 async function post(url: string, query: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...targetHeaders.get(url) }, body: JSON.stringify({ query }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...targetHeaders.get(url) },
+    body: JSON.stringify({ query }),
+  });
   return { status: res.status, text: await res.text() };
 }
 
 // ---- set-up ------------------------------------------------------------------------------------
 mkdirSync(work, { recursive: true });
 mkdirSync(here('./results/'), { recursive: true });
-log(`tessera bench: ${queryNames.join(', ')} × ${targetNames.join(', ')}; ${rounds} round(s) of ${duration}s, ${connections} connections, ${warmup}s warm-up`);
+log(
+  `tessera bench: ${queryNames.join(', ')} × ${targetNames.join(', ')}; ${rounds} round(s) of ${duration}s, ${connections} connections, ${warmup}s warm-up`,
+);
 log(`layout: ${layout.note}`);
 
 const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], { BENCH_RECORD: '1' }, layout.subgraphs);
@@ -98,7 +124,15 @@ async function startTarget(name: TargetName): Promise<void> {
         targets.set(name, await start(name, [here('./baselines/hive-gateway.ts')], plannerEnv, layout.gateway));
         break;
       case 'tessera':
-        targets.set(name, await start(name, [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')], env, layout.gateway));
+        targets.set(
+          name,
+          await start(
+            name,
+            [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')],
+            env,
+            layout.gateway,
+          ),
+        );
         break;
       case 'tessera-policies': {
         // Every policy on: JWT auth (a key pair made here), authorization, limits, cost, and rate
@@ -106,8 +140,18 @@ async function startTarget(name: TargetName): Promise<void> {
         if (!redisAvailable()) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
         redis = await new RedisServer().start();
         await ensureDemoKeys(`${work}bench-issuer.private.jwk.json`, `${work}bench-issuer.jwks.json`);
-        const token = await mintDemoToken(`${work}bench-issuer.private.jwk.json`, { sub: 'bench', scope: 'read:email', claims: { role: 'staff', plan: 'bench' }, ttlSec: 24 * 3600 });
-        const running = await start(name, [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera-policies.yaml')], { ...env, REDIS_URL: redis.url }, layout.gateway);
+        const token = await mintDemoToken(`${work}bench-issuer.private.jwk.json`, {
+          sub: 'bench',
+          scope: 'read:email',
+          claims: { role: 'staff', plan: 'bench' },
+          ttlSec: 24 * 3600,
+        });
+        const running = await start(
+          name,
+          [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera-policies.yaml')],
+          { ...env, REDIS_URL: redis.url },
+          layout.gateway,
+        );
         targets.set(name, running);
         targetHeaders.set(running.url, { authorization: `Bearer ${token}` });
         log(`tessera-policies: token for ${demoIssuer.issuer}, Redis at ${redis.url}`);
@@ -132,15 +176,30 @@ async function capturePlan(query: string, via: string): Promise<Array<{ url: str
   await post(via, query);
   const captured: Array<{ url: string; body: string; at: number }> = [];
   for (const url of Object.values(subgraphUrls)) {
-    const stats = (await (await fetch(url.replace(/\/graphql$/, '/_stats'))).json()) as { received: Array<{ query: string; variables: unknown; operationName: string | null; at: number }> };
-    for (const r of stats.received) captured.push({ url, at: r.at, body: JSON.stringify({ query: r.query, variables: r.variables, operationName: r.operationName }) });
+    const stats = (await (await fetch(url.replace(/\/graphql$/, '/_stats'))).json()) as {
+      received: Array<{ query: string; variables: unknown; operationName: string | null; at: number }>;
+    };
+    for (const r of stats.received)
+      captured.push({
+        url,
+        at: r.at,
+        body: JSON.stringify({ query: r.query, variables: r.variables, operationName: r.operationName }),
+      });
   }
   await Promise.all(origins.map((o) => fetch(`${o}/_stats/recording`, { method: 'POST', body: '{"on":false}' })));
   return captured.sort((a, b) => a.at - b.at).map(({ url, body }) => ({ url, body }));
 }
 
 // ---- load --------------------------------------------------------------------------------------
-interface Sample { rps: number; p50: number; p99: number; errors: number; non2xx: number; mismatches: number; total: number }
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  mismatches: number;
+  total: number;
+}
 const wrongBodies = new Map<string, string>();
 
 function load(url: string, query: string, expected: string, seconds: number): Promise<Sample> {
@@ -164,7 +223,15 @@ function load(url: string, query: string, expected: string, seconds: number): Pr
       (err, r) => {
         if (err) return reject(err);
         const res = r as autocannon.Result & { mismatches?: number };
-        resolve({ rps: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, errors: res.errors + res.timeouts, non2xx: res.non2xx, mismatches: res.mismatches ?? 0, total: res.requests.total });
+        resolve({
+          rps: res.requests.average,
+          p50: res.latency.p50,
+          p99: res.latency.p99,
+          errors: res.errors + res.timeouts,
+          non2xx: res.non2xx,
+          mismatches: res.mismatches ?? 0,
+          total: res.requests.total,
+        });
       },
     );
   });
@@ -188,7 +255,8 @@ for (const q of queryNames) {
   const { query } = queries[q];
   const ref = await post(reference.url, query);
   const refJson = JSON.parse(ref.text) as { data?: unknown; errors?: unknown };
-  if (ref.status !== 200 || refJson.errors || !refJson.data) throw new Error(`reference ${reference.name} answered ${q} with ${ref.status}: ${ref.text.slice(0, 500)}`);
+  if (ref.status !== 200 || refJson.errors || !refJson.data)
+    throw new Error(`reference ${reference.name} answered ${q} with ${ref.status}: ${ref.text.slice(0, 500)}`);
 
   const expected = new Map<string, string>();
   const active: Running[] = [];
@@ -197,7 +265,12 @@ for (const q of queryNames) {
     const plan = await capturePlan(query, reference.url);
     const planFile = `${work}direct-${q}.json`;
     writeFileSync(planFile, JSON.stringify({ hops: plan.map((p) => [p]), response: ref.text }));
-    direct = await start('direct', [here('./direct.ts')], { PORT: String(await freePort()), DIRECT_PLAN: planFile }, layout.gateway);
+    direct = await start(
+      'direct',
+      [here('./direct.ts')],
+      { PORT: String(await freePort()), DIRECT_PLAN: planFile },
+      layout.gateway,
+    );
   }
   for (const name of targetNames) {
     const t = name === 'direct' ? direct : targets.get(name);
@@ -224,7 +297,9 @@ for (const q of queryNames) {
     for (const t of r % 2 ? active : [...active].reverse()) {
       const s = await load(t.url, query, expected.get(t.name)!, duration);
       samples.get(t.name)!.push(s);
-      log(`  round ${r}/${rounds} ${t.name.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  errors ${s.errors}  non-2xx ${s.non2xx}  mismatches ${s.mismatches}`);
+      log(
+        `  round ${r}/${rounds} ${t.name.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  errors ${s.errors}  non-2xx ${s.non2xx}  mismatches ${s.mismatches}`,
+      );
       if (s.errors || s.non2xx || s.mismatches) {
         if (isOurs(t.name)) failures++;
         else thirdPartyProblems++;
@@ -234,7 +309,9 @@ for (const q of queryNames) {
         wrongBodies.delete(t.url);
         const file = `${work}wrong-${q}-${t.name}.json`;
         writeFileSync(file, wrong);
-        log(`    first wrong body from ${t.name} (${wrong.length} bytes, expected ${expected.get(t.name)!.length}): ${wrong.slice(0, 300)} … saved to ${file}`);
+        log(
+          `    first wrong body from ${t.name} (${wrong.length} bytes, expected ${expected.get(t.name)!.length}): ${wrong.slice(0, 300)} … saved to ${file}`,
+        );
       }
     }
   }
@@ -244,7 +321,15 @@ for (const q of queryNames) {
     if (rs) {
       results[q]![name] = {
         rounds: rs,
-        median: { rps: median(rs.map((s) => s.rps)), p50: median(rs.map((s) => s.p50)), p99: median(rs.map((s) => s.p99)), errors: sum(rs, 'errors'), non2xx: sum(rs, 'non2xx'), mismatches: sum(rs, 'mismatches'), total: sum(rs, 'total') },
+        median: {
+          rps: median(rs.map((s) => s.rps)),
+          p50: median(rs.map((s) => s.p50)),
+          p99: median(rs.map((s) => s.p99)),
+          errors: sum(rs, 'errors'),
+          non2xx: sum(rs, 'non2xx'),
+          mismatches: sum(rs, 'mismatches'),
+          total: sum(rs, 'total'),
+        },
       };
     } else results[q]![name] = { skipped: skipped.get(name) ?? 'wrong answer (see log)' };
   }
@@ -258,10 +343,29 @@ const memory: Record<string, number> = {};
 for (const [name, t] of targets) memory[name] = peakRssBytes(t.child.pid!);
 
 // ---- report ------------------------------------------------------------------------------------
-const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: machineCores, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, layout: layout.note };
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: machineCores,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  layout: layout.note,
+};
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const file = here(`./results/${stamp}.json`);
-writeFileSync(file, JSON.stringify({ startedAt: new Date().toISOString(), machine, options: { duration, warmup, connections, rounds, targets: targetNames, queries: queryNames }, results, peakRssBytes: memory }, null, 2));
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      startedAt: new Date().toISOString(),
+      machine,
+      options: { duration, warmup, connections, rounds, targets: targetNames, queries: queryNames },
+      results,
+      peakRssBytes: memory,
+    },
+    null,
+    2,
+  ),
+);
 
 const fmt = (n: number, d = 0) => n.toFixed(d);
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
@@ -284,7 +388,10 @@ for (const q of queryNames) {
   }
 }
 process.stdout.write(`${md}\nResults: ${file}\n`);
-if (thirdPartyProblems) log(`\n⚠ ${thirdPartyProblems} correctness problem(s) in third-party targets (see above); not counted against Tessera.`);
+if (thirdPartyProblems)
+  log(
+    `\n⚠ ${thirdPartyProblems} correctness problem(s) in third-party targets (see above); not counted against Tessera.`,
+  );
 if (failures) {
   log(`\n${failures} correctness problem(s): errors, non-2xx, wrong bodies or wrong first answers (see above).`);
   process.exit(1);

@@ -1,6 +1,17 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineCommand, dispatch, httpUrl, integer, listOf, matching, oneOf, UsageError, type CliIo, type Command } from '../supergraph/cli-args.ts';
+import {
+  defineCommand,
+  dispatch,
+  httpUrl,
+  integer,
+  listOf,
+  matching,
+  oneOf,
+  UsageError,
+  type CliIo,
+  type Command,
+} from '../supergraph/cli-args.ts';
 import { permissions, registryName } from '../supergraph/registry/names.ts';
 
 /**
@@ -23,14 +34,25 @@ const DEFAULT_V8_FLAGS = '--max-semi-space-size=8';
 function ensureV8Flags(): void {
   const flags = (process.env['TESSERA_V8_FLAGS'] ?? DEFAULT_V8_FLAGS).split(/\s+/).filter(Boolean);
   if (!flags.length || flags.every((f) => process.execArgv.includes(f)) || typeof process.execve !== 'function') return;
-  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  process.execve(
+    process.execPath,
+    [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)],
+    process.env,
+  );
 }
 
 const name = matching(registryName, 'a name of letters, digits, _ and - (at most 64)', 'name');
 
 /** Shared by every command that talks to the registry; left out of synopses (docs/cli.md says so once). */
 const registryTarget = {
-  registry: { type: 'string', env: 'TESSERA_REGISTRY_URL', required: true, parse: httpUrl, synopsis: false, help: "The registry's base URL, e.g. http://registry:4100." },
+  registry: {
+    type: 'string',
+    env: 'TESSERA_REGISTRY_URL',
+    required: true,
+    parse: httpUrl,
+    synopsis: false,
+    help: "The registry's base URL, e.g. http://registry:4100.",
+  },
   token: {
     type: 'string',
     value: 'token',
@@ -41,13 +63,23 @@ const registryTarget = {
   },
   graph: { type: 'string', required: true, parse: name, help: 'The graph.' },
   variant: { type: 'string', default: 'production', parse: name, help: 'The variant of the graph.' },
-  'timeout-ms': { type: 'string', default: '120000', parse: integer(1), synopsis: false, help: 'How long to wait for an answer. The default outlasts the registry\'s own composition timeout (30 s).' },
+  'timeout-ms': {
+    type: 'string',
+    default: '120000',
+    parse: integer(1),
+    synopsis: false,
+    help: "How long to wait for an answer. The default outlasts the registry's own composition timeout (30 s).",
+  },
 } as const;
 
 // Made outside the table: a generic call inside defineCommand's argument would stop TypeScript inferring the option types.
 const reportFormat = oneOf(['text', 'json', 'markdown']);
 const permissionList = listOf(permissions);
-const graphOrAll = matching(new RegExp(`^\\*$|${registryName.source}`), 'a graph name (letters, digits, _ and -) or *', 'graph');
+const graphOrAll = matching(
+  new RegExp(`^\\*$|${registryName.source}`),
+  'a graph name (letters, digits, _ and -) or *',
+  'graph',
+);
 
 const registryExit = '0 ok; 2 usage, network, auth or unknown-version error';
 
@@ -55,7 +87,11 @@ const subgraphInput = {
   name: { type: 'string', parse: name, help: 'The subgraph.' },
   schema: { type: 'string', value: 'file', help: "The subgraph's SDL file." },
   url: { type: 'string', parse: httpUrl, help: "The subgraph's routing URL (what gateways call)." },
-  config: { type: 'string', value: 'supergraph.yaml', help: 'Every local subgraph of a Rover-style supergraph.yaml instead of --name/--schema.' },
+  config: {
+    type: 'string',
+    value: 'supergraph.yaml',
+    help: 'Every local subgraph of a Rover-style supergraph.yaml instead of --name/--schema.',
+  },
 } as const;
 
 export const commands: readonly Command[] = [
@@ -66,9 +102,15 @@ export const commands: readonly Command[] = [
       'Reads a Rover-style `supergraph.yaml` (`federation_version`, `subgraphs.<name>.routing_url`, `schema.file` | `schema.subgraph_url` | `schema.sdl`). Writes the supergraph to --output (atomically) or stdout. Composition hints print as `hint[…]` lines.',
     options: {
       config: { type: 'string', value: 'file', default: 'supergraph.yaml', help: 'The supergraph config.' },
-      output: { type: 'string', short: 'o', value: 'file', help: 'Write the supergraph here instead of stdout (nothing is written when composition fails).' },
+      output: {
+        type: 'string',
+        short: 'o',
+        value: 'file',
+        help: 'Write the supergraph here instead of stdout (nothing is written when composition fails).',
+      },
     },
-    exitCodes: '0 ok; 1 composition errors (nothing written); 2 usage, bad config, unreadable file or unreachable subgraph',
+    exitCodes:
+      '0 ok; 1 composition errors (nothing written); 2 usage, bad config, unreadable file or unreachable subgraph',
     async run({ values }, io) {
       const { composeCommand } = await import('../supergraph/compose-command.ts');
       return composeCommand({ config: values.config, output: values.output }, io);
@@ -79,7 +121,13 @@ export const commands: readonly Command[] = [
     summary: 'Serve a supergraph.',
     description: 'SIGHUP reloads the supergraph; SIGTERM/SIGINT drain and stop.',
     options: {
-      config: { type: 'string', value: 'file', env: 'TESSERA_CONFIG', default: 'tessera.yaml', help: 'The gateway config.' },
+      config: {
+        type: 'string',
+        value: 'file',
+        env: 'TESSERA_CONFIG',
+        default: 'tessera.yaml',
+        help: 'The gateway config.',
+      },
     },
     env: {
       PORT: 'Overrides server.port.',
@@ -99,9 +147,13 @@ export const commands: readonly Command[] = [
     path: ['dev'],
     summary: 'Run the example stack on :4000 (what `npm start` runs).',
     description:
-      'Composes the four example subgraphs, starts each as its own process, and serves the gateway in this one. `PORT` (default 4000) is the gateway\'s port; the subgraphs take the next four. A port in use stops it with one line naming the port. Its subgraph processes exit with it, however it dies, and it stops itself when its parent (`npm`) is killed.',
+      "Composes the four example subgraphs, starts each as its own process, and serves the gateway in this one. `PORT` (default 4000) is the gateway's port; the subgraphs take the next four. A port in use stops it with one line naming the port. Its subgraph processes exit with it, however it dies, and it stops itself when its parent (`npm`) is killed.",
     options: {},
-    env: { PORT: 'The gateway\'s port (default 4000); the subgraphs take the next four.', LOG_LEVEL: 'Log level of the dev runner.', TESSERA_V8_FLAGS: 'As for `tessera gateway`.' },
+    env: {
+      PORT: "The gateway's port (default 4000); the subgraphs take the next four.",
+      LOG_LEVEL: 'Log level of the dev runner.',
+      TESSERA_V8_FLAGS: 'As for `tessera gateway`.',
+    },
     exitCodes: '0 after Ctrl-C; 1 port in use, composition failed or a subgraph did not start; 2 usage',
     async run() {
       ensureV8Flags();
@@ -115,9 +167,18 @@ export const commands: readonly Command[] = [
     description: 'HTTPS, and mTLS with --tls-ca, when --tls-cert and --tls-key are given.',
     positional: { name: 'name', required: true, help: 'accounts, products, reviews or inventory.' },
     options: {
-      port: { type: 'string', env: 'PORT', parse: integer(0, 65535), help: "Listen port (default: the subgraph's own, 4001–4004)." },
+      port: {
+        type: 'string',
+        env: 'PORT',
+        parse: integer(0, 65535),
+        help: "Listen port (default: the subgraph's own, 4001–4004).",
+      },
       host: { type: 'string', value: 'host', env: 'HOST', default: '127.0.0.1', help: 'Listen address.' },
-      admin: { type: 'boolean', env: 'TESSERA_SUBGRAPH_ADMIN', help: 'Serve the admin endpoints tests use to inject faults.' },
+      admin: {
+        type: 'boolean',
+        env: 'TESSERA_SUBGRAPH_ADMIN',
+        help: 'Serve the admin endpoints tests use to inject faults.',
+      },
       'tls-cert': { type: 'string', value: 'file', help: 'PEM certificate.' },
       'tls-key': { type: 'string', value: 'file', help: 'PEM private key.' },
       'tls-ca': { type: 'string', value: 'file', help: 'PEM CA bundle: require client certificates it signed.' },
@@ -125,13 +186,21 @@ export const commands: readonly Command[] = [
     exitCodes: '0 after SIGTERM/SIGINT; 2 usage',
     async run({ values, positional }) {
       const { exampleSubgraphs } = await import('../subgraphs/catalog.ts');
-      if (!exampleSubgraphs[positional!]) throw new UsageError(`unknown subgraph '${positional}': one of ${Object.keys(exampleSubgraphs).join(', ')} (or a command: check, publish, rollback)`);
+      if (!exampleSubgraphs[positional!])
+        throw new UsageError(
+          `unknown subgraph '${positional}': one of ${Object.keys(exampleSubgraphs).join(', ')} (or a command: check, publish, rollback)`,
+        );
       const cert = values['tls-cert'];
       const key = values['tls-key'];
       if (!cert !== !key) throw new UsageError('--tls-cert and --tls-key go together');
       if (values['tls-ca'] && !cert) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
       const { runSubgraph } = await import('../subgraphs/main.ts');
-      return runSubgraph(positional!, { port: values.port, host: values.host, admin: values.admin, tls: cert && key ? { certFile: cert, keyFile: key, caFile: values['tls-ca'] } : undefined });
+      return runSubgraph(positional!, {
+        port: values.port,
+        host: values.host,
+        admin: values.admin,
+        tls: cert && key ? { certFile: cert, keyFile: key, caFile: values['tls-ca'] } : undefined,
+      });
     },
   }),
   defineCommand({
@@ -140,20 +209,39 @@ export const commands: readonly Command[] = [
     description: 'Its keys are in .tessera/; tessera.yaml trusts it.',
     options: {
       sub: { type: 'string', value: 'subject', default: '1', help: 'The `sub` claim (a user id of the example data).' },
-      scope: { type: 'string', value: 'scopes', default: '', help: 'Space-separated scopes, e.g. "read:email read:profile".' },
-      claim: { type: 'string', multiple: true, parse: matching(/^[^=]+=/, 'name=value', 'name=value'), help: 'An extra claim.' },
-      ttl: { type: 'string', default: '3600', parse: integer(1, 31_536_000, ' of seconds'), help: 'Lifetime in seconds.' },
+      scope: {
+        type: 'string',
+        value: 'scopes',
+        default: '',
+        help: 'Space-separated scopes, e.g. "read:email read:profile".',
+      },
+      claim: {
+        type: 'string',
+        multiple: true,
+        parse: matching(/^[^=]+=/, 'name=value', 'name=value'),
+        help: 'An extra claim.',
+      },
+      ttl: {
+        type: 'string',
+        default: '3600',
+        parse: integer(1, 31_536_000, ' of seconds'),
+        help: 'Lifetime in seconds.',
+      },
     },
     exitCodes: '0; 1 no demo keys yet (run `npm start` once); 2 usage',
     async run({ values }, io) {
-      const claims = Object.fromEntries(values.claim.map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]));
+      const claims = Object.fromEntries(
+        values.claim.map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]),
+      );
       const keyFile = fileURLToPath(new URL('../.tessera/demo-issuer.private.jwk.json', import.meta.url));
       if (!existsSync(keyFile)) {
         io.stderr(`error: no demo issuer keys yet (${keyFile}): run \`npm start\` once to create them\n`);
         return 1;
       }
       const { mintDemoToken } = await import('./demo-token.ts');
-      io.stdout(`${await mintDemoToken(keyFile, { sub: values.sub, scope: values.scope, claims, ttlSec: values.ttl })}\n`);
+      io.stdout(
+        `${await mintDemoToken(keyFile, { sub: values.sub, scope: values.scope, claims, ttlSec: values.ttl })}\n`,
+      );
       return 0;
     },
   }),
@@ -173,11 +261,28 @@ export const commands: readonly Command[] = [
   defineCommand({
     path: ['registry', 'token', 'create'],
     summary: 'Create a registry token and its registry.yaml entry.',
-    description: 'The token is random (32 bytes) and printed only this once; the entry stores its SHA-256 digest, never the token.',
+    description:
+      'The token is random (32 bytes) and printed only this once; the entry stores its SHA-256 digest, never the token.',
     options: {
-      name: { type: 'string', value: 'name', required: true, help: 'Who uses it (shown in logs and history as the actor).' },
-      graph: { type: 'string', multiple: true, required: true, parse: graphOrAll, help: 'A graph it may use (repeat for more), or * for every graph.' },
-      permissions: { type: 'string', required: true, parse: permissionList, help: 'What it may do: read (gateways, fetch), check (CI on pull requests), publish (deploys, rollbacks).' },
+      name: {
+        type: 'string',
+        value: 'name',
+        required: true,
+        help: 'Who uses it (shown in logs and history as the actor).',
+      },
+      graph: {
+        type: 'string',
+        multiple: true,
+        required: true,
+        parse: graphOrAll,
+        help: 'A graph it may use (repeat for more), or * for every graph.',
+      },
+      permissions: {
+        type: 'string',
+        required: true,
+        parse: permissionList,
+        help: 'What it may do: read (gateways, fetch), check (CI on pull requests), publish (deploys, rollbacks).',
+      },
     },
     exitCodes: '0; 2 usage',
     async run({ values }, io) {
@@ -200,13 +305,24 @@ export const commands: readonly Command[] = [
   defineCommand({
     path: ['subgraph', 'check'],
     summary: 'Check a subgraph change against the registry.',
-    description: 'Composition first, then every change of the API schema classified breaking, dangerous or safe. With --usage-days, a breaking change to a field no recorded operation used in that many days does not fail the check.',
-    synopsis: '--graph <name> [--variant <name>] (--name <name> --schema <file> | --config <supergraph.yaml>) [--format <text|json|markdown>] [--usage-days <n>]',
+    description:
+      'Composition first, then every change of the API schema classified breaking, dangerous or safe. With --usage-days, a breaking change to a field no recorded operation used in that many days does not fail the check.',
+    synopsis:
+      '--graph <name> [--variant <name>] (--name <name> --schema <file> | --config <supergraph.yaml>) [--format <text|json|markdown>] [--usage-days <n>]',
     options: {
       ...registryTarget,
       ...subgraphInput,
-      format: { type: 'string', default: 'text', parse: reportFormat, help: 'Report format (markdown for a pull-request comment).' },
-      'usage-days': { type: 'string', parse: integer(1, 36_500), help: 'Judge breaking changes by the field usage gateways reported in this many days.' },
+      format: {
+        type: 'string',
+        default: 'text',
+        parse: reportFormat,
+        help: 'Report format (markdown for a pull-request comment).',
+      },
+      'usage-days': {
+        type: 'string',
+        parse: integer(1, 36_500),
+        help: 'Judge breaking changes by the field usage gateways reported in this many days.',
+      },
     },
     exitCodes: '0 pass; 1 breaking change or composition failure; 2 usage, network or auth error',
     async run({ values }, io) {
@@ -217,8 +333,10 @@ export const commands: readonly Command[] = [
   defineCommand({
     path: ['subgraph', 'publish'],
     summary: 'Publish a subgraph to a variant.',
-    description: 'The registry composes the variant with it and stores the result as the next version, or changes nothing when composition fails.',
-    synopsis: '--graph <name> [--variant <name>] (--name <name> --schema <file> --url <url> | --config <supergraph.yaml>)',
+    description:
+      'The registry composes the variant with it and stores the result as the next version, or changes nothing when composition fails.',
+    synopsis:
+      '--graph <name> [--variant <name>] (--name <name> --schema <file> --url <url> | --config <supergraph.yaml>)',
     options: { ...registryTarget, ...subgraphInput },
     exitCodes: '0 published or unchanged; 1 composition failure (nothing changed); 2 usage, network or auth error',
     async run({ values }, io) {
@@ -261,7 +379,12 @@ export const commands: readonly Command[] = [
     description: 'The rollback is stored as a new version; gateways following the variant load it on their next poll.',
     options: {
       ...registryTarget,
-      to: { type: 'string', required: true, parse: integer(1), help: 'The version to go back to (`tessera variant history` lists them).' },
+      to: {
+        type: 'string',
+        required: true,
+        parse: integer(1),
+        help: 'The version to go back to (`tessera variant history` lists them).',
+      },
     },
     exitCodes: registryExit,
     async run({ values }, io) {
@@ -272,7 +395,7 @@ export const commands: readonly Command[] = [
 ];
 
 export const helpFooter = [
-  '`tessera <command> --help` shows a command\'s options. Registry commands read --registry and --token',
+  "`tessera <command> --help` shows a command's options. Registry commands read --registry and --token",
   'from TESSERA_REGISTRY_URL and TESSERA_REGISTRY_TOKEN.',
   'Exit codes: 0 ok; 1 failure (composition, breaking change, supergraph); 2 usage, network or auth error;',
   '78 invalid config. An unexpected error prints one line; --verbose or LOG_LEVEL=debug adds its stack.',

@@ -3,7 +3,12 @@ import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 
 /** The demo issuer `npm start` trusts (tessera.yaml): a key pair made on first start, kept in .tessera/. */
-export const demoIssuer = { issuer: 'https://demo.tessera.local', audience: 'tessera-demo', kid: 'tessera-demo-1', alg: 'ES256' } as const;
+export const demoIssuer = {
+  issuer: 'https://demo.tessera.local',
+  audience: 'tessera-demo',
+  kid: 'tessera-demo-1',
+  alg: 'ES256',
+} as const;
 
 /** Creates the demo key pair once: the private JWK for `tessera token`, the public JWKS for the gateway. */
 export async function ensureDemoKeys(privateFile: string, jwksFile: string): Promise<void> {
@@ -16,8 +21,12 @@ export async function ensureDemoKeys(privateFile: string, jwksFile: string): Pro
 }
 
 /** `tessera token`: signs a demo token with the key `npm start` created. */
-export async function mintDemoToken(privateFile: string, opts: { sub: string; scope: string; claims: Record<string, string>; ttlSec: number }): Promise<string> {
-  if (!existsSync(privateFile)) throw new Error(`${privateFile} does not exist: run \`npm start\` once to create the demo issuer's keys`);
+export async function mintDemoToken(
+  privateFile: string,
+  opts: { sub: string; scope: string; claims: Record<string, string>; ttlSec: number },
+): Promise<string> {
+  if (!existsSync(privateFile))
+    throw new Error(`${privateFile} does not exist: run \`npm start\` once to create the demo issuer's keys`);
   const jwk = JSON.parse(readFileSync(privateFile, 'utf8')) as JWK;
   const key = await importJWK(jwk, demoIssuer.alg);
   return new SignJWT({ ...opts.claims, ...(opts.scope ? { scope: opts.scope } : {}) })

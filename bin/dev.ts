@@ -13,7 +13,9 @@ import { demoIssuer, ensureDemoKeys } from './demo-token.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // dev-subgraph.ts in a checkout, dev-subgraph.js in the built package.
-const subgraphEntry = fileURLToPath(new URL(`./dev-subgraph${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url));
+const subgraphEntry = fileURLToPath(
+  new URL(`./dev-subgraph${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url),
+);
 
 /**
  * `npm start`: the whole example stack on one machine, with no Redis and no Docker. Each
@@ -26,15 +28,25 @@ export async function runDev(): Promise<number> {
   watchParent();
 
   const configFile = `${root}tessera.yaml`;
-  const raw = parseYaml(readFileSync(configFile, 'utf8')) as { server?: { port?: number; host?: string }; subgraphs?: Record<string, unknown> };
-  const gatewayPort = /^\d+$/.test(process.env['PORT'] ?? '') ? Number(process.env['PORT']) : (raw.server?.port ?? 4000);
-  const subgraphs = Object.entries(exampleSubgraphs).map(([name, { port }]) => ({ name, port: gatewayPort + port - 4000 }));
+  const raw = parseYaml(readFileSync(configFile, 'utf8')) as {
+    server?: { port?: number; host?: string };
+    subgraphs?: Record<string, unknown>;
+  };
+  const gatewayPort = /^\d+$/.test(process.env['PORT'] ?? '')
+    ? Number(process.env['PORT'])
+    : (raw.server?.port ?? 4000);
+  const subgraphs = Object.entries(exampleSubgraphs).map(([name, { port }]) => ({
+    name,
+    port: gatewayPort + port - 4000,
+  }));
   const taken = await firstTakenPort([
     { port: gatewayPort, host: process.env['HOST'] ?? raw.server?.host ?? '0.0.0.0', what: 'the gateway' },
     ...subgraphs.map((s) => ({ port: s.port, host: '127.0.0.1', what: `the ${s.name} subgraph` })),
   ]);
   if (taken) {
-    process.stderr.write(`tessera dev: port ${taken.port} (${taken.what}) is already in use (${taken.code}); stop what holds it, or run on other ports: PORT=5000 npm start (the subgraphs take the four after it)\n`);
+    process.stderr.write(
+      `tessera dev: port ${taken.port} (${taken.what}) is already in use (${taken.code}); stop what holds it, or run on other ports: PORT=5000 npm start (the subgraphs take the four after it)\n`,
+    );
     return 1;
   }
 
@@ -47,12 +59,16 @@ export async function runDev(): Promise<number> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   };
   try {
-    await Promise.all(subgraphs.map(async ({ name, port }) => {
-      // The IPC channel ties the child's lifetime to this process (see dev-subgraph.ts).
-      const child = spawn(process.execPath, [subgraphEntry, name, String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      children.push(child);
-      await waitForHealth(`http://127.0.0.1:${port}/health`, child, name);
-    }));
+    await Promise.all(
+      subgraphs.map(async ({ name, port }) => {
+        // The IPC channel ties the child's lifetime to this process (see dev-subgraph.ts).
+        const child = spawn(process.execPath, [subgraphEntry, name, String(port)], {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+        children.push(child);
+        await waitForHealth(`http://127.0.0.1:${port}/health`, child, name);
+      }),
+    );
   } catch (err) {
     await killAll();
     process.stderr.write(`${(err as Error).message}\n`);
@@ -62,12 +78,22 @@ export async function runDev(): Promise<number> {
   await ensureDemoKeys(`${root}.tessera/demo-issuer.private.jwk.json`, `${root}.tessera/demo-issuer.jwks.json`);
   // The example config with this run's ports; the composed routing URLs say 4001-4004.
   const config = parseConfig(
-    { ...raw, server: { ...raw.server, port: gatewayPort }, subgraphs: { ...raw.subgraphs, ...Object.fromEntries(subgraphs.map((s) => [s.name, { url: `http://127.0.0.1:${s.port}/graphql` }])) } },
+    {
+      ...raw,
+      server: { ...raw.server, port: gatewayPort },
+      subgraphs: {
+        ...raw.subgraphs,
+        ...Object.fromEntries(subgraphs.map((s) => [s.name, { url: `http://127.0.0.1:${s.port}/graphql` }])),
+      },
+    },
     { source: configFile, baseDir: root, env: process.env },
   );
   let gateway;
   try {
-    gateway = await createGateway(config, { log: createLogger({ level: config.log.level, name: 'tessera-gateway' }), baseDir: root });
+    gateway = await createGateway(config, {
+      log: createLogger({ level: config.log.level, name: 'tessera-gateway' }),
+      baseDir: root,
+    });
   } catch (err) {
     await killAll();
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
@@ -77,7 +103,11 @@ export async function runDev(): Promise<number> {
   installSignals(gateway, killAll);
   for (const c of children) {
     c.once('exit', (code, signal) => {
-      if (gateway.lifecycle.phase === 'serving') log.warn({ pid: c.pid, code, signal }, 'a subgraph process exited; its fields will come back null with SUBGRAPH_UNAVAILABLE');
+      if (gateway.lifecycle.phase === 'serving')
+        log.warn(
+          { pid: c.pid, code, signal },
+          'a subgraph process exited; its fields will come back null with SUBGRAPH_UNAVAILABLE',
+        );
     });
   }
   process.stdout.write(`
@@ -121,7 +151,9 @@ function watchParent(): void {
 }
 
 /** The first port of `ports` that cannot be listened on, and why. */
-async function firstTakenPort(ports: Array<{ port: number; host: string; what: string }>): Promise<{ port: number; what: string; code: string } | undefined> {
+async function firstTakenPort(
+  ports: Array<{ port: number; host: string; what: string }>,
+): Promise<{ port: number; what: string; code: string } | undefined> {
   for (const p of ports) {
     const code = await new Promise<string | undefined>((resolve) => {
       const probe = createServer();
@@ -136,7 +168,8 @@ async function firstTakenPort(ports: Array<{ port: number; host: string; what: s
 async function waitForHealth(url: string, child: ChildProcess, name: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`subgraph "${name}" exited with code ${child.exitCode} (is its port already in use?)`);
+    if (child.exitCode !== null)
+      throw new Error(`subgraph "${name}" exited with code ${child.exitCode} (is its port already in use?)`);
     try {
       const res = await fetch(url);
       if (res.ok) return;

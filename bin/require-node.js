@@ -13,8 +13,18 @@ export function nodeIsSupported(rerun) {
   const running = process.versions.node;
   if (Number(running.split('.')[0]) >= requiredMajor) return true;
   process.stderr.write(
-    'tessera needs Node.js ' + requiredMajor + ' or newer, but this is Node.js ' + running + ' (' + process.execPath + '). ' +
-      'Install it with `nvm install ' + requiredMajor + '` (https://github.com/nvm-sh/nvm), or run once without installing: `' + rerun + '`\n',
+    'tessera needs Node.js ' +
+      requiredMajor +
+      ' or newer, but this is Node.js ' +
+      running +
+      ' (' +
+      process.execPath +
+      '). ' +
+      'Install it with `nvm install ' +
+      requiredMajor +
+      '` (https://github.com/nvm-sh/nvm), or run once without installing: `' +
+      rerun +
+      '`\n',
   );
   process.exitCode = 1;
   return false;

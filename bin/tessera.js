@@ -10,7 +10,10 @@ if (nodeIsSupported(['npx', '-y', 'node@' + requiredMajor].concat(process.argv.s
   // A checkout runs its TypeScript sources as they are (Node strips the types). The published
   // package ships only the build: Node refuses to strip types under node_modules.
   const source = new URL('./tessera.ts', import.meta.url);
-  const entry = existsSync(source) && !source.pathname.includes('/node_modules/') ? source : new URL('../dist/bin/tessera.js', import.meta.url);
+  const entry =
+    existsSync(source) && !source.pathname.includes('/node_modules/')
+      ? source
+      : new URL('../dist/bin/tessera.js', import.meta.url);
   import(entry.href).catch((err) => {
     process.stderr.write(String((err && err.stack) || err) + '\n');
     process.exitCode = 1;

@@ -18,7 +18,11 @@ runTessera(argv, {
     const verbose = argv.includes('--verbose') || /^(debug|trace)$/i.test(process.env['LOG_LEVEL'] ?? '');
     const e = err as { message?: string; code?: string; stack?: string };
     const line = String(e?.message ?? err).split('\n')[0];
-    process.stderr.write(verbose && e?.stack ? `${e.stack}\n` : `error${e?.code ? `[${e.code}]` : ''}: ${line} (--verbose shows the stack)\n`);
+    process.stderr.write(
+      verbose && e?.stack
+        ? `${e.stack}\n`
+        : `error${e?.code ? `[${e.code}]` : ''}: ${line} (--verbose shows the stack)\n`,
+    );
     process.exitCode = 1;
   },
 );

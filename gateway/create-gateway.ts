@@ -44,7 +44,10 @@ export class ListenError extends Error {}
 
 /** `@join__graph(name: "products", url: "http://…")` entries of a supergraph SDL. */
 export function subgraphsOf(supergraphSdl: string): Array<{ name: string; url: string }> {
-  return [...supergraphSdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map((m) => ({ name: m[1]!, url: m[2]! }));
+  return [...supergraphSdl.matchAll(/@join__graph\(name:\s*"([^"]+)",\s*url:\s*"([^"]*)"\)/g)].map((m) => ({
+    name: m[1]!,
+    url: m[2]!,
+  }));
 }
 
 export interface GatewayOptions {
@@ -62,7 +65,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const redis = config.redis ? createRedis(config.redis, log) : null;
   let plugins: GatewayPlugin[];
   try {
-    plugins = await createPlugins(config, { log, metrics, redis, baseDir: opts.baseDir ?? process.cwd(), policyFunctions: opts.policyFunctions });
+    plugins = await createPlugins(config, {
+      log,
+      metrics,
+      redis,
+      baseDir: opts.baseDir ?? process.cwd(),
+      policyFunctions: opts.policyFunctions,
+    });
   } catch (err) {
     if (redis) await closeRedis(redis);
     throw err;
@@ -94,8 +103,15 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     onGeneration: ({ apiSchema, supergraphSdl }) => {
       clients.shapes.set(apiSchema, supergraphSdl);
       const subgraphs = subgraphsOf(supergraphSdl);
-      const unknown = unknownSubgraphNames(config, subgraphs.map((s) => s.name));
-      if (unknown.length) log.warn({ keys: unknown.map((n) => `subgraphs.${n}`) }, 'config names subgraphs that are not in the supergraph');
+      const unknown = unknownSubgraphNames(
+        config,
+        subgraphs.map((s) => s.name),
+      );
+      if (unknown.length)
+        log.warn(
+          { keys: unknown.map((n) => `subgraphs.${n}`) },
+          'config names subgraphs that are not in the supergraph',
+        );
       // The new generation references its clients before the old one can release them, so a
       // subgraph whose URL and settings are unchanged keeps its client (and pool) across the reload.
       const lease = clients.lease(subgraphs);
@@ -106,7 +122,10 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     csrfPrevention: config.server.csrfPrevention,
     introspection: config.server.introspection,
   });
-  const pipeline = new Pipeline(runner, () => engine, { log, maxExpandedFields: config.policies.operationLimits.maxExpandedFields });
+  const pipeline = new Pipeline(runner, () => engine, {
+    log,
+    maxExpandedFields: config.policies.operationLimits.maxExpandedFields,
+  });
 
   try {
     await engine.start();
@@ -114,7 +133,9 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await clients.closeAll();
     await runner.close();
     if (redis) await closeRedis(redis);
-    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
+    throw new SupergraphLoadError(
+      `SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 2000)}`,
+    );
   }
   try {
     // The first generation's onSchema hooks (authorization rules, cost weights) finish before the port opens.
@@ -124,18 +145,30 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await clients.closeAll();
     await runner.close();
     if (redis) await closeRedis(redis);
-    throw new SupergraphLoadError(`SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, " ").slice(0, 2000)}`);
+    throw new SupergraphLoadError(
+      `SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 2000)}`,
+    );
   }
 
   metrics.supergraphGeneration.set(source.generation);
-  const registryVersion = () => (source instanceof RegistrySupergraphSource ? { supergraphVersion: source.version } : {});
-  if (source instanceof RegistrySupergraphSource && source.version !== null) metrics.supergraphVersion.set(source.version);
-  const { server, connections } = createHttpServer({ config, pipeline, lifecycle, log, metrics, readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }) });
+  const registryVersion = () =>
+    source instanceof RegistrySupergraphSource ? { supergraphVersion: source.version } : {};
+  if (source instanceof RegistrySupergraphSource && source.version !== null)
+    metrics.supergraphVersion.set(source.version);
+  const { server, connections } = createHttpServer({
+    config,
+    pipeline,
+    lifecycle,
+    log,
+    metrics,
+    readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }),
+  });
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, log) : null;
   let port: number;
   let metricsUrl: string | null = null;
   try {
-    if (metricsServer) metricsUrl = `http://${hostForUrl(config.metrics.host)}:${await listen(metricsServer, config.metrics.port, config.metrics.host, 'metrics')}/metrics`;
+    if (metricsServer)
+      metricsUrl = `http://${hostForUrl(config.metrics.host)}:${await listen(metricsServer, config.metrics.port, config.metrics.host, 'metrics')}/metrics`;
     port = await listen(server, config.server.port, config.server.host, 'server');
   } catch (err) {
     metricsServer?.close();
@@ -148,7 +181,17 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const url = `${config.server.tls ? 'https' : 'http'}://${hostForUrl(config.server.host)}:${port}/graphql`;
   lifecycle.phase = 'serving';
   if (metricsUrl) log.info({ url: metricsUrl }, 'metrics listening');
-  log.info({ url, metricsUrl, supergraph: supergraphName, ...registryVersion(), generation: source.generation, plugins: runner.names }, 'gateway listening');
+  log.info(
+    {
+      url,
+      metricsUrl,
+      supergraph: supergraphName,
+      ...registryVersion(),
+      generation: source.generation,
+      plugins: runner.names,
+    },
+    'gateway listening',
+  );
 
   let stopping: Promise<void> | null = null;
   const shutdown = () =>
@@ -157,11 +200,15 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       // From here on every response is written with `Connection: close` (http/server.ts checks
       // the phase when it writes headers), so no client reuses a socket that is about to close.
       lifecycle.phase = 'draining';
-      log.info({ readinessDelayMs, drainTimeoutMs, inFlight: lifecycle.inFlightRequests }, 'shutting down: readiness is now 503');
+      log.info(
+        { readinessDelayMs, drainTimeoutMs, inFlight: lifecycle.inFlightRequests },
+        'shutting down: readiness is now 503',
+      );
       if (readinessDelayMs > 0) await new Promise((r) => setTimeout(r, readinessDelayMs));
       lifecycle.phase = 'closing';
       const drained = await drainConnections(server, connections, lifecycle, drainTimeoutMs);
-      if (!drained) log.warn({ inFlight: lifecycle.inFlightRequests }, 'drain timeout reached; closing remaining connections');
+      if (!drained)
+        log.warn({ inFlight: lifecycle.inFlightRequests }, 'drain timeout reached; closing remaining connections');
       await engine.stop();
       generations.stop();
       await clients.closeAll({ force: !drained });
@@ -184,7 +231,13 @@ function hostForUrl(host: string): string {
 
 function listen(server: Server, port: number, host: string, key: 'server' | 'metrics'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(`cannot listen on ${host}:${port} (\`${key}.host\`/\`${key}.port\`): ${err.code ?? err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new ListenError(
+          `cannot listen on ${host}:${port} (\`${key}.host\`/\`${key}.port\`): ${err.code ?? err.message}`,
+        ),
+      ),
+    );
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
 }

@@ -41,7 +41,10 @@ export async function runGateway(configFile: string): Promise<number> {
   return -1;
 }
 
-export function installSignals(gateway: { reload(): Promise<unknown>; shutdown(): Promise<void>; log: { info: (o: object, m: string) => void } }, onStopped?: () => Promise<void>): void {
+export function installSignals(
+  gateway: { reload(): Promise<unknown>; shutdown(): Promise<void>; log: { info: (o: object, m: string) => void } },
+  onStopped?: () => Promise<void>,
+): void {
   process.on('SIGHUP', () => {
     gateway.log.info({ signal: 'SIGHUP' }, 'reloading supergraph');
     void gateway.reload();
@@ -57,7 +60,10 @@ export function installSignals(gateway: { reload(): Promise<unknown>; shutdown()
     gateway
       .shutdown()
       .then(() => onStopped?.())
-      .then(() => process.exit(0), () => process.exit(1));
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -9,7 +9,10 @@ export const chromiumPath = '/usr/bin/chromium';
 /** Whether Chromium can run here. CI installs it and sets CI=true, so there a missing binary is a failure. */
 export function chromiumAvailable(): boolean {
   const found = existsSync(chromiumPath);
-  if (!found && process.env['CI']) throw new Error(`${chromiumPath} is not installed, but CI must run the browser tests (apt-get install -y chromium)`);
+  if (!found && process.env['CI'])
+    throw new Error(
+      `${chromiumPath} is not installed, but CI must run the browser tests (apt-get install -y chromium)`,
+    );
   return found;
 }
 
@@ -40,7 +43,17 @@ export async function launchChromium(): Promise<Chromium> {
   const browser = await puppeteer.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
   });
   return {
     browser,
@@ -52,7 +65,10 @@ export async function launchChromium(): Promise<Chromium> {
       });
       page.on('pageerror', (err) => watched.problems.push(`uncaught: ${String(err)}`));
       page.on('request', (r) => void watched.requests.push(r.url()));
-      page.on('requestfailed', (r) => void watched.failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`));
+      page.on(
+        'requestfailed',
+        (r) => void watched.failures.push(`${r.method()} ${r.url()}: ${r.failure()?.errorText ?? 'failed'}`),
+      );
       page.on('response', (r) => {
         if (r.status() >= 400) watched.failures.push(`${r.request().method()} ${r.url()}: HTTP ${r.status()}`);
       });

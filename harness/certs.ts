@@ -20,7 +20,8 @@ export function generatePki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-pki-'));
   const f = (name: string) => join(dir, name);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const key = (name: string) => ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', f(name));
+  const key = (name: string) =>
+    ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', f(name));
   const ca = (name: string, cn: string) => {
     key(`${name}.key`);
     ssl('req', '-x509', '-new', '-key', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '1', '-subj', `/CN=${cn}`);
@@ -29,7 +30,23 @@ export function generatePki(): TestPki {
     key(`${name}.key`);
     ssl('req', '-new', '-key', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
     writeFileSync(f(`${name}.ext`), ext);
-    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${caName}.crt`), '-CAkey', f(`${caName}.key`), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '1', '-extfile', f(`${name}.ext`));
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f(`${caName}.crt`),
+      '-CAkey',
+      f(`${caName}.key`),
+      '-CAcreateserial',
+      '-out',
+      f(`${name}.crt`),
+      '-days',
+      '1',
+      '-extfile',
+      f(`${name}.ext`),
+    );
   };
   ca('ca', 'Tessera Test CA');
   ca('rogue-ca', 'Someone Else CA');

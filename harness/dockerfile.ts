@@ -1,4 +1,14 @@
-import { copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { basename, join, matchesGlob, posix } from 'node:path';
 import { run, type Ran } from './package.ts';
 
@@ -20,7 +30,11 @@ export interface Stage {
 
 /** Dockerfile → stages, with line continuations and comments handled (enough for ours; tested by replaying it). */
 export function parseDockerfile(text: string): Stage[] {
-  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: Stage[] = [];
   for (const line of lines) {
     const [, op = '', rest = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
@@ -49,7 +63,11 @@ export function parseDockerfile(text: string): Stage[] {
 
 /** .dockerignore → a predicate over context-relative POSIX paths (patterns match a path or any folder above it; `!` re-includes). */
 export function dockerIgnore(text: string): (path: string) => boolean {
-  const rules = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => ({ include: l.startsWith('!'), pattern: posix.normalize(l.replace(/^!/, '').replace(/^\/+/, '')) }));
+  const rules = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => ({ include: l.startsWith('!'), pattern: posix.normalize(l.replace(/^!/, '').replace(/^\/+/, '')) }));
   return (path) => {
     const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
     let ignored = false;
@@ -79,12 +97,25 @@ export interface Replayed {
  * One substitution: a full `npm ci` (dev dependencies included) links the repository's
  * node_modules, which .ci/run installed with `npm ci` from the same package-lock.json.
  */
-export async function replayDockerfile(opts: { context: string; dir: string; env: NodeJS.ProcessEnv }): Promise<Replayed> {
+export async function replayDockerfile(opts: {
+  context: string;
+  dir: string;
+  env: NodeJS.ProcessEnv;
+}): Promise<Replayed> {
   const stages = parseDockerfile(readFileSync(join(opts.context, 'Dockerfile'), 'utf8'));
-  const ignored = existsSync(join(opts.context, '.dockerignore')) ? dockerIgnore(readFileSync(join(opts.context, '.dockerignore'), 'utf8')) : () => false;
+  const ignored = existsSync(join(opts.context, '.dockerignore'))
+    ? dockerIgnore(readFileSync(join(opts.context, '.dockerignore'), 'utf8'))
+    : () => false;
   const roots = new Map<string, string>();
   const runs: Replayed['runs'] = [];
-  let state = { workdir: '/', env: {} as Record<string, string>, user: undefined as string | undefined, entrypoint: [] as string[], cmd: [] as string[], healthcheck: undefined as Instruction | undefined };
+  let state = {
+    workdir: '/',
+    env: {} as Record<string, string>,
+    user: undefined as string | undefined,
+    entrypoint: [] as string[],
+    cmd: [] as string[],
+    healthcheck: undefined as Instruction | undefined,
+  };
   let root = '';
   const inRoot = (r: string, p: string) => join(r, p);
   for (const [i, stage] of stages.entries()) {
@@ -116,7 +147,13 @@ export async function replayDockerfile(opts: { context: string; dir: string; env
               if (!fromRoot) throw new Error(`COPY --from names no earlier stage: ${ins.raw}`);
               copyInto(inRoot(fromRoot, posix.resolve('/', src)), inRoot(root, dest), toDir, () => false, '');
             } else {
-              copyInto(join(opts.context, src), inRoot(root, dest), toDir, ignored, posix.normalize(src) === '.' ? '' : posix.normalize(src));
+              copyInto(
+                join(opts.context, src),
+                inRoot(root, dest),
+                toDir,
+                ignored,
+                posix.normalize(src) === '.' ? '' : posix.normalize(src),
+              );
             }
           }
           break;
@@ -125,16 +162,26 @@ export async function replayDockerfile(opts: { context: string; dir: string; env
           if (ins.json) throw new Error(`RUN in JSON form is not replayed: ${ins.raw}`);
           const command = ins.args.join(' ');
           // This runs on the machine itself: it must not empty the npm cache every install here reads.
-          if (/npm cache clean/.test(command)) throw new Error(`RUN ${command}: use a cache mount (RUN --mount=type=cache,target=/root/.npm) instead of cleaning the cache`);
+          if (/npm cache clean/.test(command))
+            throw new Error(
+              `RUN ${command}: use a cache mount (RUN --mount=type=cache,target=/root/.npm) instead of cleaning the cache`,
+            );
           const cwd = inRoot(root, state.workdir);
           if (/^npm ci\b/.test(command) && !/--omit=dev/.test(command) && !command.includes('&&')) {
             symlinkSync(join(opts.context, 'node_modules'), join(cwd, 'node_modules'), 'dir');
             runs.push({ stage: stage.name, command, ran: 'linked' });
             break;
           }
-          const ran = await run('sh', ['-c', command], { cwd, env: { ...opts.env, ...state.env, npm_config_prefer_offline: 'true' }, timeoutMs: 300_000 });
+          const ran = await run('sh', ['-c', command], {
+            cwd,
+            env: { ...opts.env, ...state.env, npm_config_prefer_offline: 'true' },
+            timeoutMs: 300_000,
+          });
           runs.push({ stage: stage.name, command, ran });
-          if (ran.code !== 0) throw new Error(`RUN ${command} failed (${ran.code}) in stage ${stage.name}:\n${ran.stdout}\n${ran.stderr}`);
+          if (ran.code !== 0)
+            throw new Error(
+              `RUN ${command} failed (${ran.code}) in stage ${stage.name}:\n${ran.stdout}\n${ran.stderr}`,
+            );
           break;
         }
         case 'USER':
@@ -159,7 +206,18 @@ export async function replayDockerfile(opts: { context: string; dir: string; env
     }
   }
   const final = stages.at(-1)!;
-  return { stages, final, root, workdir: inRoot(root, state.workdir), env: state.env, user: state.user, entrypoint: state.entrypoint, cmd: state.cmd, healthcheck: state.healthcheck, runs };
+  return {
+    stages,
+    final,
+    root,
+    workdir: inRoot(root, state.workdir),
+    env: state.env,
+    user: state.user,
+    entrypoint: state.entrypoint,
+    cmd: state.cmd,
+    healthcheck: state.healthcheck,
+    runs,
+  };
 }
 
 /** Docker's COPY: a folder's contents go into `dest`; a file goes to `dest` (or into it, when `dest` is a folder). */

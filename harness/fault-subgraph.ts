@@ -21,7 +21,10 @@ export type FaultReply =
   | { stream: { bytes: number; prefix: string; item: string; suffix: string; contentLength: boolean } };
 
 /** Decides the answer; `forward()` asks the real subgraph behind this one. */
-export type FaultHandler = (req: SubgraphRequest, forward: () => Promise<{ status: number; json: any }>) => Promise<FaultReply> | FaultReply;
+export type FaultHandler = (
+  req: SubgraphRequest,
+  forward: () => Promise<{ status: number; json: any }>,
+) => Promise<FaultReply> | FaultReply;
 
 export interface FaultSubgraph extends AsyncDisposable {
   readonly url: string;
@@ -52,17 +55,30 @@ export async function startFaultSubgraph(targetUrl: string): Promise<FaultSubgra
     try {
       const raw = await readBody(req);
       requests++;
-      const body = JSON.parse(raw) as { query: string; variables?: Record<string, any> | null; operationName?: string | null };
+      const body = JSON.parse(raw) as {
+        query: string;
+        variables?: Record<string, any> | null;
+        operationName?: string | null;
+      };
       const forward = async () => {
         const headers: Record<string, string> = { 'content-type': 'application/json' };
-        for (const [k, v] of Object.entries(req.headers)) if (k.startsWith('x-') && typeof v === 'string') headers[k] = v;
+        for (const [k, v] of Object.entries(req.headers))
+          if (k.startsWith('x-') && typeof v === 'string') headers[k] = v;
         const upstream = await request(targetUrl, { method: 'POST', headers, body: raw });
         return { status: upstream.statusCode, json: await upstream.body.json() };
       };
-      const reply: FaultReply = handler ? await handler({ query: body.query, variables: body.variables ?? null, operationName: body.operationName ?? null }, forward) : { json: (await forward()).json };
+      const reply: FaultReply = handler
+        ? await handler(
+            { query: body.query, variables: body.variables ?? null, operationName: body.operationName ?? null },
+            forward,
+          )
+        : { json: (await forward()).json };
       if ('stream' in reply) return await stream(res, reply.stream);
       const json = JSON.stringify(reply.json);
-      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.writeHead(reply.status ?? 200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(json),
+      });
       res.end(json);
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -79,7 +95,10 @@ export async function startFaultSubgraph(targetUrl: string): Promise<FaultSubgra
     const comma = Buffer.from(`,${s.item}`);
     const items = Math.max(1, Math.floor((s.bytes - head.length - tail.length - item.length) / comma.length) + 1);
     const total = head.length + item.length + (items - 1) * comma.length + tail.length;
-    res.writeHead(200, { 'content-type': 'application/json', ...(s.contentLength ? { 'content-length': String(total) } : {}) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      ...(s.contentLength ? { 'content-length': String(total) } : {}),
+    });
     let closed = false;
     res.on('close', () => {
       closed = true;
@@ -90,15 +109,16 @@ export async function startFaultSubgraph(targetUrl: string): Promise<FaultSubgra
       if (closed) return;
       const flushed = res.write(buf);
       streamedBytes += buf.length;
-      if (!flushed) await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
+      if (!flushed)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
     };
     await write(Buffer.concat([head, item]));
     const full = Buffer.concat(Array.from({ length: perChunk }, () => comma));

@@ -26,7 +26,11 @@ export function fragmentChain(spec: ChainSpec): string {
   const parts = [spec.wrap(`...${p}0`)];
   for (let i = 0; i < spec.levels; i++) {
     const alias = spec.aliasField ? `a${i}: ${spec.aliasField} ` : '';
-    parts.push(`fragment ${p}${i} on ${spec.on} { ${alias}${Array(spec.fanOut).fill(`...${p}${i + 1}`).join(' ')} }`);
+    parts.push(
+      `fragment ${p}${i} on ${spec.on} { ${alias}${Array(spec.fanOut)
+        .fill(`...${p}${i + 1}`)
+        .join(' ')} }`,
+    );
   }
   parts.push(`fragment ${p}${spec.levels} on ${spec.on} { ${spec.leaf} }`);
   return parts.join(' ');
@@ -34,19 +38,47 @@ export function fragmentChain(spec: ChainSpec): string {
 
 /** The attack from issue 12: under 300 tokens, a protected field (`User.email`) at the end. */
 export const nestedChain = (levels: number, fanOut = 2, alias = false): string =>
-  fragmentChain({ levels, fanOut, on: 'User', wrap: (s) => `{ users(first: 1) { ${s} } }`, leaf: 'email', ...(alias ? { aliasField: 'id' } : {}) });
+  fragmentChain({
+    levels,
+    fanOut,
+    on: 'User',
+    wrap: (s) => `{ users(first: 1) { ${s} } }`,
+    leaf: 'email',
+    ...(alias ? { aliasField: 'id' } : {}),
+  });
 
 /** The chain at the root: the expanded fields are root fields, the last one `me` (`@authenticated`). */
 export const rootChain = (levels: number, fanOut = 2, alias = false): string =>
-  fragmentChain({ levels, fanOut, on: 'Query', wrap: (s) => `{ ${s} }`, leaf: 'me { id }', ...(alias ? { aliasField: '__typename' } : {}) });
+  fragmentChain({
+    levels,
+    fanOut,
+    on: 'Query',
+    wrap: (s) => `{ ${s} }`,
+    leaf: 'me { id }',
+    ...(alias ? { aliasField: '__typename' } : {}),
+  });
 
 /** Introspection at the end of a chain at the root. */
 export const introspectionChain = (levels: number): string =>
-  fragmentChain({ levels, fanOut: 2, on: 'Query', wrap: (s) => `{ ${s} }`, leaf: '__schema { queryType { name } }', prefix: 'I' });
+  fragmentChain({
+    levels,
+    fanOut: 2,
+    on: 'Query',
+    wrap: (s) => `{ ${s} }`,
+    leaf: '__schema { queryType { name } }',
+    prefix: 'I',
+  });
 
 /** A chain inside `__schema`: the expansion is all introspection fields. */
 export const schemaChain = (levels: number): string =>
-  fragmentChain({ levels, fanOut: 2, on: '__Schema', wrap: (s) => `{ __schema { ${s} } }`, leaf: 'types { name }', prefix: 'S' });
+  fragmentChain({
+    levels,
+    fanOut: 2,
+    on: '__Schema',
+    wrap: (s) => `{ __schema { ${s} } }`,
+    leaf: 'types { name }',
+    prefix: 'S',
+  });
 
 /** Selection nodes written in a document, each fragment definition counted once: what building its analysis visits. */
 export function selectionsWritten(query: string): number {
@@ -57,6 +89,7 @@ export function selectionsWritten(query: string): number {
       if (s.kind !== Kind.FRAGMENT_SPREAD && s.selectionSet) visit(s.selectionSet);
     }
   };
-  for (const d of parse(query).definitions) if (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION) visit(d.selectionSet);
+  for (const d of parse(query).definitions)
+    if (d.kind === Kind.OPERATION_DEFINITION || d.kind === Kind.FRAGMENT_DEFINITION) visit(d.selectionSet);
   return n;
 }

@@ -6,7 +6,11 @@ export interface GqlResponse<T = any> {
 }
 
 /** POSTs a GraphQL request and returns status, headers and the parsed body. */
-export async function gql<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<GqlResponse<T>> {
+export async function gql<T = any>(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<GqlResponse<T>> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -16,7 +20,10 @@ export async function gql<T = any>(url: string, body: unknown, headers: Record<s
   return { status: res.status, headers: res.headers, body: parseOr(text, undefined) as T, text };
 }
 
-export async function getJson(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> {
+export async function getJson(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(url, init);
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: parseOr(text, text) };
@@ -36,7 +43,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -12,7 +12,12 @@ export interface SigningKey {
 
 export async function makeKey(kid: string): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }, publicPem: await exportSPKI(publicKey) };
+  return {
+    kid,
+    privateKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
+    publicPem: await exportSPKI(publicKey),
+  };
 }
 
 /**
@@ -69,11 +74,18 @@ export const ISSUER = 'https://idp.test.local';
 export const AUDIENCE = 'tessera-tests';
 
 /** Signs a token; `claims` overrides the defaults (set a claim to undefined to drop it). */
-export async function sign(key: SigningKey, claims: JWTPayload = {}, header: Record<string, unknown> = {}, opts: { crit?: Record<string, boolean> } = {}): Promise<string> {
+export async function sign(
+  key: SigningKey,
+  claims: JWTPayload = {},
+  header: Record<string, unknown> = {},
+  opts: { crit?: Record<string, boolean> } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const payload: JWTPayload = { iss: ISSUER, aud: AUDIENCE, sub: '1', iat: now, exp: now + 600, ...claims };
   for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
-  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...header }).sign(key.privateKey, opts.crit ? { crit: opts.crit } : undefined);
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...header })
+    .sign(key.privateKey, opts.crit ? { crit: opts.crit } : undefined);
 }
 
 export function b64url(value: unknown): string {

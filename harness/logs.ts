@@ -7,12 +7,24 @@ import type { Proc } from './process.ts';
  * the log lines the gateway wrote meanwhile. A marker request sent afterwards (its own `request
  * completed` line) proves the lines are all in, so a test can assert that nothing was logged.
  */
-export async function withLogs<T>(gateway: Proc, url: string, action: () => Promise<T>): Promise<{ result: T; lines: Array<Record<string, unknown>> }> {
+export async function withLogs<T>(
+  gateway: Proc,
+  url: string,
+  action: () => Promise<T>,
+): Promise<{ result: T; lines: Array<Record<string, unknown>> }> {
   const start = gateway.logs().length;
   const result = await action();
   const marker = `marker-${randomUUID()}`;
   await gql(url, { query: '{ __typename }' }, { 'x-request-id': marker });
-  await eventually(async () => gateway.logs().slice(start).some((l) => l['msg'] === 'request completed' && l['requestId'] === marker), 5_000, 'the marker request to be logged');
+  await eventually(
+    async () =>
+      gateway
+        .logs()
+        .slice(start)
+        .some((l) => l['msg'] === 'request completed' && l['requestId'] === marker),
+    5_000,
+    'the marker request to be logged',
+  );
   return { result, lines: gateway.logs().slice(start) };
 }
 

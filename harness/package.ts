@@ -28,7 +28,11 @@ export interface Ran {
 }
 
 /** Runs a command to completion (killed after `timeoutMs`) and returns its exit code and output. */
-export function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Ran> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -58,11 +62,18 @@ export interface Service extends AsyncDisposable {
 
 /** Starts a long-running command in its own process group, so stopping it stops npx's children too. */
 export function startService(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Service {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
@@ -102,6 +113,9 @@ export async function packRepo(dest: string): Promise<{ tarball: string; files: 
   const res = await run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: repoRoot, timeoutMs: 300_000 });
   if (res.code !== 0) throw new Error(`npm pack failed (${res.code}):\n${res.stdout}\n${res.stderr}`);
   // The build's own lines come first on stdout, then npm's JSON.
-  const json = JSON.parse(res.stdout.slice(res.stdout.search(/^\[$/m))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const json = JSON.parse(res.stdout.slice(res.stdout.search(/^\[$/m))) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
   return { tarball: join(dest, json[0]!.filename), files: json[0]!.files.map((f) => f.path).sort() };
 }

@@ -11,7 +11,10 @@ export interface Proc extends AsyncDisposable {
   /** Resolves with the exit code (or signal name) once the process has exited. */
   readonly exited: Promise<number | string>;
   /** First stdout JSON log line whose `msg` matches (or that the predicate accepts), waiting up to `timeoutMs`. */
-  waitForLog(msg: string | RegExp | ((line: Record<string, unknown>) => boolean), timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    msg: string | RegExp | ((line: Record<string, unknown>) => boolean),
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   logs(): Array<Record<string, unknown>>;
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -34,10 +37,12 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
     for (const w of waiters) w();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => {
-    for (const w of waiters) w();
-    resolve(code ?? signal ?? -1);
-  }));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      for (const w of waiters) w();
+      resolve(code ?? signal ?? -1);
+    }),
+  );
 
   const logs = () =>
     stdout.flatMap((l) => {
@@ -56,16 +61,33 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
     exited,
     logs,
     waitForLog(msg, timeoutMs = 20_000) {
-      const match = (o: Record<string, unknown>) => (typeof msg === 'string' ? o['msg'] === msg : typeof msg === 'function' ? msg(o) : msg.test(String(o['msg'])));
+      const match = (o: Record<string, unknown>) =>
+        typeof msg === 'string' ? o['msg'] === msg : typeof msg === 'function' ? msg(o) : msg.test(String(o['msg']));
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = logs().find(match);
           if (hit) return done(() => resolve(hit));
           if (child.exitCode !== null || child.signalCode !== null) {
-            return done(() => reject(new Error(`process exited (${child.exitCode ?? child.signalCode}) before logging "${msg}"\nstderr: ${stderr.join('')}\nstdout: ${stdout.slice(-20).join('\n')}`)));
+            return done(() =>
+              reject(
+                new Error(
+                  `process exited (${child.exitCode ?? child.signalCode}) before logging "${msg}"\nstderr: ${stderr.join('')}\nstdout: ${stdout.slice(-20).join('\n')}`,
+                ),
+              ),
+            );
           }
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for "${msg}"\nstderr: ${stderr.join('')}\nstdout: ${stdout.slice(-20).join('\n')}`))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(
+                new Error(
+                  `timed out waiting for "${msg}"\nstderr: ${stderr.join('')}\nstdout: ${stdout.slice(-20).join('\n')}`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
         const done = (f: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -87,9 +109,16 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
 }
 
 /** Runs `node bin/tessera.ts …` to its end: exit code and the whole of stdout and stderr, as written. */
-export function runCliToEnd(args: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCliToEnd(
+  args: readonly string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env: { ...process.env, NODE_ENV: 'test', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, NODE_ENV: 'test', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

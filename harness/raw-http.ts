@@ -66,7 +66,10 @@ export class RawConnection implements AsyncDisposable {
       const parsed = this.parse();
       if (parsed) return parsed;
       if (this.isClosed) return null;
-      if (Date.now() > deadline) throw new Error(`no complete response within ${timeoutMs} ms; received: ${JSON.stringify(this.buffer.toString('latin1').slice(0, 500))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no complete response within ${timeoutMs} ms; received: ${JSON.stringify(this.buffer.toString('latin1').slice(0, 500))}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 100);
         this.waiters.push(() => {

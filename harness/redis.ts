@@ -4,11 +4,13 @@ import { freePort } from './ports.ts';
 /** Whether `redis-server` can run here. CI installs it and sets CI=true, so there a missing binary is a failure. */
 export function redisAvailable(): boolean {
   const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (!found && process.env['CI']) throw new Error('redis-server is not installed, but CI must run the Redis tests (apt-get install -y redis-server)');
+  if (!found && process.env['CI'])
+    throw new Error('redis-server is not installed, but CI must run the Redis tests (apt-get install -y redis-server)');
   return found;
 }
 
-export const redisSkipMessage = 'redis-server is not installed on this machine; install it (apt-get install -y redis-server) to run the Redis tests';
+export const redisSkipMessage =
+  'redis-server is not installed on this machine; install it (apt-get install -y redis-server) to run the Redis tests';
 
 /** A real redis-server on loopback, with no persistence; can be killed and restarted on its port. */
 export class RedisServer {
@@ -21,7 +23,11 @@ export class RedisServer {
 
   async start(): Promise<this> {
     if (!this.port) this.port = await freePort();
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';

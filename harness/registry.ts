@@ -18,7 +18,10 @@ export interface RegistryOptions {
 }
 
 /** A real `tessera registry` process on a SQLite file in `dir`. */
-export async function startRegistry(dir: string, opts: RegistryOptions = {}): Promise<{ proc: Proc; url: string; db: string; port: number }> {
+export async function startRegistry(
+  dir: string,
+  opts: RegistryOptions = {},
+): Promise<{ proc: Proc; url: string; db: string; port: number }> {
   const name = opts.name ?? 'registry';
   const db = join(dir, `${name}.sqlite`);
   const config = join(dir, `${name}.yaml`);
@@ -31,7 +34,8 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
       { name: 'pr-checks', graph: 'shop', sha256: hashToken(tokens.checker), permissions: ['check'] },
     ],
   };
-  for (const [key, value] of Object.entries(opts.config ?? {})) base[key] = { ...(base[key] as object | undefined), ...value };
+  for (const [key, value] of Object.entries(opts.config ?? {}))
+    base[key] = { ...(base[key] as object | undefined), ...value };
   writeFileSync(config, stringify(base));
   const proc = runCli(['registry', '--config', config], { env: opts.env });
   const line = await proc.waitForLog('registry listening');
@@ -39,10 +43,18 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
   return { proc, url, db, port: Number(new URL(url).port) };
 }
 
-export async function api(url: string, path: string, opts: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+export async function api(
+  url: string,
+  path: string,
+  opts: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; text: string; json: any }> {
   const res = await fetch(`${url}/v1/graphs/${path}`, {
     method: opts.method ?? (opts.body ? 'POST' : 'GET'),
-    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+    headers: {
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.body ? { 'content-type': 'application/json' } : {}),
+      ...opts.headers,
+    },
     body: opts.body ? JSON.stringify(opts.body) : undefined,
   });
   const text = await res.text();

@@ -15,13 +15,32 @@ export interface RunningSubgraphProc {
   url: string;
   port: number;
   proc: Proc;
-  stats(): Promise<{ requests: number; entityCalls: number; entityKeys: number; batches: Record<string, { calls: number; keys: number }>; received: Array<{ query: string; variables: any; headers: Record<string, string> }> }>;
+  stats(): Promise<{
+    requests: number;
+    entityCalls: number;
+    entityKeys: number;
+    batches: Record<string, { calls: number; keys: number }>;
+    received: Array<{ query: string; variables: any; headers: Record<string, string> }>;
+  }>;
   resetStats(): Promise<void>;
-  fault(f: { delayMs?: number; status?: number; hang?: boolean; times?: number; headers?: Record<string, string>; failEvery?: number } | null): Promise<void>;
+  fault(
+    f: {
+      delayMs?: number;
+      status?: number;
+      hang?: boolean;
+      times?: number;
+      headers?: Record<string, string>;
+      failEvery?: number;
+    } | null,
+  ): Promise<void>;
 }
 
 /** Starts one example subgraph as its own process with the admin endpoints on. */
-export async function startSubgraphProc(name: SubgraphName, port = 0, extraArgs: string[] = []): Promise<RunningSubgraphProc> {
+export async function startSubgraphProc(
+  name: SubgraphName,
+  port = 0,
+  extraArgs: string[] = [],
+): Promise<RunningSubgraphProc> {
   const proc = runCli(['subgraph', name, '--port', String(port), '--admin', ...extraArgs]);
   const line = await proc.waitForLog('subgraph listening');
   const url = String(line['url']);
@@ -33,7 +52,12 @@ export async function startSubgraphProc(name: SubgraphName, port = 0, extraArgs:
     proc,
     stats: async () => (await getJson(`${base}/_stats`)).body,
     resetStats: async () => void (await fetch(`${base}/_stats/reset`, { method: 'POST' })),
-    fault: async (f) => void (await fetch(`${base}/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(f ?? {}) })),
+    fault: async (f) =>
+      void (await fetch(`${base}/_faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(f ?? {}),
+      })),
   };
 }
 
@@ -67,7 +91,10 @@ export interface Stack extends AsyncDisposable {
   writeSupergraph(edit?: Partial<Record<SubgraphName, (sdl: string) => string>>): void;
   restartSubgraph(name: SubgraphName): Promise<void>;
   /** Another gateway process on the same supergraph, with its own config overrides (disposed with the stack). */
-  startGateway(config?: Record<string, any>, env?: Record<string, string>): Promise<{ proc: Proc; url: string; base: string; metricsUrl: string }>;
+  startGateway(
+    config?: Record<string, any>,
+    env?: Record<string, string>,
+  ): Promise<{ proc: Proc; url: string; base: string; metricsUrl: string }>;
 }
 
 export interface StackOptions {
@@ -88,7 +115,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const subgraphs = Object.fromEntries(started.map((s) => [s.name, s])) as Record<SubgraphName, RunningSubgraphProc>;
   const supergraphFile = join(dir, 'supergraph.graphql');
   const writeSupergraph = (edit: StackOptions['sdlEdits'] = {}) => {
-    const sdl = composeOrThrow(allSubgraphs.map((n) => ({ name: n, url: subgraphs[n].url, sdl: (edit[n] ?? ((s: string) => s))(exampleSdl(n)) })));
+    const sdl = composeOrThrow(
+      allSubgraphs.map((n) => ({
+        name: n,
+        url: subgraphs[n].url,
+        sdl: (edit[n] ?? ((s: string) => s))(exampleSdl(n)),
+      })),
+    );
     writeFileAtomic(supergraphFile, sdl);
   };
   try {
@@ -101,7 +134,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let gatewayCount = 0;
   const startGateway = async (overrides: Record<string, any> = {}, env: Record<string, string> = {}) => {
     const config = deepMerge(
-      { server: { port: 0, host: '127.0.0.1' }, metrics: { port: 0 }, supergraph: { file: supergraphFile, watchDebounceMs: 50 }, log: { level: 'info', requests: false } },
+      {
+        server: { port: 0, host: '127.0.0.1' },
+        metrics: { port: 0 },
+        supergraph: { file: supergraphFile, watchDebounceMs: 50 },
+        log: { level: 'info', requests: false },
+      },
       overrides,
     );
     const configFile = join(dir, `tessera-${++gatewayCount}.yaml`);

@@ -14,8 +14,16 @@ import { supergraphConfigSchema } from '../supergraph/supergraph-config.ts';
  */
 export const configSchemas = [
   { file: 'schemas/tessera.schema.json', title: 'Tessera gateway config (tessera.yaml)', schema: configSchema },
-  { file: 'schemas/registry.schema.json', title: 'Tessera schema registry config (registry.yaml)', schema: registryConfigSchema },
-  { file: 'schemas/supergraph.schema.json', title: 'Composition config (supergraph.yaml, Rover format)', schema: supergraphConfigSchema },
+  {
+    file: 'schemas/registry.schema.json',
+    title: 'Tessera schema registry config (registry.yaml)',
+    schema: registryConfigSchema,
+  },
+  {
+    file: 'schemas/supergraph.schema.json',
+    title: 'Composition config (supergraph.yaml, Rover format)',
+    schema: supergraphConfigSchema,
+  },
 ] as const;
 
 export function renderConfigSchema(entry: (typeof configSchemas)[number]): string {

@@ -39,7 +39,14 @@ export interface CheckInput {
 }
 
 /** Changes whose coordinate names a field: usage data (field coordinates) can tell if anyone relies on them. */
-const fieldLevel = new Set(['FIELD_REMOVED', 'FIELD_TYPE_CHANGED', 'FIELD_ARGUMENT_ADDED', 'FIELD_ARGUMENT_REMOVED', 'FIELD_ARGUMENT_TYPE_CHANGED', 'FIELD_ARGUMENT_DEFAULT_CHANGED']);
+const fieldLevel = new Set([
+  'FIELD_REMOVED',
+  'FIELD_TYPE_CHANGED',
+  'FIELD_ARGUMENT_ADDED',
+  'FIELD_ARGUMENT_REMOVED',
+  'FIELD_ARGUMENT_TYPE_CHANGED',
+  'FIELD_ARGUMENT_DEFAULT_CHANGED',
+]);
 
 /**
  * Composes the variant's subgraphs with the proposed ones replacing theirs, then diffs the API
@@ -48,9 +55,15 @@ const fieldLevel = new Set(['FIELD_REMOVED', 'FIELD_TYPE_CHANGED', 'FIELD_ARGUME
  */
 export async function checkProposal(input: CheckInput): Promise<CheckReport> {
   const byName = new Map(input.current.map((s) => [s.name, s]));
-  for (const p of input.proposed) byName.set(p.name, { ...p, url: p.url || byName.get(p.name)?.url || `http://${p.name}` });
+  for (const p of input.proposed)
+    byName.set(p.name, { ...p, url: p.url || byName.get(p.name)?.url || `http://${p.name}` });
   const next = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const base = { graph: input.graph, variant: input.variant, baseVersion: input.baseVersion, subgraphs: input.proposed.map((p) => p.name) };
+  const base = {
+    graph: input.graph,
+    variant: input.variant,
+    baseVersion: input.baseVersion,
+    subgraphs: input.proposed.map((p) => p.name),
+  };
   const composed = composeSupergraph(next);
   if (!composed.ok) return { ...base, compositionErrors: composed.errors, changes: [], usage: null, result: 'fail' };
 
@@ -73,7 +86,15 @@ export async function checkProposal(input: CheckInput): Promise<CheckReport> {
       const field = c.coordinate.split('.').slice(0, 2).join('.');
       const used = byCoordinate.get(field) ?? [];
       if (!used.length) return { ...c, unused: true };
-      return { ...c, operations: used.map((u) => ({ name: u.operationName, hash: u.operationHash, client: u.client, count: u.count })) };
+      return {
+        ...c,
+        operations: used.map((u) => ({
+          name: u.operationName,
+          hash: u.operationHash,
+          client: u.client,
+          count: u.count,
+        })),
+      };
     });
   }
   const failing = changes.some((c) => c.level === 'breaking' && !c.unused);
@@ -81,6 +102,11 @@ export async function checkProposal(input: CheckInput): Promise<CheckReport> {
 }
 
 function classify(c: Change): CheckedChange {
-  const level: ChangeLevel = c.criticality.level === CriticalityLevel.Breaking ? 'breaking' : c.criticality.level === CriticalityLevel.Dangerous ? 'dangerous' : 'safe';
+  const level: ChangeLevel =
+    c.criticality.level === CriticalityLevel.Breaking
+      ? 'breaking'
+      : c.criticality.level === CriticalityLevel.Dangerous
+        ? 'dangerous'
+        : 'safe';
   return { level, type: c.type, coordinate: c.path ?? null, message: c.message };
 }

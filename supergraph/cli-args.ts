@@ -33,11 +33,20 @@ export interface OptionSpec {
 }
 
 type OptionTable = Readonly<Record<string, OptionSpec>>;
-type Parsed<S extends OptionSpec> = S extends { parse: (raw: string) => infer T } ? T : S extends { type: 'boolean' } ? boolean : string;
+type Parsed<S extends OptionSpec> = S extends { parse: (raw: string) => infer T }
+  ? T
+  : S extends { type: 'boolean' }
+    ? boolean
+    : string;
 type Single<S extends OptionSpec> = S extends { multiple: true } ? Array<Parsed<S>> : Parsed<S>;
-type AlwaysSet<S extends OptionSpec> = S extends { type: 'boolean' } | { multiple: true } | { required: true } | { default: string } ? true : false;
+type AlwaysSet<S extends OptionSpec> = S extends
+  { type: 'boolean' } | { multiple: true } | { required: true } | { default: string }
+  ? true
+  : false;
 /** What a command's `run` receives: parsed, validated values, typed from its option table. */
-export type Values<O extends OptionTable> = { -readonly [K in keyof O]: AlwaysSet<O[K]> extends true ? Single<O[K]> : Single<O[K]> | undefined };
+export type Values<O extends OptionTable> = {
+  -readonly [K in keyof O]: AlwaysSet<O[K]> extends true ? Single<O[K]> : Single<O[K]> | undefined;
+};
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -66,7 +75,10 @@ export interface Command {
 
 /** Typed at the definition site, erased in the table. */
 export function defineCommand<const O extends OptionTable>(
-  spec: Omit<Command, 'options' | 'run'> & { options: O; run(args: { values: Values<O>; positional: string | undefined }, io: CliIo): Promise<number> },
+  spec: Omit<Command, 'options' | 'run'> & {
+    options: O;
+    run(args: { values: Values<O>; positional: string | undefined }, io: CliIo): Promise<number>;
+  },
 ): Command {
   return spec as unknown as Command;
 }
@@ -80,7 +92,8 @@ export const globalOptions = {
 // ---- value parsers -------------------------------------------------------------------------------
 
 export function integer(min: number, max?: number, unit = ''): ValueParser<number> {
-  const what = max === undefined ? `a whole number${unit}, ${min} or more` : `a whole number${unit} from ${min} to ${max}`;
+  const what =
+    max === undefined ? `a whole number${unit}, ${min} or more` : `a whole number${unit} from ${min} to ${max}`;
   return Object.assign(
     (raw: string) => {
       const n = Number(raw);
@@ -149,7 +162,11 @@ export function wantsHelp(argv: readonly string[]): boolean {
   return false;
 }
 
-export function parseCommand(cmd: Command, argv: readonly string[], env: NodeJS.ProcessEnv): { values: Record<string, unknown>; positional: string | undefined } {
+export function parseCommand(
+  cmd: Command,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { values: Record<string, unknown>; positional: string | undefined } {
   const table: OptionTable = { ...cmd.options, ...globalOptions };
   let parsed;
   try {
@@ -157,7 +174,12 @@ export function parseCommand(cmd: Command, argv: readonly string[], env: NodeJS.
       args: [...argv],
       strict: true,
       allowPositionals: true,
-      options: Object.fromEntries(Object.entries(table).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }])),
+      options: Object.fromEntries(
+        Object.entries(table).map(([name, o]) => [
+          name,
+          { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+        ]),
+      ),
     });
   } catch (err) {
     throw new UsageError(describeParseArgsError(err, Object.keys(cmd.options)));
@@ -191,10 +213,12 @@ export function parseCommand(cmd: Command, argv: readonly string[], env: NodeJS.
   // After the values: a command run with one bad value hears about that value, not about what else is missing.
   for (const [name, spec] of Object.entries(cmd.options)) {
     const v = values[name];
-    if (spec.required && (v === undefined || (Array.isArray(v) && !v.length))) throw new UsageError(`--${name}${spec.env ? ` (or ${spec.env})` : ''} is required`);
+    if (spec.required && (v === undefined || (Array.isArray(v) && !v.length)))
+      throw new UsageError(`--${name}${spec.env ? ` (or ${spec.env})` : ''} is required`);
   }
   const positional = parsed.positionals[0];
-  if (cmd.positional?.required && positional === undefined) throw new UsageError(`<${cmd.positional.name}> is required`);
+  if (cmd.positional?.required && positional === undefined)
+    throw new UsageError(`<${cmd.positional.name}> is required`);
   return { values, positional };
 }
 
@@ -229,7 +253,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -270,17 +295,40 @@ function wrap(text: string, width: number, indent: number): string {
 
 function columns(rows: Array<[string, string]>, width = 100): string {
   const left = Math.min(34, Math.max(...rows.map(([l]) => l.length)) + 2);
-  return rows.map(([l, r]) => (l.length + 2 > left ? `  ${l}\n${' '.repeat(left + 2)}${wrap(r, width, left + 2)}` : `  ${l.padEnd(left)}${wrap(r, width, left + 2)}`)).join('\n');
+  return rows
+    .map(([l, r]) =>
+      l.length + 2 > left
+        ? `  ${l}\n${' '.repeat(left + 2)}${wrap(r, width, left + 2)}`
+        : `  ${l.padEnd(left)}${wrap(r, width, left + 2)}`,
+    )
+    .join('\n');
 }
 
 export function commandHelp(cmd: Command, children: ReadonlyArray<[string, string]> = []): string {
-  const out = [`Usage: ${synopsis(cmd)}`, '', wrap(cmd.summary + (cmd.description ? ` ${cmd.description}` : ''), 100, 0)];
+  const out = [
+    `Usage: ${synopsis(cmd)}`,
+    '',
+    wrap(cmd.summary + (cmd.description ? ` ${cmd.description}` : ''), 100, 0),
+  ];
   if (cmd.positional) out.push('', 'Arguments:', columns([[`<${cmd.positional.name}>`, cmd.positional.help]]));
   const optionRows: Array<[string, string]> = Object.entries(cmd.options).map(([name, spec]) => {
-    const notes = [spec.env ? `env ${spec.env}` : '', spec.default !== undefined ? `default ${spec.default}` : '', spec.required ? 'required' : '', spec.multiple ? 'repeatable' : ''].filter(Boolean);
-    return [`${spec.short ? `-${spec.short}, ` : ''}${flag(name, spec)}`, `${spec.help}${notes.length ? ` (${notes.join('; ')})` : ''}`];
+    const notes = [
+      spec.env ? `env ${spec.env}` : '',
+      spec.default !== undefined ? `default ${spec.default}` : '',
+      spec.required ? 'required' : '',
+      spec.multiple ? 'repeatable' : '',
+    ].filter(Boolean);
+    return [
+      `${spec.short ? `-${spec.short}, ` : ''}${flag(name, spec)}`,
+      `${spec.help}${notes.length ? ` (${notes.join('; ')})` : ''}`,
+    ];
   });
-  optionRows.push(...Object.entries(globalOptions as OptionTable).map(([name, spec]): [string, string] => [`${spec.short ? `-${spec.short}, ` : ''}--${name}`, spec.help]));
+  optionRows.push(
+    ...Object.entries(globalOptions as OptionTable).map(([name, spec]): [string, string] => [
+      `${spec.short ? `-${spec.short}, ` : ''}--${name}`,
+      spec.help,
+    ]),
+  );
   out.push('', 'Options:', columns(optionRows));
   if (cmd.env && Object.keys(cmd.env).length) out.push('', 'Environment:', columns(Object.entries(cmd.env)));
   if (children.length) out.push('', 'Subcommands:', columns([...children]));
@@ -319,7 +367,8 @@ export function resolve(commands: readonly Command[], argv: readonly string[]): 
     const c = byPath.get(prefix);
     if (c) return { kind: 'command', command: c, path: words.slice(0, i), rest: argv.slice(i) };
     // `registry token` runs nothing itself: it lists `registry token create` rather than being `registry` with an argument.
-    if ([...byPath.keys()].some((k) => k.startsWith(`${prefix} `))) return { kind: 'group', path: words.slice(0, i), rest: argv.slice(i) };
+    if ([...byPath.keys()].some((k) => k.startsWith(`${prefix} `)))
+      return { kind: 'group', path: words.slice(0, i), rest: argv.slice(i) };
   }
   return { kind: 'top', rest: [...argv] };
 }
@@ -338,7 +387,12 @@ export function childrenOf(commands: readonly Command[], path: readonly string[]
  * Runs the command named by `argv`. Help goes to stdout with exit 0; every input problem is one
  * line plus the usage it concerns on stderr, exit 2. Anything else a command throws is for the caller.
  */
-export async function dispatch(commands: readonly Command[], argv: readonly string[], io: CliIo, footer: string): Promise<number> {
+export async function dispatch(
+  commands: readonly Command[],
+  argv: readonly string[],
+  io: CliIo,
+  footer: string,
+): Promise<number> {
   const r = resolve(commands, argv);
   const top = topHelp(commands, footer);
   if (r.kind === 'top') {
@@ -357,7 +411,15 @@ export async function dispatch(commands: readonly Command[], argv: readonly stri
       }
       return 0;
     }
-    const problem = first === undefined ? 'missing command' : first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'${suggest(first, commands.map((c) => c.path[0]!))}`;
+    const problem =
+      first === undefined
+        ? 'missing command'
+        : first.startsWith('-')
+          ? `unknown option '${first}'`
+          : `unknown command '${first}'${suggest(
+              first,
+              commands.map((c) => c.path[0]!),
+            )}`;
     io.stderr(`tessera: ${problem}\n\n${top}`);
     return 2;
   }
@@ -369,7 +431,15 @@ export async function dispatch(commands: readonly Command[], argv: readonly stri
       return 0;
     }
     const next = r.rest[0];
-    const problem = next === undefined ? 'missing command' : next.startsWith('-') ? `unknown option '${next}'` : `unknown command '${r.path.join(' ')} ${next}'${suggest(next, children.map(([p]) => p.split(' ')[r.path.length]!))}`;
+    const problem =
+      next === undefined
+        ? 'missing command'
+        : next.startsWith('-')
+          ? `unknown option '${next}'`
+          : `unknown command '${r.path.join(' ')} ${next}'${suggest(
+              next,
+              children.map(([p]) => p.split(' ')[r.path.length]!),
+            )}`;
     io.stderr(`${name}: ${problem}\n\n${groupHelp(r.path, children)}`);
     return 2;
   }

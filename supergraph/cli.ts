@@ -20,7 +20,14 @@ export interface RegistryTarget {
   'timeout-ms': number;
 }
 
-const clientFor = (t: RegistryTarget) => new RegistryClient({ url: t.registry, graph: t.graph, variant: t.variant, token: t.token, timeoutMs: t['timeout-ms'] });
+const clientFor = (t: RegistryTarget) =>
+  new RegistryClient({
+    url: t.registry,
+    graph: t.graph,
+    variant: t.variant,
+    token: t.token,
+    timeoutMs: t['timeout-ms'],
+  });
 
 /**
  * A registry command's failures that are not the change's fault: one line and exit 2. Network
@@ -47,7 +54,12 @@ async function registryCommand(io: CliIo, work: () => Promise<number>): Promise<
   }
 }
 
-type SubgraphInput = { name?: string | undefined; schema?: string | undefined; url?: string | undefined; config?: string | undefined };
+type SubgraphInput = {
+  name?: string | undefined;
+  schema?: string | undefined;
+  url?: string | undefined;
+  config?: string | undefined;
+};
 
 /** One subgraph from --name/--schema, or every local one of a Rover-style supergraph.yaml. */
 async function subgraphsFrom(v: SubgraphInput): Promise<Array<{ name: string; sdl: string; url: string }>> {
@@ -64,18 +76,23 @@ async function subgraphsFrom(v: SubgraphInput): Promise<Array<{ name: string; sd
 export function publishCommand(v: RegistryTarget & SubgraphInput, io: CliIo): Promise<number> {
   return registryCommand(io, async () => {
     const subgraphs = await subgraphsFrom(v);
-    for (const s of subgraphs) if (!/^https?:\/\//.test(s.url)) throw new UsageError(`--url (the routing URL of ${s.name}) is required to publish`);
+    for (const s of subgraphs)
+      if (!/^https?:\/\//.test(s.url))
+        throw new UsageError(`--url (the routing URL of ${s.name}) is required to publish`);
     const client = clientFor(v);
     let failed = false;
     for (const s of subgraphs) {
       try {
         const r = await client.publish(s.name, s.url, s.sdl);
-        io.stdout(`${s.name}: ${r.status === 'unchanged' ? 'unchanged' : 'published'} (${v.graph}@${v.variant} version ${r.version})\n`);
+        io.stdout(
+          `${s.name}: ${r.status === 'unchanged' ? 'unchanged' : 'published'} (${v.graph}@${v.variant} version ${r.version})\n`,
+        );
       } catch (err) {
         if (!(err instanceof RegistryRequestError) || err.code !== 'COMPOSITION_FAILED') throw err;
         failed = true;
         io.stderr(`${s.name}: ${err.message}\n`);
-        for (const e of (err.details as { errors?: Array<{ code: string; message: string }> }).errors ?? []) io.stderr(`  error[${e.code}]: ${e.message}\n`);
+        for (const e of (err.details as { errors?: Array<{ code: string; message: string }> }).errors ?? [])
+          io.stderr(`  error[${e.code}]: ${e.message}\n`);
       }
     }
     return failed ? 1 : 0;
@@ -83,7 +100,10 @@ export function publishCommand(v: RegistryTarget & SubgraphInput, io: CliIo): Pr
 }
 
 /** `tessera subgraph check`: 0 pass, 1 breaking change or composition failure, 2 error. */
-export function checkCommand(v: RegistryTarget & SubgraphInput & { format: ReportFormat; 'usage-days': number | undefined }, io: CliIo): Promise<number> {
+export function checkCommand(
+  v: RegistryTarget & SubgraphInput & { format: ReportFormat; 'usage-days': number | undefined },
+  io: CliIo,
+): Promise<number> {
   return registryCommand(io, async () => {
     const subgraphs = await subgraphsFrom(v);
     const report = await clientFor(v).check(subgraphs, v['usage-days'] ?? null);
@@ -93,7 +113,10 @@ export function checkCommand(v: RegistryTarget & SubgraphInput & { format: Repor
 }
 
 /** `tessera supergraph fetch`: the current supergraph or a past version, to stdout or a file. */
-export function fetchCommand(v: RegistryTarget & { version: number | undefined; output: string | undefined }, io: CliIo): Promise<number> {
+export function fetchCommand(
+  v: RegistryTarget & { version: number | undefined; output: string | undefined },
+  io: CliIo,
+): Promise<number> {
   return registryCommand(io, async () => {
     const got = (await clientFor(v).supergraph(null, v.version))!;
     if (v.output) {
@@ -129,11 +152,17 @@ export function historyCommand(v: RegistryTarget & { limit: number }, io: CliIo)
  * `tessera registry hash-token` prints and the registry compares against.
  */
 export function createTokenCommand(v: { name: string; graph: string[]; permissions: Permission[] }, io: CliIo): number {
-  if (v.graph.includes('*') && v.graph.length > 1) throw new UsageError("--graph '*' already means every graph: give it alone");
+  if (v.graph.includes('*') && v.graph.length > 1)
+    throw new UsageError("--graph '*' already means every graph: give it alone");
   const graphs = [...new Set(v.graph)];
   // 32 random bytes: as strong as the SHA-256 digest that stands for it. The prefix lets secret scanners spot a leaked one.
   const token = `tsr_${randomBytes(32).toString('base64url')}`;
-  const entry = { name: v.name, graph: graphs.length === 1 ? graphs[0]! : graphs, sha256: hashToken(token), permissions: v.permissions };
+  const entry = {
+    name: v.name,
+    graph: graphs.length === 1 ? graphs[0]! : graphs,
+    sha256: hashToken(token),
+    permissions: v.permissions,
+  };
   const doc = new Document([entry]);
   // One flow-style line per entry, quoted where YAML needs it (a name with a colon, `*`).
   if (isSeq(doc.contents)) for (const item of doc.contents.items) if (isMap(item)) item.flow = true;

@@ -6,7 +6,10 @@ import { writeFileAtomic } from './write-file-atomic.ts';
 
 export const EXIT = { ok: 0, compositionFailed: 1, usage: 2 } as const;
 
-export interface ComposeCommandIo { stdout: (s: string) => void; stderr: (s: string) => void }
+export interface ComposeCommandIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
 
 /**
  * `tessera compose`: supergraph.yaml → supergraph SDL. Writes atomically (temp file + rename), so
@@ -23,21 +26,27 @@ export async function composeCommand(opts: { config: string; output?: string }, 
   }
   let subgraphs;
   try {
-    subgraphs = await Promise.all(sources.map(async (s) => ({ name: s.name, url: s.routingUrl, sdl: await readSubgraphSdl(s) })));
+    subgraphs = await Promise.all(
+      sources.map(async (s) => ({ name: s.name, url: s.routingUrl, sdl: await readSubgraphSdl(s) })),
+    );
   } catch (err) {
     io.stderr(`error: ${(err as Error).message}\n`);
     return EXIT.usage;
   }
   const result = composeSupergraph(subgraphs);
   if (!result.ok) {
-    io.stderr(`error[COMPOSITION_FAILED]: composition of ${subgraphs.length} subgraphs failed with ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing was written.\n`);
+    io.stderr(
+      `error[COMPOSITION_FAILED]: composition of ${subgraphs.length} subgraphs failed with ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing was written.\n`,
+    );
     for (const e of result.errors) io.stderr(formatProblem('error', e));
     return EXIT.compositionFailed;
   }
   for (const h of result.hints) io.stderr(formatProblem('hint', h));
   if (opts.output) {
     writeFileAtomic(opts.output, result.supergraphSdl);
-    io.stderr(`composed ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) into ${opts.output}\n`);
+    io.stderr(
+      `composed ${subgraphs.length} subgraphs (${subgraphs.map((s) => s.name).join(', ')}) into ${opts.output}\n`,
+    );
   } else {
     io.stdout(result.supergraphSdl);
   }

@@ -1,7 +1,11 @@
 import { composeServices } from '@apollo/composition';
 import { getLocation, parse, type GraphQLError, type GraphQLSchema } from 'graphql';
 
-export interface SubgraphSdl { name: string; url: string; sdl: string }
+export interface SubgraphSdl {
+  name: string;
+  url: string;
+  sdl: string;
+}
 
 export interface CompositionProblem {
   code: string;
@@ -34,7 +38,8 @@ export function composeSupergraph(subgraphs: readonly SubgraphSdl[]): ComposeRes
   if (syntaxErrors.length) return { ok: false, errors: syntaxErrors };
 
   const result = composeServices(services);
-  if (result.errors) return { ok: false, errors: result.errors.map((e) => toProblem(e.extensions['code'], e.message, e.nodes)) };
+  if (result.errors)
+    return { ok: false, errors: result.errors.map((e) => toProblem(e.extensions['code'], e.message, e.nodes)) };
   return {
     ok: true,
     supergraphSdl: result.supergraphSdl,

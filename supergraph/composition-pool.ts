@@ -2,8 +2,10 @@ import { Worker } from 'node:worker_threads';
 import type { CheckInput, CheckReport } from './check.ts';
 import type { CompositionProblem, SubgraphSdl } from './compose.ts';
 
-export type CompositionTask = { kind: 'compose'; subgraphs: readonly SubgraphSdl[] } | { kind: 'check'; input: CheckInput };
-export type ComposeOutcome = { ok: true; supergraphSdl: string; hints: CompositionProblem[] } | { ok: false; errors: CompositionProblem[] };
+export type CompositionTask =
+  { kind: 'compose'; subgraphs: readonly SubgraphSdl[] } | { kind: 'check'; input: CheckInput };
+export type ComposeOutcome =
+  { ok: true; supergraphSdl: string; hints: CompositionProblem[] } | { ok: false; errors: CompositionProblem[] };
 export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string };
 
 /** A composition stopped by a limit: its worker was terminated, and nothing it would have changed did. */
@@ -107,18 +109,24 @@ export class CompositionPool {
     this.idleTimers.delete(slot);
     slot.job = job;
     slot.timer = setTimeout(() => {
-      void this.retire(slot, new CompositionAbortedError('timeout', `composition did not finish within ${this.opts.timeoutMs} ms`));
+      void this.retire(
+        slot,
+        new CompositionAbortedError('timeout', `composition did not finish within ${this.opts.timeoutMs} ms`),
+      );
     }, this.opts.timeoutMs);
     slot.worker.postMessage(job.task);
   }
 
   private spawn(): void {
     // The built package ships .js (tsc rewrites imports, not this URL): the worker has this file's extension.
-    const worker = new Worker(new URL(`./composition-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url), {
-      resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb },
-      // Worker stdout would interleave with the registry's JSON log lines.
-      stdout: true,
-    });
+    const worker = new Worker(
+      new URL(`./composition-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url),
+      {
+        resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb },
+        // Worker stdout would interleave with the registry's JSON log lines.
+        stdout: true,
+      },
+    );
     worker.stdout.resume();
     const slot: Slot = { worker, ready: false, job: null, timer: null, failure: null };
     this.slots.add(slot);
@@ -140,7 +148,10 @@ export class CompositionPool {
     worker.on('error', (err: Error & { code?: string }) => {
       slot.failure =
         err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? new CompositionAbortedError('memory', `composition ran out of memory (a worker's heap is limited to ${this.opts.maxHeapMb} MB)`)
+          ? new CompositionAbortedError(
+              'memory',
+              `composition ran out of memory (a worker's heap is limited to ${this.opts.maxHeapMb} MB)`,
+            )
           : new Error(`composition worker failed: ${err.stack ?? err.message}`);
     });
     worker.on('exit', (code) => {

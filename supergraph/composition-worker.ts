@@ -20,5 +20,7 @@ async function run(task: CompositionTask): Promise<unknown> {
   if (task.kind === 'check') return checkProposal(task.input);
   const composed = composeSupergraph(task.subgraphs);
   // Only data crosses back: the API schema getter stays here.
-  return composed.ok ? { ok: true, supergraphSdl: composed.supergraphSdl, hints: composed.hints } : { ok: false, errors: composed.errors };
+  return composed.ok
+    ? { ok: true, supergraphSdl: composed.supergraphSdl, hints: composed.hints }
+    : { ok: false, errors: composed.errors };
 }

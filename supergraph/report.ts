@@ -13,14 +13,20 @@ export function renderReport(report: CheckReport, format: ReportFormat, color = 
   return text(report, color);
 }
 
-const icon = (c: CheckedChange) => (c.level === 'breaking' ? (c.unused ? '⚠️' : '❌') : c.level === 'dangerous' ? '⚠️' : '✅');
+const icon = (c: CheckedChange) =>
+  c.level === 'breaking' ? (c.unused ? '⚠️' : '❌') : c.level === 'dangerous' ? '⚠️' : '✅';
 const label = (c: CheckedChange) => (c.unused ? 'breaking, unused' : c.level);
 
 function text(r: CheckReport, color: boolean): string {
   const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const lines = [`Check of ${r.subgraphs.join(', ')} against ${r.graph}@${r.variant} (version ${r.baseVersion})`];
   if (r.compositionErrors.length) {
-    lines.push(paint(31, `✗ composition failed with ${r.compositionErrors.length} error${r.compositionErrors.length === 1 ? '' : 's'}`));
+    lines.push(
+      paint(
+        31,
+        `✗ composition failed with ${r.compositionErrors.length} error${r.compositionErrors.length === 1 ? '' : 's'}`,
+      ),
+    );
     for (const e of r.compositionErrors) {
       lines.push(`  error[${e.code}]: ${e.message}`);
       for (const l of e.locations) lines.push(`      at ${l.subgraph ?? '?'}:${l.line}:${l.column}`);
@@ -28,31 +34,59 @@ function text(r: CheckReport, color: boolean): string {
   } else {
     lines.push(paint(32, '✓ composes'));
   }
-  if (r.usage) lines.push(`  usage: ${r.usage.operations} operation${r.usage.operations === 1 ? '' : 's'} seen in the last ${r.usage.days} day${r.usage.days === 1 ? '' : 's'}`);
-  const counts = (['breaking', 'dangerous', 'safe'] as const).map((l) => `${r.changes.filter((c) => c.level === l).length} ${l}`).join(', ');
-  if (!r.compositionErrors.length) lines.push(`  ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}: ${counts}`);
+  if (r.usage)
+    lines.push(
+      `  usage: ${r.usage.operations} operation${r.usage.operations === 1 ? '' : 's'} seen in the last ${r.usage.days} day${r.usage.days === 1 ? '' : 's'}`,
+    );
+  const counts = (['breaking', 'dangerous', 'safe'] as const)
+    .map((l) => `${r.changes.filter((c) => c.level === l).length} ${l}`)
+    .join(', ');
+  if (!r.compositionErrors.length)
+    lines.push(`  ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}: ${counts}`);
   for (const c of r.changes) {
-    const tag = c.level === 'breaking' && !c.unused ? paint(31, 'BREAKING ') : c.level === 'safe' ? paint(32, 'safe     ') : paint(33, c.unused ? 'unused   ' : 'dangerous');
+    const tag =
+      c.level === 'breaking' && !c.unused
+        ? paint(31, 'BREAKING ')
+        : c.level === 'safe'
+          ? paint(32, 'safe     ')
+          : paint(33, c.unused ? 'unused   ' : 'dangerous');
     lines.push(`  ${tag} ${c.message}${c.coordinate ? ` (${c.coordinate})` : ''}`);
-    for (const o of c.operations ?? []) lines.push(`            used by ${o.name ?? '(anonymous)'} [${o.hash.slice(0, 12)}]${o.client ? ` from ${o.client}` : ''}: ${o.count} request${o.count === 1 ? '' : 's'}`);
+    for (const o of c.operations ?? [])
+      lines.push(
+        `            used by ${o.name ?? '(anonymous)'} [${o.hash.slice(0, 12)}]${o.client ? ` from ${o.client}` : ''}: ${o.count} request${o.count === 1 ? '' : 's'}`,
+      );
   }
   lines.push(r.result === 'pass' ? paint(32, 'PASS') : paint(31, 'FAIL'));
   return `${lines.join('\n')}\n`;
 }
 
 function markdown(r: CheckReport): string {
-  const out = [`### ${r.result === 'pass' ? '✅ Schema check passed' : '❌ Schema check failed'}: ${r.subgraphs.map((s) => `\`${s}\``).join(', ')} → \`${r.graph}@${r.variant}\``, ''];
-  out.push(`Compared with version ${r.baseVersion}.${r.usage ? ` Usage: ${r.usage.operations} operation(s) in the last ${r.usage.days} day(s).` : ''}`, '');
+  const out = [
+    `### ${r.result === 'pass' ? '✅ Schema check passed' : '❌ Schema check failed'}: ${r.subgraphs.map((s) => `\`${s}\``).join(', ')} → \`${r.graph}@${r.variant}\``,
+    '',
+  ];
+  out.push(
+    `Compared with version ${r.baseVersion}.${r.usage ? ` Usage: ${r.usage.operations} operation(s) in the last ${r.usage.days} day(s).` : ''}`,
+    '',
+  );
   if (r.compositionErrors.length) {
     out.push('**Composition errors**', '', '| code | message | location |', '| --- | --- | --- |');
-    for (const e of r.compositionErrors) out.push(`| \`${e.code}\` | ${cell(e.message)} | ${e.locations.map((l) => `${l.subgraph ?? '?'}:${l.line}:${l.column}`).join(', ')} |`);
+    for (const e of r.compositionErrors)
+      out.push(
+        `| \`${e.code}\` | ${cell(e.message)} | ${e.locations.map((l) => `${l.subgraph ?? '?'}:${l.line}:${l.column}`).join(', ')} |`,
+      );
     out.push('');
   }
   if (r.changes.length) {
     out.push('| | change | coordinate | used by |', '| --- | --- | --- | --- |');
     for (const c of r.changes) {
-      const used = c.operations?.map((o) => `\`${o.name ?? o.hash.slice(0, 12)}\`${o.client ? ` (${o.client})` : ''}`).join(', ') ?? (c.unused ? 'unused' : '');
-      out.push(`| ${icon(c)} ${label(c)} | ${cell(c.message)} | ${c.coordinate ? `\`${c.coordinate}\`` : ''} | ${used} |`);
+      const used =
+        c.operations
+          ?.map((o) => `\`${o.name ?? o.hash.slice(0, 12)}\`${o.client ? ` (${o.client})` : ''}`)
+          .join(', ') ?? (c.unused ? 'unused' : '');
+      out.push(
+        `| ${icon(c)} ${label(c)} | ${cell(c.message)} | ${c.coordinate ? `\`${c.coordinate}\`` : ''} | ${used} |`,
+      );
     }
   } else if (!r.compositionErrors.length) {
     out.push('No schema changes.');

@@ -24,7 +24,11 @@ export const supergraphConfigSchema = z.strictObject({
 });
 
 export type SupergraphConfig = z.output<typeof supergraphConfigSchema>;
-export interface SubgraphSource { name: string; routingUrl: string; schema: { file: string } | { subgraphUrl: string } | { sdl: string } }
+export interface SubgraphSource {
+  name: string;
+  routingUrl: string;
+  schema: { file: string } | { subgraphUrl: string } | { sdl: string };
+}
 
 /** Reads a `supergraph.yaml`; schema files are made absolute against its folder. */
 export function loadSupergraphConfig(file: string): SubgraphSource[] {
@@ -33,6 +37,11 @@ export function loadSupergraphConfig(file: string): SubgraphSource[] {
   return Object.entries(config.subgraphs).map(([name, s]) => ({
     name,
     routingUrl: s.routing_url,
-    schema: 'file' in s.schema ? { file: resolve(base, s.schema.file) } : 'subgraph_url' in s.schema ? { subgraphUrl: s.schema.subgraph_url } : { sdl: s.schema.sdl },
+    schema:
+      'file' in s.schema
+        ? { file: resolve(base, s.schema.file) }
+        : 'subgraph_url' in s.schema
+          ? { subgraphUrl: s.schema.subgraph_url }
+          : { sdl: s.schema.sdl },
   }));
 }

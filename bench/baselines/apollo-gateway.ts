@@ -7,5 +7,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 
 const supergraphSdl = readFileSync(process.env['SUPERGRAPH_FILE']!, 'utf8');
 const server = new ApolloServer({ gateway: new ApolloGateway({ supergraphSdl }) });
-const { url } = await startStandaloneServer(server, { listen: { port: Number(process.env['PORT'] ?? 4100), host: '127.0.0.1' } });
+const { url } = await startStandaloneServer(server, {
+  listen: { port: Number(process.env['PORT'] ?? 4100), host: '127.0.0.1' },
+});
 process.stdout.write(`${JSON.stringify({ msg: 'listening', url })}\n`);

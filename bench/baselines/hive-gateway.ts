@@ -7,5 +7,7 @@ import { createGatewayRuntime } from '@graphql-hive/gateway';
 const gateway = createGatewayRuntime({ supergraph: process.env['SUPERGRAPH_FILE']!, logging: false });
 const server = createServer(gateway);
 server.listen(Number(process.env['PORT'] ?? 4200), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${process.env['PORT'] ?? 4200}/graphql` })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'listening', url: `http://127.0.0.1:${process.env['PORT'] ?? 4200}/graphql` })}\n`,
+  );
 });

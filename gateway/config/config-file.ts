@@ -63,7 +63,11 @@ export type DeepReadonly<T> = T extends (infer U)[]
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T;
 
-export function readConfigFile<S extends z.ZodType>(file: string, spec: ConfigSpec<S>, env: NodeJS.ProcessEnv = process.env): DeepReadonly<z.output<S>> {
+export function readConfigFile<S extends z.ZodType>(
+  file: string,
+  spec: ConfigSpec<S>,
+  env: NodeJS.ProcessEnv = process.env,
+): DeepReadonly<z.output<S>> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -95,7 +99,11 @@ export function readConfigFile<S extends z.ZodType>(file: string, spec: ConfigSp
 }
 
 /** Validates a config value (from YAML or from code), applies env overrides and freezes it. */
-export function validateConfig<S extends z.ZodType>(raw: unknown, spec: ConfigSpec<S>, opts: ValidateOptions = {}): DeepReadonly<z.output<S>> {
+export function validateConfig<S extends z.ZodType>(
+  raw: unknown,
+  spec: ConfigSpec<S>,
+  opts: ValidateOptions = {},
+): DeepReadonly<z.output<S>> {
   const source = opts.source ?? 'config';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(source, ['(root): expected a mapping of keys']);
@@ -119,7 +127,8 @@ export function describeIssue(issue: z.core.$ZodIssue): string[] {
     return issue.keys.map((key) => `${[...at, key].join('.')}: unknown key`);
   }
   // A bad record key: its own check's message says what a key must be, the wrapper's does not.
-  if (issue.code === 'invalid_key') return [`${at.join('.')}: not allowed as a name here: ${issue.issues.map((i) => i.message).join('; ')}`];
+  if (issue.code === 'invalid_key')
+    return [`${at.join('.')}: not allowed as a name here: ${issue.issues.map((i) => i.message).join('; ')}`];
   return [`${at.length ? at.join('.') : '(root)'}: ${issue.message}`];
 }
 

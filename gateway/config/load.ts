@@ -20,7 +20,8 @@ export const gatewayConfigSpec: ConfigSpec<typeof configSchema> = {
     { env: 'TESSERA_SUPERGRAPH_REGISTRY_TOKEN', path: ['supergraph', 'registry', 'token'], parse: (v) => v },
   ],
   resolveFiles(config, baseDir) {
-    if (config.supergraph.file !== undefined && !isAbsolute(config.supergraph.file)) config.supergraph.file = resolve(baseDir, config.supergraph.file);
+    if (config.supergraph.file !== undefined && !isAbsolute(config.supergraph.file))
+      config.supergraph.file = resolve(baseDir, config.supergraph.file);
     const registry = config.supergraph.registry;
     if (registry && !isAbsolute(registry.cacheFile)) registry.cacheFile = resolve(baseDir, registry.cacheFile);
     const pemProblems = loadPemFiles(config, baseDir);
@@ -43,7 +44,10 @@ export function parseConfig(raw: unknown, opts: ValidateOptions = {}): Config {
  */
 function checkTls(config: z.output<typeof configSchema>): string[] {
   const problems: string[] = [];
-  const check = (path: string, tls: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined }) => {
+  const check = (
+    path: string,
+    tls: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined },
+  ) => {
     const before = problems.length;
     // OpenSSL skips a CA block it cannot parse without a word; each block is parsed on its own here.
     for (const field of ['ca', 'cert'] as const) {
@@ -75,7 +79,8 @@ function checkTls(config: z.output<typeof configSchema>): string[] {
     }
   };
   // A subgraph's own settings are checked merged with `all`, as its client will use them.
-  for (const [name, sub] of Object.entries(config.subgraphs)) if (sub.tls) check(`subgraphs.${name}.tls`, layeredSubgraph(config.subgraphs, name).tls ?? {});
+  for (const [name, sub] of Object.entries(config.subgraphs))
+    if (sub.tls) check(`subgraphs.${name}.tls`, layeredSubgraph(config.subgraphs, name).tls ?? {});
   if (config.server.tls) check('server.tls', config.server.tls);
   return problems;
 }
@@ -104,7 +109,9 @@ function checkPolicyFiles(config: z.output<typeof configSchema>, baseDir: string
       if (!statSync(file).isFile()) problems.push(`policies.authorization.policyModule: ${file} is not a file`);
       authorization.policyModule = file;
     } catch (err) {
-      problems.push(`policies.authorization.policyModule: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      problems.push(
+        `policies.authorization.policyModule: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
   }
   return problems;

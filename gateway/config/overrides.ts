@@ -33,8 +33,11 @@ function strip(schema: z.ZodType): z.ZodType {
       return strip(def.innerType!).optional();
     case 'object': {
       const object = schema as z.ZodObject;
-      if (def.checks?.length) throw new Error('overridesOf: an object with refinements cannot be overridden key by key');
-      const stripped = object.extend(Object.fromEntries(Object.entries(object.shape).map(([key, field]) => [key, strip(field as z.ZodType)])));
+      if (def.checks?.length)
+        throw new Error('overridesOf: an object with refinements cannot be overridden key by key');
+      const stripped = object.extend(
+        Object.fromEntries(Object.entries(object.shape).map(([key, field]) => [key, strip(field as z.ZodType)])),
+      );
       // `extend` makes a new schema: its description (docs, editor tooltips) is carried over by hand.
       const meta = z.globalRegistry.get(object);
       return meta ? stripped.meta(meta) : stripped;

@@ -9,7 +9,9 @@ export type SubgraphSettings = DeepReadonly<z.output<typeof resolvedSettingsSche
 /** defaults ← `subgraphs.all` ← `subgraphs.<name>`, for one subgraph of the loaded supergraph. */
 export function resolveSubgraphSettings(config: Config, name: string, routingUrl: string): SubgraphSettings {
   // The layers were validated at start-up; this parse only fills in defaults (and cannot fail).
-  return deepFreeze(resolvedSettingsSchema.parse({ url: routingUrl, ...layeredSubgraph(config.subgraphs, name), name }));
+  return deepFreeze(
+    resolvedSettingsSchema.parse({ url: routingUrl, ...layeredSubgraph(config.subgraphs, name), name }),
+  );
 }
 
 /** Names under `subgraphs:` that match no subgraph of the supergraph: almost always a typo. */

@@ -23,7 +23,8 @@ export const errorCodes = {
   BAD_REQUEST: {
     kind: 'request',
     status: 400,
-    description: 'The HTTP request is not a valid GraphQL request (malformed JSON, missing or non-string `query`, bad `variables`).',
+    description:
+      'The HTTP request is not a valid GraphQL request (malformed JSON, missing or non-string `query`, bad `variables`).',
     fix: 'Send a JSON body with a string `query` and, optionally, an object `variables`.',
   },
   UNSUPPORTED_MEDIA_TYPE: {
@@ -47,19 +48,21 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: {
     kind: 'request',
     status: 413,
-    description: 'The request body exceeds `server.bodyLimitBytes`; at the registry, also a subgraph SDL larger than `limits.maxSdlBytes` (refused while the body is read).',
+    description:
+      'The request body exceeds `server.bodyLimitBytes`; at the registry, also a subgraph SDL larger than `limits.maxSdlBytes` (refused while the body is read).',
     fix: 'Send a smaller request, or raise the limit.',
   },
   REQUEST_TIMEOUT: {
     kind: 'request',
     status: 408,
-    description: 'The request (headers and body) was not received within `server.requestTimeoutMs`, or its headers within `server.headersTimeoutMs`. The connection is closed.',
+    description:
+      'The request (headers and body) was not received within `server.requestTimeoutMs`, or its headers within `server.headersTimeoutMs`. The connection is closed.',
     fix: 'Send the whole request promptly; a client on a slow link can retry with a smaller body.',
   },
   HEADERS_TOO_LARGE: {
     kind: 'request',
     status: 431,
-    description: 'The request line and headers exceed Node\'s limit (16 KiB). The connection is closed.',
+    description: "The request line and headers exceed Node's limit (16 KiB). The connection is closed.",
     fix: 'Send fewer or smaller headers (a long query belongs in a POST body, not a GET URL).',
   },
   NOT_ACCEPTABLE: {
@@ -83,7 +86,8 @@ export const errorCodes = {
   BAD_USER_INPUT: {
     kind: 'request',
     status: 400,
-    description: 'A variable value does not coerce to its declared type (wrong type, missing required value, unknown or missing input field, nested too deeply). The message is the coercion error.',
+    description:
+      'A variable value does not coerce to its declared type (wrong type, missing required value, unknown or missing input field, nested too deeply). The message is the coercion error.',
     fix: 'Send variables of the declared types.',
   },
   OPERATION_RESOLUTION_FAILURE: {
@@ -95,7 +99,8 @@ export const errorCodes = {
   SUBSCRIPTIONS_NOT_SUPPORTED: {
     kind: 'request',
     status: 400,
-    description: 'The operation is a `subscription`; the gateway serves queries and mutations only. Nothing was sent to any subgraph.',
+    description:
+      'The operation is a `subscription`; the gateway serves queries and mutations only. Nothing was sent to any subgraph.',
     fix: 'Poll with a query, or subscribe to the subgraph directly.',
   },
   PERSISTED_QUERY_NOT_SUPPORTED: {
@@ -107,31 +112,36 @@ export const errorCodes = {
   UNAUTHENTICATED: {
     kind: 'request',
     status: 401,
-    description: 'The bearer token is invalid (the message says why: expired, no `exp`, issued in the future, a `typ` not allowed, not yet valid, wrong issuer or audience, bad signature, disallowed algorithm, malformed, too large…), or a token is required and missing, or the operation needs an authenticated caller (reject mode, introspection); token refusals carry `WWW-Authenticate: Bearer`. Also an API key that is not in `policies.rateLimit.apiKeys`.',
+    description:
+      'The bearer token is invalid (the message says why: expired, no `exp`, issued in the future, a `typ` not allowed, not yet valid, wrong issuer or audience, bad signature, disallowed algorithm, malformed, too large…), or a token is required and missing, or the operation needs an authenticated caller (reject mode, introspection); token refusals carry `WWW-Authenticate: Bearer`. Also an API key that is not in `policies.rateLimit.apiKeys`.',
     fix: 'Send a valid token from an accepted issuer in `Authorization: Bearer …`, or an API key that was issued to you.',
   },
   FORBIDDEN: {
     kind: 'request',
     status: 403,
-    description: 'Authorization in `reject` mode: the operation selects fields the caller\'s token does not allow; `extensions.unauthorizedPaths` lists them. Nothing was sent to any subgraph.',
+    description:
+      "Authorization in `reject` mode: the operation selects fields the caller's token does not allow; `extensions.unauthorizedPaths` lists them. Nothing was sent to any subgraph.",
     fix: 'Remove those fields or use a token with the required scopes or policies.',
   },
   AUTH_UNAVAILABLE: {
     kind: 'request',
     status: 503,
-    description: 'A token was sent but its issuer\'s JWKS could not be fetched and no keys are cached (IdP down or unreachable). Sent with `Retry-After`.',
-    fix: 'Retry later; check the gateway\'s `JWKS fetch failed` log lines.',
+    description:
+      "A token was sent but its issuer's JWKS could not be fetched and no keys are cached (IdP down or unreachable). Sent with `Retry-After`.",
+    fix: "Retry later; check the gateway's `JWKS fetch failed` log lines.",
   },
   UNAUTHORIZED_FIELD_OR_TYPE: {
     kind: 'field',
     status: null,
-    description: 'Authorization in `filter` mode: this field (or its type) needs authentication, scopes or a policy the caller lacks. It is null (or its nearest nullable parent is), one error per path, `@` marking list items; the other fields are served and the field never reached a subgraph.',
-    fix: 'Use a token with the scopes or claims the field\'s `@authenticated`/`@requiresScopes`/`@policy` require.',
+    description:
+      'Authorization in `filter` mode: this field (or its type) needs authentication, scopes or a policy the caller lacks. It is null (or its nearest nullable parent is), one error per path, `@` marking list items; the other fields are served and the field never reached a subgraph.',
+    fix: "Use a token with the scopes or claims the field's `@authenticated`/`@requiresScopes`/`@policy` require.",
   },
   MAX_DEPTH_EXCEEDED: {
     kind: 'request',
     status: 400,
-    description: 'The operation nests fields deeper than `policies.operationLimits.maxDepth` (fragments expanded). Checked before planning.',
+    description:
+      'The operation nests fields deeper than `policies.operationLimits.maxDepth` (fragments expanded). Checked before planning.',
     fix: 'Flatten the query or raise the limit.',
   },
   MAX_ALIASES_EXCEEDED: {
@@ -149,7 +159,8 @@ export const errorCodes = {
   MAX_TOKENS_EXCEEDED: {
     kind: 'request',
     status: 400,
-    description: 'The document has more lexical tokens than `policies.operationLimits.maxTokens`; the parser stopped at the limit.',
+    description:
+      'The document has more lexical tokens than `policies.operationLimits.maxTokens`; the parser stopped at the limit.',
     fix: 'Send a smaller document.',
   },
   MAX_DIRECTIVES_EXCEEDED: {
@@ -161,121 +172,140 @@ export const errorCodes = {
   MAX_EXPANDED_FIELDS_EXCEEDED: {
     kind: 'request',
     status: 400,
-    description: 'The operation selects more fields than `policies.operationLimits.maxExpandedFields` once every fragment spread is expanded (counted without expanding: a fragment spread twice counts twice). `extensions` has `expandedFields` and `max`.',
+    description:
+      'The operation selects more fields than `policies.operationLimits.maxExpandedFields` once every fragment spread is expanded (counted without expanding: a fragment spread twice counts twice). `extensions` has `expandedFields` and `max`.',
     fix: 'Spread each fragment once per selection, or select fewer fields.',
   },
   COST_ESTIMATED_TOO_EXPENSIVE: {
     kind: 'request',
     status: 400,
-    description: 'The operation\'s static cost estimate exceeds `policies.cost.maxCost`; `extensions.cost` has `estimated` and `max`. No subgraph was called.',
+    description:
+      "The operation's static cost estimate exceeds `policies.cost.maxCost`; `extensions.cost` has `estimated` and `max`. No subgraph was called.",
     fix: 'Ask for smaller pages (`first:`) or fewer nested lists.',
   },
   INVALID_SLICING_ARGUMENT: {
     kind: 'request',
     status: 400,
-    description: 'A slicing argument of a `@listSize` field (e.g. `first:`) is negative or null, so the list\'s size, and the operation\'s cost, cannot be known. No subgraph was called.',
+    description:
+      "A slicing argument of a `@listSize` field (e.g. `first:`) is negative or null, so the list's size, and the operation's cost, cannot be known. No subgraph was called.",
     fix: 'Pass a non-negative page size, or leave the argument out to get its default.',
   },
   RATE_LIMITED: {
     kind: 'request',
     status: 429,
-    description: 'The caller\'s cost (or request) budget for the window is spent. Sent with `Retry-After`, `RateLimit-Policy` and `RateLimit` headers.',
+    description:
+      "The caller's cost (or request) budget for the window is spent. Sent with `Retry-After`, `RateLimit-Policy` and `RateLimit` headers.",
     fix: 'Wait `Retry-After` seconds, send cheaper operations, or move to a larger tier.',
   },
   RATE_LIMIT_UNAVAILABLE: {
     kind: 'request',
     status: 503,
-    description: 'Rate limits use Redis, Redis is unreachable and `policies.rateLimit.failureMode` is `closed`. Sent with `Retry-After`.',
+    description:
+      'Rate limits use Redis, Redis is unreachable and `policies.rateLimit.failureMode` is `closed`. Sent with `Retry-After`.',
     fix: 'Retry shortly; check Redis. With `failureMode: open` requests are admitted instead.',
   },
   SUBGRAPH_RATE_LIMITED: {
     kind: 'field',
     status: null,
-    description: 'The gateway\'s own request-rate limit for this subgraph (`subgraphs.<name>.rateLimit`) is reached; no request was sent and its fields are null.',
+    description:
+      "The gateway's own request-rate limit for this subgraph (`subgraphs.<name>.rateLimit`) is reached; no request was sent and its fields are null.",
     fix: 'Lower traffic to that subgraph or raise its limit.',
   },
   SUBGRAPH_UNAVAILABLE: {
     kind: 'field',
     status: null,
-    description: 'A subgraph could not be reached (connection refused or reset, DNS or TLS failure). Its fields are null; other fields are served.',
+    description:
+      'A subgraph could not be reached (connection refused or reset, DNS or TLS failure). Its fields are null; other fields are served.',
     fix: 'Check the subgraph named in `extensions.serviceName`; the gateway logs the cause.',
   },
   SUBGRAPH_TIMEOUT: {
     kind: 'field',
     status: null,
     description: 'A subgraph did not answer within its timeout. Its fields are null; other fields are served.',
-    fix: 'Check the subgraph\'s latency or raise `subgraphs.<name>.timeoutMs`.',
+    fix: "Check the subgraph's latency or raise `subgraphs.<name>.timeoutMs`.",
   },
   SUBGRAPH_CIRCUIT_OPEN: {
     kind: 'field',
     status: null,
-    description: 'The subgraph failed often enough that its circuit breaker opened; its fields are null and no request was sent. A probe is let through after `breaker.resetTimeoutMs`.',
+    description:
+      'The subgraph failed often enough that its circuit breaker opened; its fields are null and no request was sent. A probe is let through after `breaker.resetTimeoutMs`.',
     fix: 'Check the subgraph named in `extensions.serviceName`; the breaker closes by itself once it recovers.',
   },
   SUBGRAPH_HTTP_ERROR: {
     kind: 'field',
     status: null,
-    description: 'A subgraph answered with a non-2xx HTTP status or a body that is not a GraphQL response; `extensions.status` carries the status.',
+    description:
+      'A subgraph answered with a non-2xx HTTP status or a body that is not a GraphQL response; `extensions.status` carries the status.',
     fix: 'Check the subgraph named in `extensions.serviceName`.',
   },
   SUBGRAPH_RESPONSE_TOO_LARGE: {
     kind: 'field',
     status: null,
-    description: 'A subgraph\'s answer was larger than `subgraphs.<name>.maxResponseBytes` (default 16 MiB). The gateway stopped reading at the limit (or at once, from `Content-Length`) and did not retry; that subgraph\'s fields are null.',
-    fix: 'Ask for less (smaller pages) or raise the subgraph\'s `maxResponseBytes`.',
+    description:
+      "A subgraph's answer was larger than `subgraphs.<name>.maxResponseBytes` (default 16 MiB). The gateway stopped reading at the limit (or at once, from `Content-Length`) and did not retry; that subgraph's fields are null.",
+    fix: "Ask for less (smaller pages) or raise the subgraph's `maxResponseBytes`.",
   },
   SUBGRAPH_INVALID_RESPONSE: {
     kind: 'field',
     status: null,
-    description: 'A subgraph answered with a value of the wrong shape for what the gateway asked (an object where a list or a scalar was expected, a string where an object was, null for a non-null field, `_entities` of the wrong length or with non-object items). That value is null at the nearest nullable position, with one error at the path of the bad value; the rest of the answer and the other subgraphs\' fields are served.',
-    fix: 'Fix the subgraph named in `extensions.serviceName`; the gateway\'s `subgraph answer invalid` log line says what was expected.',
+    description:
+      "A subgraph answered with a value of the wrong shape for what the gateway asked (an object where a list or a scalar was expected, a string where an object was, null for a non-null field, `_entities` of the wrong length or with non-object items). That value is null at the nearest nullable position, with one error at the path of the bad value; the rest of the answer and the other subgraphs' fields are served.",
+    fix: "Fix the subgraph named in `extensions.serviceName`; the gateway's `subgraph answer invalid` log line says what was expected.",
   },
   SUBGRAPH_FETCH_INTERNAL_ERROR: {
     kind: 'field',
     status: null,
-    description: 'The gateway\'s own code for one subgraph fetch failed: a plugin\'s `wrapSubgraphFetch` threw. Only that subgraph\'s fields are null; the other fields are served. When it threw before passing the request on, no request was sent.',
+    description:
+      "The gateway's own code for one subgraph fetch failed: a plugin's `wrapSubgraphFetch` threw. Only that subgraph's fields are null; the other fields are served. When it threw before passing the request on, no request was sent.",
     fix: 'A gateway-side bug: the `subgraph request failed` log line has the stack of what threw.',
   },
   DOWNSTREAM_SERVICE_ERROR: {
     kind: 'field',
     status: null,
-    description: 'A subgraph returned a GraphQL error without a code of its own, or with `INTERNAL_SERVER_ERROR` (then with a generic message); `extensions.serviceName` names it. Subgraph errors that carry another code keep it. Only `message`, `path`, `code` and `serviceName` reach the client unless `subgraphs.<name>.errors` says otherwise.',
+    description:
+      'A subgraph returned a GraphQL error without a code of its own, or with `INTERNAL_SERVER_ERROR` (then with a generic message); `extensions.serviceName` names it. Subgraph errors that carry another code keep it. Only `message`, `path`, `code` and `serviceName` reach the client unless `subgraphs.<name>.errors` says otherwise.',
     fix: 'See the subgraph named in `extensions.serviceName`; the gateway logs the full error (`subgraph error details`).',
   },
   CONFIG_INVALID: {
     kind: 'startup',
     status: null,
-    description: 'Start-up only: the configuration file has unknown keys or wrong values. Each problem names its key path. Exit code 78.',
+    description:
+      'Start-up only: the configuration file has unknown keys or wrong values. Each problem names its key path. Exit code 78.',
     fix: 'Correct the keys listed in the message.',
   },
   SUPERGRAPH_INVALID: {
     kind: 'startup',
     status: null,
-    description: 'A supergraph file could not be loaded (at start-up: exit code 1; on reload: the old supergraph keeps serving).',
+    description:
+      'A supergraph file could not be loaded (at start-up: exit code 1; on reload: the old supergraph keeps serving).',
     fix: 'Recompose the supergraph with `tessera compose`.',
   },
   COMPOSITION_FAILED: {
     kind: 'registry',
     status: 400,
-    description: 'The subgraphs do not compose. `tessera compose` and `tessera subgraph check` exit 1 (nothing written); a registry publish answers 400 with `errors` and changes nothing.',
+    description:
+      'The subgraphs do not compose. `tessera compose` and `tessera subgraph check` exit 1 (nothing written); a registry publish answers 400 with `errors` and changes nothing.',
     fix: 'Fix the errors listed per subgraph.',
   },
   COMPOSITION_TIMEOUT: {
     kind: 'registry',
     status: 503,
-    description: 'Registry API: composing the publish or check ran past `composition.timeoutMs`; the composition worker was stopped and nothing changed.',
+    description:
+      'Registry API: composing the publish or check ran past `composition.timeoutMs`; the composition worker was stopped and nothing changed.',
     fix: 'Split very large subgraph schemas, or raise `composition.timeoutMs` in the registry config.',
   },
   COMPOSITION_OUT_OF_MEMORY: {
     kind: 'registry',
     status: 503,
-    description: 'Registry API: composing the publish or check needed more heap than `composition.maxHeapMb`; the composition worker was stopped and nothing changed.',
+    description:
+      'Registry API: composing the publish or check needed more heap than `composition.maxHeapMb`; the composition worker was stopped and nothing changed.',
     fix: 'Split very large subgraph schemas, or raise `composition.maxHeapMb` in the registry config.',
   },
   BREAKING_CHANGE: {
     kind: 'cli',
     status: null,
-    description: 'CLI only: `tessera subgraph check` found breaking changes against the variant\'s API schema (used ones, with usage data). Exit code 1.',
+    description:
+      "CLI only: `tessera subgraph check` found breaking changes against the variant's API schema (used ones, with usage data). Exit code 1.",
     fix: 'Keep the old field or argument (deprecate it first), or coordinate with the clients listed.',
   },
   REGISTRY_UNAUTHENTICATED: {
@@ -299,25 +329,29 @@ export const errorCodes = {
   REGISTRY_BUSY: {
     kind: 'registry',
     status: 503,
-    description: 'Registry API: more publishes and checks are already waiting for composition than `composition.maxPending`; this one was refused before any work (`Retry-After` is set).',
+    description:
+      'Registry API: more publishes and checks are already waiting for composition than `composition.maxPending`; this one was refused before any work (`Retry-After` is set).',
     fix: 'Retry shortly; publish subgraphs one after another rather than all at once.',
   },
   REGISTRY_UNAVAILABLE: {
     kind: 'cli',
     status: null,
-    description: 'The registry cannot be reached. The CLI exits 2; a gateway keeps its current supergraph (at start-up, its last good copy in `supergraph.registry.cacheFile`).',
+    description:
+      'The registry cannot be reached. The CLI exits 2; a gateway keeps its current supergraph (at start-up, its last good copy in `supergraph.registry.cacheFile`).',
     fix: 'Check the registry URL and that it is running.',
   },
   SHUTTING_DOWN: {
     kind: 'request',
     status: 503,
-    description: 'The request reached the gateway after its drain ended. (While it drains, requests on open connections are still served, with `Connection: close`; new connections are refused.)',
+    description:
+      'The request reached the gateway after its drain ended. (While it drains, requests on open connections are still served, with `Connection: close`; new connections are refused.)',
     fix: 'Retry against another replica.',
   },
   INTERNAL_SERVER_ERROR: {
     kind: 'request',
     status: 500,
-    description: 'An unexpected failure inside the gateway. The message is masked; the log line with the same request id has the cause.',
+    description:
+      'An unexpected failure inside the gateway. The message is masked; the log line with the same request id has the cause.',
     fix: 'Report it with the `x-request-id` response header.',
   },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -40,7 +40,8 @@ export function createCors(config: CorsConfig | undefined): Cors | null {
   const anyHeader = config.allowedHeaders.includes('*');
   const allowedHeaders = new Set(config.allowedHeaders.map((h) => h.toLowerCase()));
   const exposed = config.exposedHeaders.join(', ');
-  const allowed = (origin: string) => anyOrigin || exact.has(origin) || (origin.length <= maxOriginLength && patterns.some((p) => p.test(origin)));
+  const allowed = (origin: string) =>
+    anyOrigin || exact.has(origin) || (origin.length <= maxOriginLength && patterns.some((p) => p.test(origin)));
 
   /** `*` when any origin may read without credentials (a cache may then share one answer); else the origin itself. */
   const allowOrigin = (res: ServerResponse, origin: string) => {

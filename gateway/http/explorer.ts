@@ -10,7 +10,11 @@ import type { Logger } from '../observability/log.ts';
 import { sendError } from './respond.ts';
 
 /** The README's example query (it touches all four example subgraphs), as the editor's first text. */
-export const explorerDefaultQuery = print(parse('{ topProducts(first: 2) { name price inStock shippingEstimate reviews(first: 1) { body author { username name } } } }'));
+export const explorerDefaultQuery = print(
+  parse(
+    '{ topProducts(first: 2) { name price inStock shippingEstimate reviews(first: 1) { body author { username name } } } }',
+  ),
+);
 
 /** Every asset lives under this prefix, named by its content hash, so it can be cached for good. */
 const assetPrefix = '/graphql/_explorer/';
@@ -78,7 +82,10 @@ export function createExplorer(enabled: boolean, log: Logger): Explorer | null {
     return loadExplorer();
   } catch (err) {
     // A dev tool must not keep the gateway from serving: say why, and go on without it.
-    log.error({ key: 'server.landingPage', err: (err as Error).message }, 'the explorer\'s files cannot be read (reinstall the dependencies); serving without it');
+    log.error(
+      { key: 'server.landingPage', err: (err as Error).message },
+      "the explorer's files cannot be read (reinstall the dependencies); serving without it",
+    );
     return null;
   }
 }
@@ -101,7 +108,10 @@ function loadExplorer(): Explorer {
     add('graphiql.min.js', js, withoutSourceMap(readPackageFile('graphiql', 'graphiql.min.js'))),
     add('explorer.js', js, Buffer.from(bootScript)),
   ];
-  const styles = [add('graphiql.min.css', css, withoutSourceMap(readPackageFile('graphiql', 'graphiql.min.css'))), add('explorer.css', css, Buffer.from(layoutCss))];
+  const styles = [
+    add('graphiql.min.css', css, withoutSourceMap(readPackageFile('graphiql', 'graphiql.min.css'))),
+    add('explorer.css', css, Buffer.from(layoutCss)),
+  ];
   const page = Buffer.from(`<!doctype html>
 <html lang="en">
 <head>
@@ -127,7 +137,13 @@ ${scripts.map((src) => `<script src="${src}"></script>`).join('\n')}
           sendError(res, 'NOT_FOUND', 'No such explorer asset.', req.headers.accept);
         } else if (method !== 'GET' && method !== 'HEAD') {
           req.resume();
-          sendError(res, 'METHOD_NOT_ALLOWED', `${method} is not supported on explorer assets; use GET.`, req.headers.accept, { allow: 'GET, HEAD' });
+          sendError(
+            res,
+            'METHOD_NOT_ALLOWED',
+            `${method} is not supported on explorer assets; use GET.`,
+            req.headers.accept,
+            { allow: 'GET, HEAD' },
+          );
         } else {
           await sendAsset(req, res, asset);
         }
@@ -139,7 +155,11 @@ ${scripts.map((src) => `<script src="${src}"></script>`).join('\n')}
       // A browser's navigation lists text/html; fetch(), curl and GraphQL clients send */* or JSON.
       const accept = req.headers.accept;
       const html = quality(accept, 'text/html');
-      if (html === 0 || html < Math.max(quality(accept, 'application/json'), quality(accept, 'application/graphql-response+json'))) return false;
+      if (
+        html === 0 ||
+        html < Math.max(quality(accept, 'application/json'), quality(accept, 'application/graphql-response+json'))
+      )
+        return false;
       // `GET /graphql?query=…` from a browser is an operation, answered as GraphQL over HTTP.
       if (new URLSearchParams(search).has('query')) return false;
       res.writeHead(200, {

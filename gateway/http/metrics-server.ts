@@ -8,19 +8,30 @@ import { sendError, sendJson } from './respond.ts';
  * and traffic figures are for the operator's scraper, not for every client of the public port.
  */
 export function createMetricsServer(metrics: Metrics, log: Logger): Server {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 }, (req, res) => {
-    // Scrapes come seconds apart: a kept-alive socket would only sit idle in the gateway.
-    res.setHeader('connection', 'close');
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') return sendError(res, 'NOT_FOUND', 'Metrics are served at /metrics.', req.headers.accept);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'METHOD_NOT_ALLOWED', `${req.method} is not supported on /metrics; use GET.`, req.headers.accept, { allow: 'GET' });
-    metrics.registry.metrics().then(
-      (text) => sendJson(res, 200, text, metrics.registry.contentType),
-      (err: Error) => {
-        log.error({ err: err.stack ?? err.message }, 'collecting metrics failed');
-        sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error', req.headers.accept);
-      },
-    );
-  });
+  const server = createServer(
+    { requestTimeout: 10_000, headersTimeout: 5_000, connectionsCheckingInterval: 1_000 },
+    (req, res) => {
+      // Scrapes come seconds apart: a kept-alive socket would only sit idle in the gateway.
+      res.setHeader('connection', 'close');
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/metrics')
+        return sendError(res, 'NOT_FOUND', 'Metrics are served at /metrics.', req.headers.accept);
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendError(
+          res,
+          'METHOD_NOT_ALLOWED',
+          `${req.method} is not supported on /metrics; use GET.`,
+          req.headers.accept,
+          { allow: 'GET' },
+        );
+      metrics.registry.metrics().then(
+        (text) => sendJson(res, 200, text, metrics.registry.contentType),
+        (err: Error) => {
+          log.error({ err: err.stack ?? err.message }, 'collecting metrics failed');
+          sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error', req.headers.accept);
+        },
+      );
+    },
+  );
   return server;
 }

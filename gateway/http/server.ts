@@ -1,4 +1,13 @@
-import { createServer, maxHeaderSize, ServerResponse, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  maxHeaderSize,
+  ServerResponse,
+  STATUS_CODES,
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  type Server,
+} from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { DropArgument, Socket } from 'node:net';
 import type { Config } from '../config/schema.ts';
@@ -42,7 +51,10 @@ export interface HttpFront {
 export function createHttpServer(deps: HttpDeps): HttpFront {
   const { config, lifecycle, log, metrics } = deps;
   const connections = new Connections();
-  const browser: BrowserFront = { cors: createCors(config.server.cors), explorer: createExplorer(config.server.landingPage, log) };
+  const browser: BrowserFront = {
+    cors: createCors(config.server.cors),
+    explorer: createExplorer(config.server.landingPage, log),
+  };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -54,7 +66,16 @@ export function createHttpServer(deps: HttpDeps): HttpFront {
       lifecycle.requestFinished();
       metrics.inFlight.dec();
       if (config.log.requests) {
-        log.info({ requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request completed');
+        log.info(
+          {
+            requestId,
+            method: req.method,
+            path: req.url?.split('?')[0],
+            status: res.statusCode,
+            ms: Math.round((performance.now() - started) * 10) / 10,
+          },
+          'request completed',
+        );
       }
     });
     route(req, res, requestId, deps, browser).catch((err: unknown) => {
@@ -77,20 +98,36 @@ export function createHttpServer(deps: HttpDeps): HttpFront {
     ServerResponse: closingAwareResponse(lifecycle),
   };
   const server: Server = tls
-    ? createTlsServer({ ...options, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestClientCert, rejectUnauthorized: tls.requestClientCert }, handler)
+    ? createTlsServer(
+        {
+          ...options,
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          requestCert: tls.requestClientCert,
+          rejectUnauthorized: tls.requestClientCert,
+        },
+        handler,
+      )
     : createServer(options, handler);
   server.keepAliveTimeout = 65_000; // above common load-balancer idle timeouts (60 s)
   server.maxConnections = config.server.maxConnections;
   server.on('connection', (socket: Socket) => connections.accepted(socket));
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => connections.opened(socket));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerClientError(err, socket, connections, config));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    answerClientError(err, socket, connections, config),
+  );
   const throttle = new LogThrottle(10_000);
   // Past maxConnections Node closes each new connection as soon as it is accepted: the client
   // sees its connection reset (or closed) before any response, and can go to another replica.
   server.on('drop', (data?: DropArgument) => {
     metrics.connectionsDropped.inc();
     const suppressed = throttle.take('drop');
-    if (suppressed !== null) log.warn({ maxConnections: config.server.maxConnections, remoteAddress: data?.remoteAddress, suppressed }, 'connection dropped: server.maxConnections reached');
+    if (suppressed !== null)
+      log.warn(
+        { maxConnections: config.server.maxConnections, remoteAddress: data?.remoteAddress, suppressed },
+        'connection dropped: server.maxConnections reached',
+      );
   });
   metrics.openConnectionCount = () => connections.size;
   return { server, connections };
@@ -103,10 +140,16 @@ export function createHttpServer(deps: HttpDeps): HttpFront {
  */
 function closingAwareResponse(lifecycle: Lifecycle): typeof ServerResponse<IncomingMessage> {
   return class GatewayResponse extends ServerResponse<IncomingMessage> {
-    override writeHead(statusCode: number, reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    override writeHead(
+      statusCode: number,
+      reasonOrHeaders?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+    ): this {
       // Also reached from the first write()/end() (Node's implicit header), so no path skips it.
       if (lifecycle.phase !== 'serving' && !this.headersSent) this.setHeader('connection', 'close');
-      return typeof reasonOrHeaders === 'string' ? super.writeHead(statusCode, reasonOrHeaders, headers) : super.writeHead(statusCode, reasonOrHeaders);
+      return typeof reasonOrHeaders === 'string'
+        ? super.writeHead(statusCode, reasonOrHeaders, headers)
+        : super.writeHead(statusCode, reasonOrHeaders);
     }
   };
 }
@@ -138,7 +181,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket, connectio
   }
   const status = errorCodes[code].status ?? 400;
   const body = errorBody(code, message);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
   // A client that never reads must not keep the socket open.
   setTimeout(() => socket.destroy(), 1_000).unref();
 }
@@ -167,7 +213,13 @@ interface BrowserFront {
   readonly explorer: Explorer | null;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, requestId: string, deps: HttpDeps, browser: BrowserFront): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  deps: HttpDeps,
+  browser: BrowserFront,
+): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -180,19 +232,40 @@ async function route(req: IncomingMessage, res: ServerResponse, requestId: strin
       return sendJson(res, 200, JSON.stringify({ status: 'ok' }));
     case '/ready': {
       const ready = deps.lifecycle.ready;
-      return sendJson(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : deps.lifecycle.phase, ...deps.readyInfo() }));
+      return sendJson(
+        res,
+        ready ? 200 : 503,
+        JSON.stringify({ status: ready ? 'ready' : deps.lifecycle.phase, ...deps.readyInfo() }),
+      );
     }
     default:
       // /metrics included: it is served on its own listener (metrics.port), never on the public one.
-      return sendError(res, 'NOT_FOUND', `No endpoint at ${path.length > 256 ? `${path.slice(0, 256)}…` : path}. GraphQL is served at /graphql.`, req.headers.accept);
+      return sendError(
+        res,
+        'NOT_FOUND',
+        `No endpoint at ${path.length > 256 ? `${path.slice(0, 256)}…` : path}. GraphQL is served at /graphql.`,
+        req.headers.accept,
+      );
   }
 }
 
-async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestId: string, search: string, deps: HttpDeps): Promise<void> {
+async function handleGraphQL(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  search: string,
+  deps: HttpDeps,
+): Promise<void> {
   const accept = req.headers.accept;
   const method = req.method ?? 'GET';
   // Made before any refusal, so every request that reaches /graphql goes through onResponse.
-  const ctx = new RequestContext({ requestId, method, headers: req.headers, remoteAddress: req.socket.remoteAddress ?? '', log: deps.log });
+  const ctx = new RequestContext({
+    requestId,
+    method,
+    headers: req.headers,
+    remoteAddress: req.socket.remoteAddress ?? '',
+    log: deps.log,
+  });
   const refuse = async (code: ErrorCode, message: string, headers: Record<string, string> = {}) => {
     await deps.pipeline.refused(ctx, errorCodes[code].status ?? 500, { errors: [{ message, extensions: { code } }] });
     sendError(res, code, message, accept, headers);
@@ -215,7 +288,11 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         // The rest of the body is never read, so this socket cannot carry another request.
-        return refuse('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${deps.config.server.bodyLimitBytes} bytes.`, { connection: 'close' });
+        return refuse(
+          'PAYLOAD_TOO_LARGE',
+          `Request body exceeds the limit of ${deps.config.server.bodyLimitBytes} bytes.`,
+          { connection: 'close' },
+        );
       }
       if (err instanceof BodyNotUtf8Error) return refuse('BAD_REQUEST', 'Request body is not valid UTF-8.');
       throw err;
@@ -231,7 +308,9 @@ async function handleGraphQL(req: IncomingMessage, res: ServerResponse, requestI
     }
   } else if (method !== 'GET') {
     req.resume();
-    return refuse('METHOD_NOT_ALLOWED', `${method} is not supported on /graphql; use GET or POST.`, { allow: 'GET, POST' });
+    return refuse('METHOD_NOT_ALLOWED', `${method} is not supported on /graphql; use GET or POST.`, {
+      allow: 'GET, POST',
+    });
   }
 
   const result = await deps.pipeline.execute(ctx, { method, headers: req.headers, search, body });

@@ -18,7 +18,12 @@ const POLL_MS = 25;
  * rest were cut. Responses already carry `Connection: close` (the lifecycle phase is no longer
  * `serving`; see http/server.ts).
  */
-export async function drainConnections(server: Server, connections: Connections, lifecycle: Lifecycle, timeoutMs: number): Promise<boolean> {
+export async function drainConnections(
+  server: Server,
+  connections: Connections,
+  lifecycle: Lifecycle,
+  timeoutMs: number,
+): Promise<boolean> {
   // net.Server's close only stops listening. http.Server's close() also runs
   // closeIdleConnections(), which resets the sockets busy clients are about to reuse.
   const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));

@@ -14,7 +14,11 @@ export class Metrics {
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({ name: 'tessera_http_in_flight_requests', help: 'HTTP requests being served.', registers: [this.registry] });
+  readonly inFlight = new Gauge({
+    name: 'tessera_http_in_flight_requests',
+    help: 'HTTP requests being served.',
+    registers: [this.registry],
+  });
   /** Read at scrape time from the public listener (set by http/server.ts). */
   openConnectionCount: () => number = () => 0;
   readonly openConnections: Gauge = new Gauge({
@@ -43,7 +47,7 @@ export class Metrics {
   });
   readonly subgraphRetryBudgetExhausted = new Counter({
     name: 'tessera_subgraph_retry_budget_exhausted_total',
-    help: 'Retries not attempted because the subgraph\'s retry budget was spent.',
+    help: "Retries not attempted because the subgraph's retry budget was spent.",
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
@@ -83,17 +87,33 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
-  readonly supergraphGeneration = new Gauge({ name: 'tessera_supergraph_generation', help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).', registers: [this.registry] });
+  readonly supergraphGeneration = new Gauge({
+    name: 'tessera_supergraph_generation',
+    help: 'Generation of the loaded supergraph (1 at start, +1 per accepted reload).',
+    registers: [this.registry],
+  });
 
-  readonly supergraphGenerationsLive = new Gauge({ name: 'tessera_supergraph_generations', help: 'Supergraph generations not yet closed: the current one and superseded ones still draining.', registers: [this.registry] });
-  readonly supergraphDrainTimeouts = new Counter({ name: 'tessera_supergraph_drain_timeouts_total', help: 'Superseded generations closed by supergraph.reloadDrainTimeoutMs with requests still running.', registers: [this.registry] });
+  readonly supergraphGenerationsLive = new Gauge({
+    name: 'tessera_supergraph_generations',
+    help: 'Supergraph generations not yet closed: the current one and superseded ones still draining.',
+    registers: [this.registry],
+  });
+  readonly supergraphDrainTimeouts = new Counter({
+    name: 'tessera_supergraph_drain_timeouts_total',
+    help: 'Superseded generations closed by supergraph.reloadDrainTimeoutMs with requests still running.',
+    registers: [this.registry],
+  });
   readonly subgraphClients = new Gauge({
     name: 'tessera_subgraph_clients',
     help: 'Live subgraph clients (one connection pool each) per subgraph; more than one only while a reload that changed its URL drains.',
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
-  readonly supergraphVersion = new Gauge({ name: 'tessera_supergraph_registry_version', help: 'Registry version of the loaded supergraph (when it comes from supergraph.registry).', registers: [this.registry] });
+  readonly supergraphVersion = new Gauge({
+    name: 'tessera_supergraph_registry_version',
+    help: 'Registry version of the loaded supergraph (when it comes from supergraph.registry).',
+    registers: [this.registry],
+  });
   readonly policyDuration = new Histogram({
     name: 'tessera_policy_duration_seconds',
     help: 'Time spent in each plugin hook (policies and features), by plugin and phase (request, operation, refused, response).',

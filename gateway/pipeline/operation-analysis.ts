@@ -1,8 +1,29 @@
 import {
-  getDirectiveValues, getNamedType, getVariableValues, GraphQLIncludeDirective, GraphQLSkipDirective, isCompositeType, isInterfaceType, isObjectType, Kind,
-  parse, SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef,
-  type DocumentNode, type FieldNode, type FragmentDefinitionNode, type FragmentSpreadNode, type GraphQLCompositeType, type GraphQLError, type GraphQLField,
-  type GraphQLObjectType, type GraphQLSchema, type InlineFragmentNode, type OperationDefinitionNode, type SelectionSetNode,
+  getDirectiveValues,
+  getNamedType,
+  getVariableValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  isCompositeType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  parse,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type FragmentSpreadNode,
+  type GraphQLCompositeType,
+  type GraphQLError,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type InlineFragmentNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
 import { tesseraError } from '../errors/tessera-error.ts';
 
@@ -136,9 +157,13 @@ export interface AnalysisCore {
 export const finite = (n: number): number => (Number.isFinite(n) ? n : Number.MAX_VALUE);
 
 export function expandedFieldsError(count: number, max: number): GraphQLError {
-  return tesseraError('MAX_EXPANDED_FIELDS_EXCEEDED', `Operation selects ${finite(count)} fields once its fragments are expanded; the maximum is ${max}.`, {
-    extensions: { expandedFields: finite(count), max },
-  });
+  return tesseraError(
+    'MAX_EXPANDED_FIELDS_EXCEEDED',
+    `Operation selects ${finite(count)} fields once its fragments are expanded; the maximum is ${max}.`,
+    {
+      extensions: { expandedFields: finite(count), max },
+    },
+  );
 }
 
 const EMPTY: readonly Selection[] = [];
@@ -171,11 +196,24 @@ class Builder {
         // A field the schema lacks (validation refuses those; a `@requires` may name one the API schema hides) is left out.
         if (!def || !named) continue;
         const child = sel.selectionSet && isCompositeType(named) ? this.set(sel.selectionSet, named) : null;
-        selections.push({ kind: 'field', node: sel, name, responseKey: sel.alias?.value ?? name, parentType: type, def, conditional, selectionSet: child });
+        selections.push({
+          kind: 'field',
+          node: sel,
+          name,
+          responseKey: sel.alias?.value ?? name,
+          parentType: type,
+          def,
+          conditional,
+          selectionSet: child,
+        });
         expandedFields += 1 + (child?.expandedFields ?? 0);
         depth = Math.max(depth, 1 + (child?.depth ?? 0));
         aliases += (sel.alias ? 1 : 0) + (child?.aliases ?? 0);
-        maxDirectivesPerField = Math.max(maxDirectivesPerField, sel.directives?.length ?? 0, child?.maxDirectivesPerField ?? 0);
+        maxDirectivesPerField = Math.max(
+          maxDirectivesPerField,
+          sel.directives?.length ?? 0,
+          child?.maxDirectivesPerField ?? 0,
+        );
         levelFields += 1;
         // They resolve on the query type only (fieldDef), so this is the root level.
         if (name === '__schema' || name === '__type') levelIntrospection = true;
@@ -191,7 +229,14 @@ class Builder {
         typeCondition = inner?.type ?? null;
       }
       if (!inner) continue;
-      selections.push({ kind: 'fragment', node: sel, fragmentName: sel.kind === Kind.FRAGMENT_SPREAD ? sel.name.value : null, typeCondition, conditional, selectionSet: inner });
+      selections.push({
+        kind: 'fragment',
+        node: sel,
+        fragmentName: sel.kind === Kind.FRAGMENT_SPREAD ? sel.name.value : null,
+        typeCondition,
+        conditional,
+        selectionSet: inner,
+      });
       expandedFields += inner.expandedFields;
       depth = Math.max(depth, inner.depth);
       aliases += inner.aliases;
@@ -199,7 +244,17 @@ class Builder {
       levelFields += inner.levelFields;
       levelIntrospection ||= inner.levelIntrospection;
     }
-    return { node, type, selections: selections.length ? selections : EMPTY, expandedFields, depth, aliases, maxDirectivesPerField, levelFields, levelIntrospection };
+    return {
+      node,
+      type,
+      selections: selections.length ? selections : EMPTY,
+      expandedFields,
+      depth,
+      aliases,
+      maxDirectivesPerField,
+      levelFields,
+      levelIntrospection,
+    };
   }
 
   /** Built once per name, whatever the number of spreads. */
@@ -221,9 +276,14 @@ function compositeType(schema: GraphQLSchema, name: string): GraphQLCompositeTyp
 }
 
 /** As graphql-js's TypeInfo resolves it, meta fields included. */
-function fieldDef(schema: GraphQLSchema, parent: GraphQLCompositeType, name: string): GraphQLField<unknown, unknown> | null {
+function fieldDef(
+  schema: GraphQLSchema,
+  parent: GraphQLCompositeType,
+  name: string,
+): GraphQLField<unknown, unknown> | null {
   if (name === '__typename') return TypeNameMetaFieldDef;
-  if ((name === '__schema' || name === '__type') && schema.getQueryType() === parent) return name === '__schema' ? SchemaMetaFieldDef : TypeMetaFieldDef;
+  if ((name === '__schema' || name === '__type') && schema.getQueryType() === parent)
+    return name === '__schema' ? SchemaMetaFieldDef : TypeMetaFieldDef;
   if (isObjectType(parent) || isInterfaceType(parent)) return parent.getFields()[name] ?? null;
   return null;
 }
@@ -242,7 +302,13 @@ export function analysisGeneration(schema: GraphQLSchema, supergraph: DocumentNo
     for (const d of def.directives ?? []) {
       const url = d.arguments?.find((a) => a.name.value === 'url')?.value;
       const as = d.arguments?.find((a) => a.name.value === 'as')?.value;
-      if (d.name.value === 'link' && url?.kind === Kind.STRING && url.value.startsWith('https://specs.apollo.dev/join/') && as?.kind === Kind.STRING) join = as.value;
+      if (
+        d.name.value === 'link' &&
+        url?.kind === Kind.STRING &&
+        url.value.startsWith('https://specs.apollo.dev/join/') &&
+        as?.kind === Kind.STRING
+      )
+        join = as.value;
     }
   }
   const directive = `${join}__field`;
@@ -269,11 +335,16 @@ export function analysisGeneration(schema: GraphQLSchema, supergraph: DocumentNo
 }
 
 /** Builds the shared analysis of one operation of a validated document. Null when the schema has no root type for it. */
-export function analyzeOperation(generation: AnalysisGeneration, document: DocumentNode, operation: OperationDefinitionNode): AnalysisCore | null {
+export function analyzeOperation(
+  generation: AnalysisGeneration,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): AnalysisCore | null {
   const rootType = generation.schema.getRootType(operation.operation);
   if (!rootType) return null;
   const definitions = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION && !definitions.has(d.name.value)) definitions.set(d.name.value, d);
+  for (const d of document.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION && !definitions.has(d.name.value)) definitions.set(d.name.value, d);
   const builder = new Builder(generation.schema, definitions);
   const root = builder.set(operation.selectionSet, rootType);
   return { generation, operation, fragments: definitions, rootType, root, buildNodes: builder.nodes, keys: new Map() };
@@ -301,7 +372,10 @@ export class RequestAnalysis implements OperationAnalysis {
   private readonly maxExpandedFields: number;
   private coerced: Readonly<Record<string, unknown>> | null = null;
 
-  constructor(core: AnalysisCore, opts: { variables: Readonly<Record<string, unknown>>; cached: boolean; maxExpandedFields: number }) {
+  constructor(
+    core: AnalysisCore,
+    opts: { variables: Readonly<Record<string, unknown>>; cached: boolean; maxExpandedFields: number },
+  ) {
     this.core = core;
     this.id = core;
     this.schema = core.generation.schema;
@@ -332,7 +406,12 @@ export class RequestAnalysis implements OperationAnalysis {
 
   get variableValues(): Readonly<Record<string, unknown>> {
     if (this.coerced) return this.coerced;
-    const result = getVariableValues(this.schema, this.operation.variableDefinitions ?? [], this.rawVariables as Record<string, unknown>, { maxErrors: 1 });
+    const result = getVariableValues(
+      this.schema,
+      this.operation.variableDefinitions ?? [],
+      this.rawVariables as Record<string, unknown>,
+      { maxErrors: 1 },
+    );
     if (result.errors) throw tesseraError('BAD_USER_INPUT', result.errors[0]!.message);
     return (this.coerced = result.coerced);
   }
@@ -360,6 +439,7 @@ export class RequestAnalysis implements OperationAnalysis {
   }
 
   assertExpandable(): void {
-    if (this.expandedFields > this.maxExpandedFields) throw expandedFieldsError(this.expandedFields, this.maxExpandedFields);
+    if (this.expandedFields > this.maxExpandedFields)
+      throw expandedFieldsError(this.expandedFields, this.maxExpandedFields);
   }
 }

@@ -30,7 +30,8 @@ export function createRedis(config: NonNullable<Config['redis']>, log: Logger): 
   });
   redis.on('error', (err: Error) => {
     const suppressed = throttle.take('redis');
-    if (suppressed !== null) log.warn({ redis: redact(config.url), err: err.message, suppressed }, 'redis connection error; reconnecting');
+    if (suppressed !== null)
+      log.warn({ redis: redact(config.url), err: err.message, suppressed }, 'redis connection error; reconnecting');
   });
   return redis;
 }

@@ -29,7 +29,10 @@ export class FileSupergraphSource implements SupergraphSource {
   private readonly file: string;
   private readonly opts: { watch: boolean; debounceMs: number; log: Logger; onReload?: (o: ReloadOutcome) => void };
 
-  constructor(file: string, opts: { watch: boolean; debounceMs: number; log: Logger; onReload?: (o: ReloadOutcome) => void }) {
+  constructor(
+    file: string,
+    opts: { watch: boolean; debounceMs: number; log: Logger; onReload?: (o: ReloadOutcome) => void },
+  ) {
     this.file = file;
     this.opts = opts;
   }
@@ -64,11 +67,21 @@ export class FileSupergraphSource implements SupergraphSource {
         this.hash = hash;
         this.generation++;
         outcome = { status: 'reloaded', generation: this.generation, hash };
-        log.info({ reason, generation: this.generation, hash: hash.slice(0, 12), file: this.file }, 'supergraph reloaded');
+        log.info(
+          { reason, generation: this.generation, hash: hash.slice(0, 12), file: this.file },
+          'supergraph reloaded',
+        );
       }
     } catch (err) {
-      outcome = { status: 'rejected', generation: this.generation, reason: (err as Error).message.split('\n')[0] ?? 'unknown' };
-      log.error({ code: 'SUPERGRAPH_INVALID', reason, file: this.file, err: outcome.reason, generation: this.generation }, 'supergraph update rejected; still serving the previous generation');
+      outcome = {
+        status: 'rejected',
+        generation: this.generation,
+        reason: (err as Error).message.split('\n')[0] ?? 'unknown',
+      };
+      log.error(
+        { code: 'SUPERGRAPH_INVALID', reason, file: this.file, err: outcome.reason, generation: this.generation },
+        'supergraph update rejected; still serving the previous generation',
+      );
     }
     this.opts.onReload?.(outcome);
     return outcome;
@@ -93,7 +106,9 @@ export class FileSupergraphSource implements SupergraphSource {
       if (this.debounce) clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void this.reload('file changed'), this.opts.debounceMs);
     });
-    this.watcher.on('error', (err) => this.opts.log.error({ err: err.message, file: this.file }, 'supergraph watcher failed; SIGHUP still reloads'));
+    this.watcher.on('error', (err) =>
+      this.opts.log.error({ err: err.message, file: this.file }, 'supergraph watcher failed; SIGHUP still reloads'),
+    );
   }
 
   stop(): void {

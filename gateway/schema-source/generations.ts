@@ -96,7 +96,10 @@ export class Generations {
     const expired = this.gens.splice(0, at + 1);
     const inFlight = expired.reduce((n, g) => n + g.inFlight, 0);
     this.metrics?.supergraphDrainTimeouts.inc();
-    this.log.warn({ generation: gen.id, inFlight, drainTimeoutMs: this.drainTimeoutMs }, 'superseded supergraph generation did not drain in time; closing its subgraph clients with requests still running');
+    this.log.warn(
+      { generation: gen.id, inFlight, drainTimeoutMs: this.drainTimeoutMs },
+      'superseded supergraph generation did not drain in time; closing its subgraph clients with requests still running',
+    );
     for (const g of expired) this.close(g);
     this.sweep();
   }
@@ -107,6 +110,8 @@ export class Generations {
     this.log.info({ generation: gen.id, drainedMs, inFlight: gen.inFlight }, 'superseded supergraph generation closed');
     Promise.resolve()
       .then(gen.release)
-      .catch((err: Error) => this.log.warn({ generation: gen.id, err: err.message }, 'releasing a supergraph generation failed'));
+      .catch((err: Error) =>
+        this.log.warn({ generation: gen.id, err: err.message }, 'releasing a supergraph generation failed'),
+      );
   }
 }

@@ -37,13 +37,26 @@ export class RegistrySupergraphSource implements SupergraphSource {
   private readonly opts: { log: Logger; onReload?: (o: ReloadOutcome & { version: number | null }) => void };
   private readonly throttle = new LogThrottle(60_000);
 
-  constructor(settings: RegistrySourceSettings, opts: { log: Logger; onReload?: (o: ReloadOutcome & { version: number | null }) => void }) {
+  constructor(
+    settings: RegistrySourceSettings,
+    opts: { log: Logger; onReload?: (o: ReloadOutcome & { version: number | null }) => void },
+  ) {
     this.settings = settings;
     this.opts = opts;
-    this.client = new RegistryClient({ url: settings.url, graph: settings.graph, variant: settings.variant, token: settings.token, timeoutMs: settings.timeoutMs });
+    this.client = new RegistryClient({
+      url: settings.url,
+      graph: settings.graph,
+      variant: settings.variant,
+      token: settings.token,
+      timeoutMs: settings.timeoutMs,
+    });
   }
 
-  async initialize({ update }: { update: (sdl: string) => void }): Promise<{ supergraphSdl: string; cleanup: () => Promise<void> }> {
+  async initialize({
+    update,
+  }: {
+    update: (sdl: string) => void;
+  }): Promise<{ supergraphSdl: string; cleanup: () => Promise<void> }> {
     this.update = update;
     let sdl: string;
     try {
@@ -54,8 +67,14 @@ export class RegistrySupergraphSource implements SupergraphSource {
       this.writeCache(got.sdl, got.version, got.etag);
     } catch (err) {
       const cached = this.readCache();
-      if (!cached) throw new Error(`registry unreachable (${(err as Error).message}) and no last good supergraph at ${this.settings.cacheFile}`);
-      this.opts.log.warn({ err: (err as Error).message, cacheFile: this.settings.cacheFile, version: cached.version }, 'registry unreachable; starting from the last good supergraph');
+      if (!cached)
+        throw new Error(
+          `registry unreachable (${(err as Error).message}) and no last good supergraph at ${this.settings.cacheFile}`,
+        );
+      this.opts.log.warn(
+        { err: (err as Error).message, cacheFile: this.settings.cacheFile, version: cached.version },
+        'registry unreachable; starting from the last good supergraph',
+      );
       sdl = cached.sdl;
       this.version = cached.version;
       this.etag = cached.etag;
@@ -94,15 +113,36 @@ export class RegistrySupergraphSource implements SupergraphSource {
         this.generation++;
         this.writeCache(got.sdl, got.version, got.etag);
         outcome = { status: 'reloaded', generation: this.generation, hash: got.etag ?? '', version: got.version };
-        log.info({ reason, generation: this.generation, version: got.version, graph: this.settings.graph, variant: this.settings.variant }, 'supergraph reloaded from the registry');
+        log.info(
+          {
+            reason,
+            generation: this.generation,
+            version: got.version,
+            graph: this.settings.graph,
+            variant: this.settings.variant,
+          },
+          'supergraph reloaded from the registry',
+        );
       }
     } catch (err) {
-      outcome = { status: 'rejected', generation: this.generation, reason: (err as Error).message.split('\n')[0] ?? 'unknown', version: this.version };
+      outcome = {
+        status: 'rejected',
+        generation: this.generation,
+        reason: (err as Error).message.split('\n')[0] ?? 'unknown',
+        version: this.version,
+      };
       if (err instanceof RegistryRequestError) {
         const suppressed = this.throttle.take(err.code);
-        if (suppressed !== null) log.warn({ code: err.code, err: err.message, suppressed, version: this.version }, 'registry poll failed; still serving the current supergraph');
+        if (suppressed !== null)
+          log.warn(
+            { code: err.code, err: err.message, suppressed, version: this.version },
+            'registry poll failed; still serving the current supergraph',
+          );
       } else {
-        log.error({ code: 'SUPERGRAPH_INVALID', err: outcome.reason, generation: this.generation }, 'supergraph from the registry rejected; still serving the previous generation');
+        log.error(
+          { code: 'SUPERGRAPH_INVALID', err: outcome.reason, generation: this.generation },
+          'supergraph from the registry rejected; still serving the previous generation',
+        );
       }
     }
     this.opts.onReload?.(outcome);
@@ -111,9 +151,15 @@ export class RegistrySupergraphSource implements SupergraphSource {
 
   private writeCache(sdl: string, version: number, etag: string | null): void {
     try {
-      writeFileAtomic(this.settings.cacheFile, `# tessera-registry ${JSON.stringify({ version, etag, graph: this.settings.graph, variant: this.settings.variant })}\n${sdl}`);
+      writeFileAtomic(
+        this.settings.cacheFile,
+        `# tessera-registry ${JSON.stringify({ version, etag, graph: this.settings.graph, variant: this.settings.variant })}\n${sdl}`,
+      );
     } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message, cacheFile: this.settings.cacheFile }, 'cannot write the last good supergraph');
+      this.opts.log.warn(
+        { err: (err as Error).message, cacheFile: this.settings.cacheFile },
+        'cannot write the last good supergraph',
+      );
     }
   }
 
@@ -121,8 +167,14 @@ export class RegistrySupergraphSource implements SupergraphSource {
     try {
       const text = readFileSync(this.settings.cacheFile, 'utf8');
       const nl = text.indexOf('\n');
-      const meta = text.startsWith('# tessera-registry ') ? (JSON.parse(text.slice(19, nl)) as { version?: number; etag?: string }) : {};
-      return { sdl: text.startsWith('# tessera-registry ') ? text.slice(nl + 1) : text, version: meta.version ?? null, etag: meta.etag ?? null };
+      const meta = text.startsWith('# tessera-registry ')
+        ? (JSON.parse(text.slice(19, nl)) as { version?: number; etag?: string })
+        : {};
+      return {
+        sdl: text.startsWith('# tessera-registry ') ? text.slice(nl + 1) : text,
+        version: meta.version ?? null,
+        etag: meta.etag ?? null,
+      };
     } catch {
       return null;
     }

@@ -42,7 +42,9 @@ export interface ClientDeps {
  * - deadline below breaker: a timed-out attempt counts as the subgraph's failure.
  * - transport at the bottom: the undici pool, the size cap, the body read.
  */
-export function clientLayers(deps: Pick<ClientDeps, 'shapes' | 'wrap'>): Array<{ readonly name: string; readonly layer: FetchLayer }> {
+export function clientLayers(
+  deps: Pick<ClientDeps, 'shapes' | 'wrap'>,
+): Array<{ readonly name: string; readonly layer: FetchLayer }> {
   return [
     { name: 'rate-cap', layer: rateCap },
     { name: 'headers', layer: headers },
@@ -73,8 +75,17 @@ export class SubgraphClient {
   constructor(settings: SubgraphSettings, deps: ClientDeps) {
     this.settings = settings;
     this.log = deps.log;
-    const scope: ClientScope = { settings, log: deps.log, metrics: deps.metrics, onClose: (release) => void this.releases.push(release) };
-    this.fetch = compose(clientLayers(deps).map((l) => l.layer), transport(scope), scope);
+    const scope: ClientScope = {
+      settings,
+      log: deps.log,
+      metrics: deps.metrics,
+      onClose: (release) => void this.releases.push(release),
+    };
+    this.fetch = compose(
+      clientLayers(deps).map((l) => l.layer),
+      transport(scope),
+      scope,
+    );
   }
 
   /** Logs a failed fetch: once a second per code at warn (a dead subgraph fails every request). */
@@ -82,7 +93,15 @@ export class SubgraphClient {
     const suppressed = this.failureLog.take(failure.code);
     if (suppressed === null) return;
     (request.log ?? this.log).warn(
-      { subgraph: this.settings.name, code: failure.code, cause: failure.cause, status: failure.status, url: this.settings.url, requestId: request.requestId, suppressed },
+      {
+        subgraph: this.settings.name,
+        code: failure.code,
+        cause: failure.cause,
+        status: failure.status,
+        url: this.settings.url,
+        requestId: request.requestId,
+        suppressed,
+      },
       'subgraph request failed',
     );
   }

@@ -107,7 +107,15 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
-    const entry: Entry = { client: new SubgraphClient(settings, { log: this.log, metrics: this.metrics, shapes: this.shapes, wrap: this.wrap }), refs: 0 };
+    const entry: Entry = {
+      client: new SubgraphClient(settings, {
+        log: this.log,
+        metrics: this.metrics,
+        shapes: this.shapes,
+        wrap: this.wrap,
+      }),
+      refs: 0,
+    };
     this.entries.set(key, entry);
     this.metrics.subgraphClients.inc({ subgraph: name });
     this.log.info({ subgraph: name, url: settings.url }, 'subgraph client created');
@@ -132,7 +140,10 @@ export class SubgraphClients {
       this.current.keys.add(key);
       entry.refs++;
     }
-    this.log.warn({ subgraph: name, url: entry.client.settings.url }, 'subgraph client created outside a supergraph generation; the current generation owns it');
+    this.log.warn(
+      { subgraph: name, url: entry.client.settings.url },
+      'subgraph client created outside a supergraph generation; the current generation owns it',
+    );
     return entry;
   }
 }

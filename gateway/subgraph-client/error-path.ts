@@ -7,7 +7,11 @@ const parsed = new Map<string, DocumentNode>();
  * gateway rewrites it to the client's shape: `['_entities', 0, 'reviews']` becomes
  * `['topProducts', 0, 'reviews']`; a root fetch's `['topProducts']` stays as it is.
  */
-export function failurePath(query: string, document: DocumentNode | undefined, isEntityFetch: boolean): Array<string | number> | undefined {
+export function failurePath(
+  query: string,
+  document: DocumentNode | undefined,
+  isEntityFetch: boolean,
+): Array<string | number> | undefined {
   const doc = document ?? cachedParse(query);
   const op = doc?.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
   if (!op || op.kind !== Kind.OPERATION_DEFINITION) return undefined;

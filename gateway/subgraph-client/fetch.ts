@@ -100,7 +100,9 @@ export function compose(layers: readonly FetchLayer[], bottom: SubgraphFetch, sc
 }
 
 /** A request as the engine's adapter makes it; the fields the layers fill start empty. */
-export function subgraphRequest(init: Omit<SubgraphRequest, 'headers' | 'body' | 'deadlineAt' | 'signal'>): SubgraphRequest {
+export function subgraphRequest(
+  init: Omit<SubgraphRequest, 'headers' | 'body' | 'deadlineAt' | 'signal'>,
+): SubgraphRequest {
   return {
     operationType: init.operationType,
     query: init.query,
@@ -121,5 +123,9 @@ export function subgraphRequest(init: Omit<SubgraphRequest, 'headers' | 'body' |
 
 /** The request's JSON body, serialized on first use and kept (dedupe keys on it; transport sends it). */
 export function bodyOf(request: SubgraphRequest): string {
-  return (request.body ??= JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName }));
+  return (request.body ??= JSON.stringify({
+    query: request.query,
+    variables: request.variables,
+    operationName: request.operationName,
+  }));
 }

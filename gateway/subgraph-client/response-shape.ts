@@ -51,7 +51,12 @@ interface Item {
 
 /** A field's output type compiled once, so the walk does no `instanceof` or name lookups. */
 type Shape =
-  | { readonly kind: 'leaf'; readonly nonNull: boolean; readonly ok: (v: unknown) => boolean; readonly expected: string }
+  | {
+      readonly kind: 'leaf';
+      readonly nonNull: boolean;
+      readonly ok: (v: unknown) => boolean;
+      readonly expected: string;
+    }
   | { readonly kind: 'list'; readonly nonNull: boolean; readonly of: Shape }
   | { readonly kind: 'composite'; readonly nonNull: boolean; readonly type: GraphQLCompositeType };
 
@@ -75,7 +80,8 @@ function shapeOf(type: GraphQLOutputType): Shape {
     const values = new Set(t.getValues().map((v) => v.name));
     return { kind: 'leaf', nonNull, ok: (v) => typeof v === 'string' && values.has(v), expected: 'an enum value' };
   }
-  if (t instanceof GraphQLScalarType) return { kind: 'leaf', nonNull, ok: builtInLeaves[t.name] ?? anyJson, expected: `a ${t.name}` };
+  if (t instanceof GraphQLScalarType)
+    return { kind: 'leaf', nonNull, ok: builtInLeaves[t.name] ?? anyJson, expected: `a ${t.name}` };
   return { kind: 'composite', nonNull, type: t as GraphQLCompositeType };
 }
 
@@ -129,15 +135,26 @@ class OperationPlan {
   private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
   private readonly schema: GraphQLSchema;
 
-  constructor(schema: GraphQLSchema, op: OperationDefinitionNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>, rootType: GraphQLObjectType) {
+  constructor(
+    schema: GraphQLSchema,
+    op: OperationDefinitionNode,
+    fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+    rootType: GraphQLObjectType,
+  ) {
     this.schema = schema;
     this.fragments = fragments;
     this.rootType = rootType;
     const defaults: Record<string, unknown> = {};
-    for (const v of op.variableDefinitions ?? []) if (v.defaultValue) defaults[v.variable.name.value] = valueFromASTUntyped(v.defaultValue);
+    for (const v of op.variableDefinitions ?? [])
+      if (v.defaultValue) defaults[v.variable.name.value] = valueFromASTUntyped(v.defaultValue);
     this.defaults = defaults;
-    this.root = new SelectionPlan(op.selectionSet.selections.map((node) => ({ node, conds: [], certain: true, scope: rootType })), this);
-    const entities = op.selectionSet.selections.find((s) => s.kind === Kind.FIELD && s.name.value === '_entities' && !s.alias);
+    this.root = new SelectionPlan(
+      op.selectionSet.selections.map((node) => ({ node, conds: [], certain: true, scope: rootType })),
+      this,
+    );
+    const entities = op.selectionSet.selections.find(
+      (s) => s.kind === Kind.FIELD && s.name.value === '_entities' && !s.alias,
+    );
     this.entities = entities?.kind === Kind.FIELD ? (entities.selectionSet?.selections ?? []) : null;
   }
 
@@ -145,7 +162,10 @@ class OperationPlan {
   entityPlan(type: GraphQLCompositeType): SelectionPlan {
     let plan = this.entityPlans.get(type.name);
     if (!plan) {
-      plan = new SelectionPlan((this.entities ?? []).map((node) => ({ node, conds: [], certain: true, scope: type })), this);
+      plan = new SelectionPlan(
+        (this.entities ?? []).map((node) => ({ node, conds: [], certain: true, scope: type })),
+        this,
+      );
       this.entityPlans.set(type.name, plan);
     }
     return plan;
@@ -155,12 +175,23 @@ class OperationPlan {
   firstEntityKey(typename: unknown): string | undefined {
     const type = typeof typename === 'string' ? this.compositeType(typename) : null;
     if (!type) return undefined;
-    return this.entityPlan(type).fields(type).find((f) => !f.typename)?.key;
+    return this.entityPlan(type)
+      .fields(type)
+      .find((f) => !f.typename)?.key;
   }
 
   /** graphql-js's CollectFields for one runtime type, keeping conditions for run time. */
   collect(items: readonly Item[], runtime: GraphQLObjectType | null, fallback: GraphQLCompositeType): FieldPlan[] {
-    const groups = new Map<string, { type: GraphQLOutputType | null; coordinate: string; typename: boolean; occurrences: Array<{ conds: readonly Cond[]; certain: boolean }>; children: Item[] }>();
+    const groups = new Map<
+      string,
+      {
+        type: GraphQLOutputType | null;
+        coordinate: string;
+        typename: boolean;
+        occurrences: Array<{ conds: readonly Cond[]; certain: boolean }>;
+        children: Item[];
+      }
+    >();
     // Each named fragment is expanded once per position, as graphql-js's CollectFields does: a
     // document that spreads fragments within fragments cannot make this exponential.
     const expanded = new Set<string>();
@@ -176,13 +207,21 @@ class OperationPlan {
             const name = node.name.value;
             const owner = runtime ?? item.scope;
             const def = name !== '__typename' && 'getFields' in owner ? owner.getFields()[name] : undefined;
-            g = { type: def?.type ?? null, coordinate: `${owner.name}.${name}`, typename: name === '__typename', occurrences: [], children: [] };
+            g = {
+              type: def?.type ?? null,
+              coordinate: `${owner.name}.${name}`,
+              typename: name === '__typename',
+              occurrences: [],
+              children: [],
+            };
             groups.set(key, g);
           }
           g.occurrences.push({ conds, certain: item.certain });
           if (node.selectionSet && g.type) {
             const scope = getNamedType(g.type);
-            if (isCompositeType(scope)) for (const child of node.selectionSet.selections) g.children.push({ node: child, conds, certain: item.certain, scope });
+            if (isCompositeType(scope))
+              for (const child of node.selectionSet.selections)
+                g.children.push({ node: child, conds, certain: item.certain, scope });
           }
           continue;
         }
@@ -201,7 +240,9 @@ class OperationPlan {
         if (!condition) continue;
         const applies = this.applies(condition, runtime, fallback);
         if (applies === 'no') continue;
-        visit(selections.map((n) => ({ node: n, conds, certain: item.certain && applies === 'yes', scope: condition })));
+        visit(
+          selections.map((n) => ({ node: n, conds, certain: item.certain && applies === 'yes', scope: condition })),
+        );
       }
     };
     visit(items);
@@ -222,10 +263,18 @@ class OperationPlan {
     return plans;
   }
 
-  private applies(condition: GraphQLCompositeType, runtime: GraphQLObjectType | null, fallback: GraphQLCompositeType): 'yes' | 'no' | 'maybe' {
-    if (runtime) return condition === runtime || (isAbstractType(condition) && this.schema.isSubType(condition, runtime)) ? 'yes' : 'no';
+  private applies(
+    condition: GraphQLCompositeType,
+    runtime: GraphQLObjectType | null,
+    fallback: GraphQLCompositeType,
+  ): 'yes' | 'no' | 'maybe' {
+    if (runtime)
+      return condition === runtime || (isAbstractType(condition) && this.schema.isSubType(condition, runtime))
+        ? 'yes'
+        : 'no';
     if (condition === fallback) return 'yes';
-    if (isAbstractType(condition) && !isAbstractType(fallback) && this.schema.isSubType(condition, fallback)) return 'yes';
+    if (isAbstractType(condition) && !isAbstractType(fallback) && this.schema.isSubType(condition, fallback))
+      return 'yes';
     return 'maybe';
   }
 
@@ -266,7 +315,11 @@ class Walk {
   private readonly plan: OperationPlan;
   private readonly variables: Readonly<Record<string, unknown>>;
   private readonly schema: GraphQLSchema;
-  constructor(schema: GraphQLSchema, plan: OperationPlan, variables: Readonly<Record<string, unknown>> | null | undefined) {
+  constructor(
+    schema: GraphQLSchema,
+    plan: OperationPlan,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ) {
     this.schema = schema;
     this.plan = plan;
     this.variables = variables ?? {};
@@ -282,11 +335,14 @@ class Walk {
       const reps = this.variables['representations'];
       const got = data['_entities'];
       if (!Array.isArray(reps)) return { ok: false, reason: 'an _entities fetch without representations' };
-      if (!Array.isArray(got)) return { ok: false, reason: `_entities is ${kindOf(got)}, expected a list of ${reps.length}` };
+      if (!Array.isArray(got))
+        return { ok: false, reason: `_entities is ${kindOf(got)}, expected a list of ${reps.length}` };
       // Which item answers which representation is unknown: the whole fetch is lost.
-      if (got.length !== reps.length) return { ok: false, reason: `_entities has ${got.length} items for ${reps.length} representations` };
+      if (got.length !== reps.length)
+        return { ok: false, reason: `_entities has ${got.length} items for ${reps.length} representations` };
       this.path.push('_entities');
-      for (let i = 0; i < got.length; i++) got[i] = this.entity(got[i], (reps[i] as { __typename?: unknown } | null)?.__typename, i);
+      for (let i = 0; i < got.length; i++)
+        got[i] = this.entity(got[i], (reps[i] as { __typename?: unknown } | null)?.__typename, i);
       this.path.pop();
     }
     const r = this.object(data, this.plan.rootType, this.plan.root, true);
@@ -370,7 +426,12 @@ class Walk {
     return this.object(obj, runtime ?? type, plan, false);
   }
 
-  private object(obj: Record<string, unknown>, type: GraphQLCompositeType, plan: SelectionPlan, isRoot: boolean): unknown {
+  private object(
+    obj: Record<string, unknown>,
+    type: GraphQLCompositeType,
+    plan: SelectionPlan,
+    isRoot: boolean,
+  ): unknown {
     const fields = plan.fields(type);
     for (const f of fields) {
       if (isRoot && f.key === '_entities') continue;
@@ -440,11 +501,18 @@ export class ResponseShapes {
   /** Before any supergraph is known (never, once the gateway has started): only `data` itself is checked. */
   static envelopeOnly(data: unknown): ShapeResult {
     if (data === null) return { ok: true, data: null, problems: [] };
-    return typeof data === 'object' && !Array.isArray(data) ? { ok: true, data: data as Record<string, unknown>, problems: [] } : { ok: false, reason: `data is ${kindOf(data)}` };
+    return typeof data === 'object' && !Array.isArray(data)
+      ? { ok: true, data: data as Record<string, unknown>, problems: [] }
+      : { ok: false, reason: `data is ${kindOf(data)}` };
   }
 
   /** `data` is changed in place: wrong values become null at the nearest nullable position. */
-  check(query: string, document: DocumentNode | undefined, data: unknown, variables: Readonly<Record<string, unknown>> | null | undefined): ShapeResult {
+  check(
+    query: string,
+    document: DocumentNode | undefined,
+    data: unknown,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ): ShapeResult {
     const envelope = ResponseShapes.envelopeOnly(data);
     if (!envelope.ok || envelope.data === null) return envelope;
     const plan = this.plan(query, document);
@@ -477,7 +545,12 @@ export class ResponseShapes {
       else if (d.kind === Kind.OPERATION_DEFINITION && !op) op = d;
     }
     if (!op) return null;
-    const rootType = op.operation === 'mutation' ? this.schema.getMutationType() : op.operation === 'query' ? this.schema.getQueryType() : null;
+    const rootType =
+      op.operation === 'mutation'
+        ? this.schema.getMutationType()
+        : op.operation === 'query'
+          ? this.schema.getQueryType()
+          : null;
     return rootType ? new OperationPlan(this.schema, op, fragments, rootType) : null;
   }
 }

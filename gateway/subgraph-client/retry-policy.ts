@@ -13,8 +13,17 @@ export interface AttemptFailure {
 
 const neverSentCodes = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EOPENBREAKER']);
 const transientCodes = new Set([
-  'ATTEMPT_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ATTEMPT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 const transientStatuses = new Set([429, 502, 503, 504]);
 
@@ -23,7 +32,12 @@ export function transportFailure(code: string): AttemptFailure {
 }
 
 export function statusFailure(status: number, retryAfter: string | string[] | undefined): AttemptFailure {
-  return { transient: transientStatuses.has(status), neverSent: false, retryAfterMs: parseRetryAfter(retryAfter), reason: `HTTP_${status}` };
+  return {
+    transient: transientStatuses.has(status),
+    neverSent: false,
+    retryAfterMs: parseRetryAfter(retryAfter),
+    reason: `HTTP_${status}`,
+  };
 }
 
 /**
@@ -35,7 +49,12 @@ export function mayRetry(f: AttemptFailure, isMutation: boolean): boolean {
 }
 
 /** Exponential backoff with full jitter, or the server's Retry-After when it gave one. */
-export function backoffMs(attempt: number, retry: SubgraphSettings['retry'], f: AttemptFailure, random = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  retry: SubgraphSettings['retry'],
+  f: AttemptFailure,
+  random = Math.random,
+): number {
   if (f.retryAfterMs !== undefined) return f.retryAfterMs;
   const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * cap);

@@ -20,7 +20,11 @@ const LOG_ERRORS = 10;
  * `serviceName` and `path` but gets a generic message and DOWNSTREAM_SERVICE_ERROR (Tessera's
  * INTERNAL_SERVER_ERROR means the gateway itself failed, and is masked whole).
  */
-export function redactErrors(raw: unknown, subgraph: string, policy: SubgraphSettings['errors']): { errors: GraphQLFormattedError[]; redacted: Redacted[]; redactedCount: number } {
+export function redactErrors(
+  raw: unknown,
+  subgraph: string,
+  policy: SubgraphSettings['errors'],
+): { errors: GraphQLFormattedError[]; redacted: Redacted[]; redactedCount: number } {
   const errors: GraphQLFormattedError[] = [];
   const redacted: Redacted[] = [];
   let redactedCount = 0;
@@ -35,17 +39,27 @@ export function redactErrors(raw: unknown, subgraph: string, policy: SubgraphSet
       out = { message: generic, extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' } };
       changed = true;
     } else {
-      const ext = typeof e['extensions'] === 'object' && e['extensions'] !== null && !Array.isArray(e['extensions']) ? (e['extensions'] as Record<string, unknown>) : {};
+      const ext =
+        typeof e['extensions'] === 'object' && e['extensions'] !== null && !Array.isArray(e['extensions'])
+          ? (e['extensions'] as Record<string, unknown>)
+          : {};
       const internal = ext['code'] === 'INTERNAL_SERVER_ERROR';
       const code = internal ? 'DOWNSTREAM_SERVICE_ERROR' : typeof ext['code'] === 'string' ? ext['code'] : undefined;
       const extensions: Record<string, unknown> = {};
       for (const k of policy.include) if (k !== 'code' && Object.hasOwn(ext, k)) extensions[k] = ext[k];
       if (code !== undefined) extensions['code'] = code;
-      const message = typeof e['message'] === 'string' && e['message'] !== '' && policy.exposeMessages && !internal ? e['message'] : generic;
+      const message =
+        typeof e['message'] === 'string' && e['message'] !== '' && policy.exposeMessages && !internal
+          ? e['message']
+          : generic;
       const path = validPath(e['path']);
       out = { message, ...(path ? { path } : {}), extensions };
-      changed = message !== e['message'] || code !== ext['code'] || path !== e['path'] && e['path'] !== undefined
-        || Object.keys(ext).length !== Object.keys(extensions).length || Object.keys(e).some((k) => k !== 'message' && k !== 'path' && k !== 'extensions' && k !== 'locations');
+      changed =
+        message !== e['message'] ||
+        code !== ext['code'] ||
+        (path !== e['path'] && e['path'] !== undefined) ||
+        Object.keys(ext).length !== Object.keys(extensions).length ||
+        Object.keys(e).some((k) => k !== 'message' && k !== 'path' && k !== 'extensions' && k !== 'locations');
     }
     errors.push(out);
     if (changed && redactedCount++ < LOG_ERRORS) redacted.push({ index: i, error: clip(e) });
@@ -56,7 +70,8 @@ export function redactErrors(raw: unknown, subgraph: string, policy: SubgraphSet
 /** A GraphQL response path: strings and non-negative integers only, or nothing. */
 function validPath(p: unknown): Array<string | number> | undefined {
   if (!Array.isArray(p) || p.length === 0 || p.length > 1000) return undefined;
-  for (const s of p) if (typeof s !== 'string' && !(typeof s === 'number' && Number.isInteger(s) && s >= 0)) return undefined;
+  for (const s of p)
+    if (typeof s !== 'string' && !(typeof s === 'number' && Number.isInteger(s) && s >= 0)) return undefined;
   return p as Array<string | number>;
 }
 

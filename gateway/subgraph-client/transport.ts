@@ -26,7 +26,13 @@ export function transport(scope: ClientScope): SubgraphFetch {
     let text: string;
     let retryAfter: string | string[] | undefined;
     try {
-      const res = await pool.request({ path, method: 'POST', headers: request.headers, body: bodyOf(request), signal: request.signal });
+      const res = await pool.request({
+        path,
+        method: 'POST',
+        headers: request.headers,
+        body: bodyOf(request),
+        signal: request.signal,
+      });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
       // An announced size over the cap is refused before a byte of the body is read; undici
@@ -34,13 +40,20 @@ export function transport(scope: ClientScope): SubgraphFetch {
       const announced = Number(res.headers['content-length']);
       if (announced > maxBytes) {
         res.body.destroy();
-        throw Object.assign(new Error(`Content-Length ${announced} > maxResponseBytes ${maxBytes}`), { code: TOO_LARGE });
+        throw Object.assign(new Error(`Content-Length ${announced} > maxResponseBytes ${maxBytes}`), {
+          code: TOO_LARGE,
+        });
       }
       text = await res.body.text();
     } catch (err) {
       return { ok: false, failure: classifyFailure(name, err), retry: transportFailure(errorCode(err)) };
     }
-    if (status >= 500 || status === 429) return { ok: false, failure: httpFailure(name, status, `body: ${text.slice(0, 200)}`), retry: statusFailure(status, retryAfter) };
+    if (status >= 500 || status === 429)
+      return {
+        ok: false,
+        failure: httpFailure(name, status, `body: ${text.slice(0, 200)}`),
+        retry: statusFailure(status, retryAfter),
+      };
     return { ok: true, status, text };
   };
 }

@@ -18,7 +18,11 @@ export const authPolicy: PolicyModule<AuthConfig> = {
     const readToken = tokenReader(config.token);
     const forwarded = config.forwardClaims.map((f) => ({ claim: f.claim, header: f.header.toLowerCase() }));
     const jsonHeader = config.forwardClaimsAsJson?.toLowerCase();
-    const outcomes = deps.metrics.counter('tessera_auth_tokens_total', 'Tokens seen by the auth policy, by outcome: valid, invalid, missing (when required), jwks_unavailable.', ['outcome']);
+    const outcomes = deps.metrics.counter(
+      'tessera_auth_tokens_total',
+      'Tokens seen by the auth policy, by outcome: valid, invalid, missing (when required), jwks_unavailable.',
+      ['outcome'],
+    );
 
     const policy: Policy = {
       name: 'auth',
@@ -27,7 +31,9 @@ export const authPolicy: PolicyModule<AuthConfig> = {
         if (token === undefined) {
           if (config.required) {
             outcomes.inc({ outcome: 'missing' });
-            throw tesseraError('UNAUTHENTICATED', 'This gateway requires a bearer token.', { headers: { 'www-authenticate': 'Bearer' } });
+            throw tesseraError('UNAUTHENTICATED', 'This gateway requires a bearer token.', {
+              headers: { 'www-authenticate': 'Bearer' },
+            });
           }
           return;
         }
@@ -38,13 +44,19 @@ export const authPolicy: PolicyModule<AuthConfig> = {
           if (err instanceof JwksUnavailableError) {
             outcomes.inc({ outcome: 'jwks_unavailable' });
             req.log.warn({ requestId: req.requestId, err: err.message }, 'token not verified: JWKS unavailable');
-            throw tesseraError('AUTH_UNAVAILABLE', 'The token cannot be verified right now: the identity provider\'s keys are unavailable.', { headers: { 'retry-after': '5' } });
+            throw tesseraError(
+              'AUTH_UNAVAILABLE',
+              "The token cannot be verified right now: the identity provider's keys are unavailable.",
+              { headers: { 'retry-after': '5' } },
+            );
           }
           if (!(err instanceof InvalidTokenError)) throw err;
           outcomes.inc({ outcome: 'invalid' });
           req.log.info({ requestId: req.requestId, reason: err.message }, 'invalid token refused');
           throw tesseraError('UNAUTHENTICATED', `Invalid token: ${err.message}.`, {
-            headers: { 'www-authenticate': `Bearer error="invalid_token", error_description="${err.message.replaceAll('"', "'")}"` },
+            headers: {
+              'www-authenticate': `Bearer error="invalid_token", error_description="${err.message.replaceAll('"', "'")}"`,
+            },
           });
         }
       },
@@ -61,7 +73,8 @@ export const authPolicy: PolicyModule<AuthConfig> = {
         if (authenticated) {
           for (const f of forwarded) {
             const v = claims[f.claim];
-            if (v !== undefined && v !== null) outgoingHeaders[f.header] = typeof v === 'string' ? v : JSON.stringify(v);
+            if (v !== undefined && v !== null)
+              outgoingHeaders[f.header] = typeof v === 'string' ? v : JSON.stringify(v);
           }
           if (jsonHeader) outgoingHeaders[jsonHeader] = JSON.stringify(claims);
         }

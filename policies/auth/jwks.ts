@@ -55,7 +55,9 @@ export class RemoteKeySet {
     const now = Date.now();
     if (!this.local) {
       if (now - this.lastAttemptAt < this.opts.cooldownMs && !this.pending) {
-        throw new JwksUnavailableError(`the issuer's JWKS could not be fetched (${this.lastError ?? 'cooling down'}); retrying after the cooldown`);
+        throw new JwksUnavailableError(
+          `the issuer's JWKS could not be fetched (${this.lastError ?? 'cooling down'}); retrying after the cooldown`,
+        );
       }
       await this.refresh('no keys yet').catch(() => {});
       if (!this.local) throw new JwksUnavailableError(`the issuer's JWKS could not be fetched (${this.lastError})`);
@@ -65,7 +67,8 @@ export class RemoteKeySet {
     try {
       return await this.local(header, token);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - this.lastAttemptAt < this.opts.cooldownMs) throw err;
+      if (!(err instanceof errors.JWKSNoMatchingKey) || Date.now() - this.lastAttemptAt < this.opts.cooldownMs)
+        throw err;
       await this.refresh('unknown kid').catch(() => {});
       return this.local(header, token);
     }
@@ -77,7 +80,11 @@ export class RemoteKeySet {
     this.fetches++;
     const p = (async () => {
       try {
-        const res = await fetch(this.url, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: AbortSignal.timeout(this.opts.timeoutMs), redirect: 'manual' });
+        const res = await fetch(this.url, {
+          headers: { accept: 'application/json, application/jwk-set+json' },
+          signal: AbortSignal.timeout(this.opts.timeoutMs),
+          redirect: 'manual',
+        });
         if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
         const jwks = (await res.json()) as JSONWebKeySet;
         const local = createLocalJWKSet(jwks); // throws on a malformed set: the old keys stay
@@ -94,8 +101,12 @@ export class RemoteKeySet {
         this.lastError = null;
         this.opts.log.info({ jwksUrl: this.url, reason, keys: jwks.keys.length, changed, recovered }, 'JWKS fetched');
       } catch (err) {
-        this.lastError = (err as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : (err as Error).message;
-        this.opts.log.warn({ jwksUrl: this.url, reason, err: this.lastError, servingStaleKeys: this.local !== null }, 'JWKS fetch failed');
+        this.lastError =
+          (err as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : (err as Error).message;
+        this.opts.log.warn(
+          { jwksUrl: this.url, reason, err: this.lastError, servingStaleKeys: this.local !== null },
+          'JWKS fetch failed',
+        );
         throw err;
       } finally {
         this.pending = null;

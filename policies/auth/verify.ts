@@ -1,5 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWSHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { Logger } from 'pino';
 import type { Identity } from '../policy.ts';
 import type { AuthConfig, IssuerConfig } from './config.ts';
@@ -55,7 +63,9 @@ export class TokenVerifier {
 
   /** Fetch counts per JWKS URL (exposed for metrics and tests). */
   jwksFetches(): Record<string, number> {
-    return Object.fromEntries([...this.issuers.values()].filter((i) => i.remote).map((i) => [i.config.jwksUrl!, i.remote!.fetches]));
+    return Object.fromEntries(
+      [...this.issuers.values()].filter((i) => i.remote).map((i) => [i.config.jwksUrl!, i.remote!.fetches]),
+    );
   }
 
   async verify(token: string): Promise<Identity> {
@@ -78,8 +88,10 @@ export class TokenVerifier {
   }
 
   private async verifyUncached(token: string, now: Date): Promise<Verified> {
-    if (Buffer.byteLength(token) > this.config.maxTokenBytes) throw new InvalidTokenError(`token is larger than ${this.config.maxTokenBytes} bytes`);
-    if (token.split('.').length !== 3) throw new InvalidTokenError('malformed token: expected three dot-separated parts');
+    if (Buffer.byteLength(token) > this.config.maxTokenBytes)
+      throw new InvalidTokenError(`token is larger than ${this.config.maxTokenBytes} bytes`);
+    if (token.split('.').length !== 3)
+      throw new InvalidTokenError('malformed token: expected three dot-separated parts');
     let header: JWSHeaderParameters;
     let iss: string | undefined;
     try {
@@ -90,13 +102,19 @@ export class TokenVerifier {
     }
     const { alg, typ } = header;
     // Checked before any key lookup, so `alg: none` or an HMAC token never reaches the key set.
-    if (!alg || !this.allAlgorithms.has(alg)) throw new InvalidTokenError(`algorithm ${JSON.stringify(alg ?? null)} is not allowed`);
+    if (!alg || !this.allAlgorithms.has(alg))
+      throw new InvalidTokenError(`algorithm ${JSON.stringify(alg ?? null)} is not allowed`);
     // jose's `typ` option takes one value; several are allowed here, so the check is ours (same normalization).
     if (this.allowedTypes && (typeof typ !== 'string' || !this.allowedTypes.has(normalizeTyp(typ)))) {
-      throw new InvalidTokenError(typ === undefined ? 'token has no type (typ)' : `token type (typ) ${JSON.stringify(typ)} is not accepted`);
+      throw new InvalidTokenError(
+        typ === undefined ? 'token has no type (typ)' : `token type (typ) ${JSON.stringify(typ)} is not accepted`,
+      );
     }
     const issuer = iss === undefined ? undefined : this.issuers.get(iss);
-    if (!issuer) throw new InvalidTokenError(iss === undefined ? 'token has no issuer (iss)' : `issuer ${JSON.stringify(iss)} is not accepted`);
+    if (!issuer)
+      throw new InvalidTokenError(
+        iss === undefined ? 'token has no issuer (iss)' : `issuer ${JSON.stringify(iss)} is not accepted`,
+      );
     const keysVersion = issuer.remote?.version ?? 0;
     let payload: JWTPayload;
     try {
@@ -113,7 +131,10 @@ export class TokenVerifier {
       throw new InvalidTokenError(describeJoseError(err));
     }
     // jose compares `iat` with the clock only together with `maxTokenAge`: a token from the future is refused here.
-    if (typeof payload.iat === 'number' && payload.iat > Math.floor(now.getTime() / 1000) + this.config.clockToleranceSec) {
+    if (
+      typeof payload.iat === 'number' &&
+      payload.iat > Math.floor(now.getTime() / 1000) + this.config.clockToleranceSec
+    ) {
       throw new InvalidTokenError('token issued in the future (iat)');
     }
     return { identity: this.identityOf(payload), issuer, keysVersion };
@@ -126,7 +147,12 @@ export class TokenVerifier {
       if (typeof v === 'string') for (const s of v.split(' ')) if (s) scopes.add(s);
       if (Array.isArray(v)) for (const s of v) if (typeof s === 'string') scopes.add(s);
     }
-    return Object.freeze({ subject: typeof claims.sub === 'string' ? claims.sub : null, authenticated: true, scopes, claims: Object.freeze({ ...claims }) });
+    return Object.freeze({
+      subject: typeof claims.sub === 'string' ? claims.sub : null,
+      authenticated: true,
+      scopes,
+      claims: Object.freeze({ ...claims }),
+    });
   }
 }
 
@@ -140,20 +166,27 @@ function normalizeTyp(typ: string): string {
 function describeJoseError(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'token expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.reason === 'missing') return err.claim === 'exp' ? 'token has no expiry (exp)' : `token has no ${JSON.stringify(err.claim)} claim`;
+    if (err.reason === 'missing')
+      return err.claim === 'exp' ? 'token has no expiry (exp)' : `token has no ${JSON.stringify(err.claim)} claim`;
     if (err.reason === 'invalid') return `claim ${JSON.stringify(err.claim)} is not a number`;
     switch (err.claim) {
-      case 'nbf': return 'token is not yet valid (nbf)';
-      case 'iat': return 'token issued in the future (iat)';
-      case 'iss': return 'unexpected issuer (iss)';
-      case 'aud': return 'audience not accepted (aud)';
-      default: return `claim ${JSON.stringify(err.claim)} is invalid (${err.reason})`;
+      case 'nbf':
+        return 'token is not yet valid (nbf)';
+      case 'iat':
+        return 'token issued in the future (iat)';
+      case 'iss':
+        return 'unexpected issuer (iss)';
+      case 'aud':
+        return 'audience not accepted (aud)';
+      default:
+        return `claim ${JSON.stringify(err.claim)} is invalid (${err.reason})`;
     }
   }
   if (err instanceof errors.JOSEAlgNotAllowed) return 'algorithm is not allowed for this issuer';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'signature verification failed';
   if (err instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches the token (kid)';
-  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'several keys of the issuer match the token; it needs a kid';
+  if (err instanceof errors.JWKSMultipleMatchingKeys)
+    return 'several keys of the issuer match the token; it needs a kid';
   if (err instanceof errors.JOSENotSupported) return 'token uses an unsupported feature (crit, alg or key type)';
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'malformed token';
   return 'token could not be verified';

@@ -1,4 +1,11 @@
-import { getNullableType, isAbstractType, isListType, isNonNullType, type GraphQLCompositeType, type GraphQLOutputType } from 'graphql';
+import {
+  getNullableType,
+  isAbstractType,
+  isListType,
+  isNonNullType,
+  type GraphQLCompositeType,
+  type GraphQLOutputType,
+} from 'graphql';
 import type { FieldSelection, OperationAnalysis, Selection, SelectionSetInfo } from '../policy.ts';
 import { isEmpty, merge, none, type AuthRules, type Requirement } from './directives.ts';
 
@@ -15,9 +22,23 @@ export interface Position {
 /** Where a denied field's null lands: the field itself, its nearest nullable ancestor, list items, or all of `data`. */
 export type NullTarget =
   /** Set `key` to null on the objects reached by `route` (response keys; lists are traversed). */
-  | { readonly kind: 'key'; readonly remove: Position; readonly route: readonly string[]; readonly key: string; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: Position | null; readonly order: readonly string[] }
+  | {
+      readonly kind: 'key';
+      readonly remove: Position;
+      readonly route: readonly string[];
+      readonly key: string;
+      readonly scope: ReadonlySet<string> | null;
+      readonly scopeOwner: Position | null;
+      readonly order: readonly string[];
+    }
   /** Null the items of the list at `route` (its last key is the list field). */
-  | { readonly kind: 'items'; readonly remove: Position; readonly route: readonly string[]; readonly scope: ReadonlySet<string> | null; readonly scopeOwner: Position }
+  | {
+      readonly kind: 'items';
+      readonly remove: Position;
+      readonly route: readonly string[];
+      readonly scope: ReadonlySet<string> | null;
+      readonly scopeOwner: Position;
+    }
   | { readonly kind: 'data' };
 
 /** One guarded field selection at one position of the operation. */
@@ -68,7 +89,8 @@ export function analyze(analysis: OperationAnalysis, rules: AuthRules): AuthAnal
   const possibleCache = new Map<GraphQLCompositeType, ReadonlySet<string>>();
   const possible = (t: GraphQLCompositeType): ReadonlySet<string> => {
     let s = possibleCache.get(t);
-    if (!s) possibleCache.set(t, (s = new Set(isAbstractType(t) ? schema.getPossibleTypes(t).map((o) => o.name) : [t.name])));
+    if (!s)
+      possibleCache.set(t, (s = new Set(isAbstractType(t) ? schema.getPossibleTypes(t).map((o) => o.name) : [t.name])));
     return s;
   };
   let visits = 0;
@@ -105,8 +127,17 @@ export function analyze(analysis: OperationAnalysis, rules: AuthRules): AuthAnal
   };
 
   const walk = (
-    set: SelectionSetInfo, parentType: GraphQLCompositeType, full: ReadonlySet<string>, scope: ReadonlySet<string>, at: Position | null,
-    route: readonly string[], path: readonly string[], typeReqs: Requirement, conditions: readonly Selection[], parent: FieldFrame | null, container: SelectionSetInfo,
+    set: SelectionSetInfo,
+    parentType: GraphQLCompositeType,
+    full: ReadonlySet<string>,
+    scope: ReadonlySet<string>,
+    at: Position | null,
+    route: readonly string[],
+    path: readonly string[],
+    typeReqs: Requirement,
+    conditions: readonly Selection[],
+    parent: FieldFrame | null,
+    container: SelectionSetInfo,
   ) => {
     for (const sel of set.selections) {
       // Fields of a fragment whose type condition is guarded inherit its requirement: they are walked whatever the memo says.
@@ -131,21 +162,49 @@ export function analyze(analysis: OperationAnalysis, rules: AuthRules): AuthAnal
       if (name.startsWith('__') || !sel.def) continue;
       let req = merge(typeReqs, rules.fields.get(`${sel.parentType.name}.${name}`) ?? none);
       // A field read through an interface is only as open as its most guarded implementation.
-      if (isAbstractType(sel.parentType)) for (const t of scope) req = merge(req, rules.fields.get(`${t}.${name}`) ?? none);
+      if (isAbstractType(sel.parentType))
+        for (const t of scope) req = merge(req, rules.fields.get(`${t}.${name}`) ?? none);
       req = merge(req, rules.types.get(namedTypeName(sel.def.type)) ?? none);
       const key = sel.responseKey;
       const fieldPath = [...path, key];
       const guard = isEmpty(req) ? null : guards.length;
-      const frame: FieldFrame = { position, key, type: sel.def.type, containerRoute: route, scope: scope.size === full.size ? null : scope, parent, container, guard };
+      const frame: FieldFrame = {
+        position,
+        key,
+        type: sel.def.type,
+        containerRoute: route,
+        scope: scope.size === full.size ? null : scope,
+        parent,
+        container,
+        guard,
+      };
       if (guard !== null) {
         guards.push({
-          index: guard, requirement: req, coordinate: `${sel.parentType.name}.${name}`, path: fieldPath, conditions: conds, position,
-          enclosedBy: enclosing(parent), target: targetFor(analysis, frame),
+          index: guard,
+          requirement: req,
+          coordinate: `${sel.parentType.name}.${name}`,
+          path: fieldPath,
+          conditions: conds,
+          position,
+          enclosedBy: enclosing(parent),
+          target: targetFor(analysis, frame),
         });
       }
       if (sel.selectionSet) {
         const all = possible(sel.selectionSet.type);
-        walk(sel.selectionSet, sel.selectionSet.type, all, all, position, [...route, key], [...fieldPath, ...listMarkers(sel.def.type)], none, conds, frame, sel.selectionSet);
+        walk(
+          sel.selectionSet,
+          sel.selectionSet.type,
+          all,
+          all,
+          position,
+          [...route, key],
+          [...fieldPath, ...listMarkers(sel.def.type)],
+          none,
+          conds,
+          frame,
+          sel.selectionSet,
+        );
       }
     }
   };
@@ -173,14 +232,37 @@ function targetFor(analysis: OperationAnalysis, field: FieldFrame): NullTarget {
   // The response keys of the selection holding `f`, so a null put back lands in query order.
   const order = (f: FieldFrame) => analysis.responseKeys(f.container);
   if (!isNonNullType(field.type)) {
-    return { kind: 'key', remove: field.position, route: field.containerRoute, key: field.key, scope: field.scope, scopeOwner: field.parent?.position ?? null, order: order(field) };
+    return {
+      kind: 'key',
+      remove: field.position,
+      route: field.containerRoute,
+      key: field.key,
+      scope: field.scope,
+      scopeOwner: field.parent?.position ?? null,
+      order: order(field),
+    };
   }
   let child = field;
   for (let p = field.parent; p; p = p.parent) {
     if (innermostItemNullable(p.type)) {
-      return { kind: 'items', remove: field.position, route: [...p.containerRoute, p.key], scope: child.scope, scopeOwner: p.position };
+      return {
+        kind: 'items',
+        remove: field.position,
+        route: [...p.containerRoute, p.key],
+        scope: child.scope,
+        scopeOwner: p.position,
+      };
     }
-    if (!isNonNullType(p.type)) return { kind: 'key', remove: p.position, route: p.containerRoute, key: p.key, scope: p.scope, scopeOwner: p.parent?.position ?? null, order: order(p) };
+    if (!isNonNullType(p.type))
+      return {
+        kind: 'key',
+        remove: p.position,
+        route: p.containerRoute,
+        key: p.key,
+        scope: p.scope,
+        scopeOwner: p.parent?.position ?? null,
+        order: order(p),
+      };
     child = p;
   }
   return { kind: 'data' };

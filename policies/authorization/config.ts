@@ -10,19 +10,32 @@ const claimPolicySchema = z.strictObject({
 });
 
 export const authorizationConfigSchema = z.strictObject({
-  enabled: z.boolean().describe('Enforce `@authenticated`, `@requiresScopes` and `@policy` from the supergraph.').default(true),
+  enabled: z
+    .boolean()
+    .describe('Enforce `@authenticated`, `@requiresScopes` and `@policy` from the supergraph.')
+    .default(true),
   mode: z
     .enum(['filter', 'reject'])
-    .describe('`filter`: unauthorized fields are removed and come back null with an error each, the rest is served; `reject`: the whole operation is refused.')
+    .describe(
+      '`filter`: unauthorized fields are removed and come back null with an error each, the rest is served; `reject`: the whole operation is refused.',
+    )
     .default('filter'),
   policies: z
     .record(z.string().min(1), claimPolicySchema)
-    .describe('Named `@policy` functions declared in config, by claim matching; code can register more (`createGateway(config, { policyFunctions })`).')
+    .describe(
+      'Named `@policy` functions declared in config, by claim matching; code can register more (`createGateway(config, { policyFunctions })`).',
+    )
     .default({}),
-  policyModule: z.string().min(1).describe('A module whose default export maps policy names to (async) functions; relative to the config file.').optional(),
+  policyModule: z
+    .string()
+    .min(1)
+    .describe('A module whose default export maps policy names to (async) functions; relative to the config file.')
+    .optional(),
   introspection: z
     .enum(['public', 'authenticated'])
-    .describe('`authenticated`: introspection (`__schema`, `__type`) needs a verified token. Off entirely with `server.introspection: false`.')
+    .describe(
+      '`authenticated`: introspection (`__schema`, `__type`) needs a verified token. Off entirely with `server.introspection: false`.',
+    )
     .default('public'),
 });
 

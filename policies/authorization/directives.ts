@@ -19,7 +19,11 @@ export function isEmpty(r: Requirement): boolean {
 export function merge(a: Requirement, b: Requirement): Requirement {
   if (isEmpty(b)) return a;
   if (isEmpty(a)) return b;
-  return { authenticated: a.authenticated || b.authenticated, scopes: [...a.scopes, ...b.scopes], policies: [...a.policies, ...b.policies] };
+  return {
+    authenticated: a.authenticated || b.authenticated,
+    scopes: [...a.scopes, ...b.scopes],
+    policies: [...a.policies, ...b.policies],
+  };
 }
 
 /** Requirements keyed by type name and by `Type.field`. */
@@ -28,7 +32,11 @@ export interface AuthRules {
   readonly fields: ReadonlyMap<string, Requirement>;
 }
 
-const specs = { authenticated: 'https://specs.apollo.dev/authenticated/', requiresScopes: 'https://specs.apollo.dev/requiresScopes/', policy: 'https://specs.apollo.dev/policy/' } as const;
+const specs = {
+  authenticated: 'https://specs.apollo.dev/authenticated/',
+  requiresScopes: 'https://specs.apollo.dev/requiresScopes/',
+  policy: 'https://specs.apollo.dev/policy/',
+} as const;
 type Kind3 = keyof typeof specs;
 
 /**
@@ -55,8 +63,10 @@ export function readAuthRules(doc: DocumentNode): AuthRules {
     for (const d of directives ?? []) {
       const kind = names.get(d.name.value);
       if (kind === 'authenticated') r = merge(r, { authenticated: true, scopes: [], policies: [] });
-      else if (kind === 'requiresScopes') r = merge(r, { authenticated: false, scopes: [listOfLists(d, 'scopes')], policies: [] });
-      else if (kind === 'policy') r = merge(r, { authenticated: false, scopes: [], policies: [listOfLists(d, 'policies')] });
+      else if (kind === 'requiresScopes')
+        r = merge(r, { authenticated: false, scopes: [listOfLists(d, 'scopes')], policies: [] });
+      else if (kind === 'policy')
+        r = merge(r, { authenticated: false, scopes: [], policies: [listOfLists(d, 'policies')] });
     }
     return r;
   };
@@ -67,7 +77,13 @@ export function readAuthRules(doc: DocumentNode): AuthRules {
     if (!('name' in def) || !def.name || !('directives' in def)) continue;
     const typeName = def.name.value;
     add(types, typeName, read(def.directives as readonly ConstDirectiveNode[]));
-    if ((def.kind === Kind.OBJECT_TYPE_DEFINITION || def.kind === Kind.OBJECT_TYPE_EXTENSION || def.kind === Kind.INTERFACE_TYPE_DEFINITION || def.kind === Kind.INTERFACE_TYPE_EXTENSION) && def.fields) {
+    if (
+      (def.kind === Kind.OBJECT_TYPE_DEFINITION ||
+        def.kind === Kind.OBJECT_TYPE_EXTENSION ||
+        def.kind === Kind.INTERFACE_TYPE_DEFINITION ||
+        def.kind === Kind.INTERFACE_TYPE_EXTENSION) &&
+      def.fields
+    ) {
       for (const f of def.fields) add(fields, `${typeName}.${f.name.value}`, read(f.directives));
     }
   }
@@ -81,6 +97,7 @@ function stringArg(d: ConstDirectiveNode, name: string): string | undefined {
 
 function listOfLists(d: ConstDirectiveNode, name: string): string[][] {
   const v = d.arguments?.find((a) => a.name.value === name)?.value;
-  const list = (x: ConstValueNode | undefined): ConstValueNode[] => (x?.kind === Kind.LIST ? [...x.values] : x ? [x] : []);
+  const list = (x: ConstValueNode | undefined): ConstValueNode[] =>
+    x?.kind === Kind.LIST ? [...x.values] : x ? [x] : [];
   return list(v).map((inner) => list(inner).flatMap((s) => (s.kind === Kind.STRING ? [s.value] : [])));
 }

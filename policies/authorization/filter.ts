@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Kind, type DefinitionNode, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLFormattedError, type SelectionNode, type SelectionSetNode } from 'graphql';
+import {
+  Kind,
+  type DefinitionNode,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLFormattedError,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { ResponseView, SelectionSetInfo } from '../policy.ts';
 import type { AuthAnalysis, Guard, NullTarget, Position } from './analyze.ts';
 
@@ -8,7 +17,11 @@ import type { AuthAnalysis, Guard, NullTarget, Position } from './analyze.ts';
  * or where removing fields left a selection set empty. Stripped from the response.
  */
 export const MARKER = '__tessera_typename';
-const markerField: FieldNode = { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: MARKER }, name: { kind: Kind.NAME, value: '__typename' } };
+const markerField: FieldNode = {
+  kind: Kind.FIELD,
+  alias: { kind: Kind.NAME, value: MARKER },
+  name: { kind: Kind.NAME, value: '__typename' },
+};
 
 export interface FilterPlan {
   readonly document: DocumentNode;
@@ -78,12 +91,21 @@ export function planFilter(auth: AuthAnalysis, denied: readonly Guard[]): Filter
         const p = kids?.get(sel);
         if (!p) selections.push(sel.node);
         else if (remove.has(p)) continue;
-        else if (sel.kind === 'field') selections.push({ ...sel.node, selectionSet: rewrite(sel.selectionSet!, p, true)! });
+        else if (sel.kind === 'field')
+          selections.push({ ...sel.node, selectionSet: rewrite(sel.selectionSet!, p, true)! });
         else {
           const inner = rewrite(sel.selectionSet, p, false);
           if (!inner) continue;
-          const typeCondition = sel.node.kind === Kind.INLINE_FRAGMENT ? sel.node.typeCondition : analysis.fragments.get(sel.node.name.value)?.typeCondition;
-          selections.push({ kind: Kind.INLINE_FRAGMENT, ...(typeCondition ? { typeCondition } : {}), ...(sel.node.directives ? { directives: sel.node.directives } : {}), selectionSet: inner });
+          const typeCondition =
+            sel.node.kind === Kind.INLINE_FRAGMENT
+              ? sel.node.typeCondition
+              : analysis.fragments.get(sel.node.name.value)?.typeCondition;
+          selections.push({
+            kind: Kind.INLINE_FRAGMENT,
+            ...(typeCondition ? { typeCondition } : {}),
+            ...(sel.node.directives ? { directives: sel.node.directives } : {}),
+            selectionSet: inner,
+          });
         }
       }
       if (!fieldLevel) return selections.length ? { kind: Kind.SELECTION_SET, selections } : null;
@@ -106,7 +128,10 @@ export function planFilter(auth: AuthAnalysis, denied: readonly Guard[]): Filter
 }
 
 /** The fragment definitions the rewritten operation still spreads (the planner refuses unused ones). */
-function fragmentsUsed(root: SelectionSetNode, definitions: ReadonlyMap<string, FragmentDefinitionNode>): FragmentDefinitionNode[] {
+function fragmentsUsed(
+  root: SelectionSetNode,
+  definitions: ReadonlyMap<string, FragmentDefinitionNode>,
+): FragmentDefinitionNode[] {
   const used = new Map<string, FragmentDefinitionNode>();
   const visit = (set: SelectionSetNode) => {
     for (const sel of set.selections) {
@@ -178,7 +203,12 @@ function nullItems(list: unknown, scope: ReadonlySet<string> | null): void {
   for (let i = 0; i < list.length; i++) {
     const el = list[i];
     if (Array.isArray(el)) nullItems(el, scope);
-    else if (el !== null && typeof el === 'object' && (!scope || scope.has((el as Record<string, unknown>)[MARKER] as string))) list[i] = null;
+    else if (
+      el !== null &&
+      typeof el === 'object' &&
+      (!scope || scope.has((el as Record<string, unknown>)[MARKER] as string))
+    )
+      list[i] = null;
   }
 }
 

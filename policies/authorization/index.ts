@@ -23,7 +23,11 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
       const mod = (await import(pathToFileURL(file).href)) as { default?: Record<string, PolicyFunction> };
       for (const [name, fn] of Object.entries(mod.default ?? {})) if (typeof fn === 'function') functions.set(name, fn);
     }
-    const denials = deps.metrics.counter('tessera_authorization_denied_total', 'Field selections denied by authorization, by mode (filter, reject).', ['mode']);
+    const denials = deps.metrics.counter(
+      'tessera_authorization_denied_total',
+      'Field selections denied by authorization, by mode (filter, reject).',
+      ['mode'],
+    );
     const rulesBySchema = new WeakMap<GraphQLSchema, AuthRules>();
     let current: AuthRules = { types: new Map(), fields: new Map() };
     // Per shared operation analysis (document, operation, generation): the guarded positions and the rewrites already built.
@@ -49,7 +53,9 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
       async onOperation(op) {
         if (!config.enabled && config.introspection === 'public') return;
         if (op.analysis.introspection && config.introspection === 'authenticated' && !op.identity.authenticated) {
-          throw tesseraError('UNAUTHENTICATED', 'Introspection requires an authenticated caller.', { headers: { 'www-authenticate': 'Bearer' } });
+          throw tesseraError('UNAUTHENTICATED', 'Introspection requires an authenticated caller.', {
+            headers: { 'www-authenticate': 'Bearer' },
+          });
         }
         if (!config.enabled) return;
         const entry = analysisFor(op);
@@ -58,7 +64,10 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
         const evaluator = new Evaluator(op, functions, (name) => {
           if (warnedUnknown.has(name)) return;
           warnedUnknown.add(name);
-          op.log.warn({ policy: name }, '@policy names a policy that is not registered; fields that need it are denied');
+          op.log.warn(
+            { policy: name },
+            '@policy names a policy that is not registered; fields that need it are denied',
+          );
         });
         const denied: Guard[] = [];
         for (const g of analysis.guards) {
@@ -71,9 +80,15 @@ export const authorizationPolicy: PolicyModule<AuthorizationConfig> = {
           // One entry per path: a fragment spread many times denies one path many times.
           const paths = [...new Set(denied.map((g) => g.path.join('.')))];
           if (!op.identity.authenticated) {
-            throw tesseraError('UNAUTHENTICATED', `The operation selects fields that need an authenticated caller: ${paths.join(', ')}.`, { headers: { 'www-authenticate': 'Bearer' }, extensions: { unauthorizedPaths: paths } });
+            throw tesseraError(
+              'UNAUTHENTICATED',
+              `The operation selects fields that need an authenticated caller: ${paths.join(', ')}.`,
+              { headers: { 'www-authenticate': 'Bearer' }, extensions: { unauthorizedPaths: paths } },
+            );
           }
-          throw tesseraError('FORBIDDEN', `The operation selects fields the caller may not see: ${paths.join(', ')}.`, { extensions: { unauthorizedPaths: paths } });
+          throw tesseraError('FORBIDDEN', `The operation selects fields the caller may not see: ${paths.join(', ')}.`, {
+            extensions: { unauthorizedPaths: paths },
+          });
         }
         const planKey = denied.map((g) => g.index).join(',');
         let plan = entry.plans.get(planKey);
@@ -119,7 +134,11 @@ class Evaluator {
       let ok = false;
       for (const all of anyOf) {
         ok = true;
-        for (const name of all) if (!(await this.policy(name, id))) { ok = false; break; }
+        for (const name of all)
+          if (!(await this.policy(name, id))) {
+            ok = false;
+            break;
+          }
         if (ok) break;
       }
       if (!ok) return false;
@@ -139,7 +158,10 @@ class Evaluator {
           try {
             return (await fn({ identity, headers: this.op.headers, operationName: this.op.operationName })) === true;
           } catch (err) {
-            this.op.log.error({ requestId: this.op.requestId, policy: name, err: (err as Error)?.stack ?? String(err) }, '@policy function threw; the fields that need it are denied');
+            this.op.log.error(
+              { requestId: this.op.requestId, policy: name, err: (err as Error)?.stack ?? String(err) },
+              '@policy function threw; the fields that need it are denied',
+            );
             return false;
           }
         })();

@@ -66,7 +66,8 @@ export function readCostWeights(doc: DocumentNode): CostWeights {
     if ('fields' in def && def.fields) {
       for (const f of def.fields) {
         read(`${type}.${f.name.value}`, f.directives);
-        if ('arguments' in f) for (const a of f.arguments ?? []) read(`${type}.${f.name.value}(${a.name.value}:)`, a.directives);
+        if ('arguments' in f)
+          for (const a of f.arguments ?? []) read(`${type}.${f.name.value}(${a.name.value}:)`, a.directives);
       }
     }
   }

@@ -1,4 +1,16 @@
-import { getArgumentValues, getNamedType, getNullableType, isAbstractType, isCompositeType, isInputObjectType, isListType, isObjectType, type GraphQLCompositeType, type GraphQLInputType, type GraphQLObjectType } from 'graphql';
+import {
+  getArgumentValues,
+  getNamedType,
+  getNullableType,
+  isAbstractType,
+  isCompositeType,
+  isInputObjectType,
+  isListType,
+  isObjectType,
+  type GraphQLCompositeType,
+  type GraphQLInputType,
+  type GraphQLObjectType,
+} from 'graphql';
 import type { FieldSelection, OperationAnalysis, SelectionSetInfo } from '../policy.ts';
 import type { CostWeights, ListSize } from './directives.ts';
 
@@ -47,12 +59,16 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
         if (!(a in args)) continue;
         const v = args[a];
         if (v === null || (typeof v === 'number' && v < 0)) {
-          throw new InvalidSlicingArgumentError(`${coordinate} was given ${a}: ${String(v)}; a slicing argument must be a non-negative number.`);
+          throw new InvalidSlicingArgumentError(
+            `${coordinate} was given ${a}: ${String(v)}; a slicing argument must be a non-negative number.`,
+          );
         }
         if (typeof v === 'number') values.push(v);
       }
       if (ls.requireOneSlicingArgument && values.length !== 1) {
-        throw new SlicingArgumentError(`${coordinate} needs exactly one of its slicing arguments (${ls.slicingArguments.join(', ')}); got ${values.length}.`);
+        throw new SlicingArgumentError(
+          `${coordinate} needs exactly one of its slicing arguments (${ls.slicingArguments.join(', ')}); got ${values.length}.`,
+        );
       }
       if (values.length) return Math.max(...values);
     }
@@ -62,7 +78,10 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
   const inputCost = (type: GraphQLInputType, value: unknown): number => {
     const t = getNullableType(type);
     if (value === null || value === undefined) return 0;
-    if (isListType(t)) return Array.isArray(value) ? value.reduce((s: number, v) => s + inputCost(t.ofType, v), 0) : inputCost(t.ofType, value);
+    if (isListType(t))
+      return Array.isArray(value)
+        ? value.reduce((s: number, v) => s + inputCost(t.ofType, v), 0)
+        : inputCost(t.ofType, value);
     if (!isInputObjectType(t)) return weights.cost.get(t.name) ?? 0;
     let sum = weights.cost.get(t.name) ?? 0;
     for (const [name, f] of Object.entries(t.getFields())) {
@@ -73,7 +92,12 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
     return sum;
   };
 
-  const fieldCost = (sel: FieldSelection, owner: GraphQLObjectType, sized: number | undefined, atRoot: boolean): number => {
+  const fieldCost = (
+    sel: FieldSelection,
+    owner: GraphQLObjectType,
+    sized: number | undefined,
+    atRoot: boolean,
+  ): number => {
     const def = owner.getFields()[sel.name];
     if (!def) return 0;
     const named = getNamedType(def.type);
@@ -93,7 +117,8 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
     if (ls?.sizedFields.length) childSized = new Map(ls.sizedFields.map((f) => [f, listSizeOf(coordinate, ls, args)]));
     else if (sized !== undefined) multiplier = sized;
     else if (isListType(getNullableType(def.type))) multiplier = listSizeOf(coordinate, ls, args);
-    const children = sel.selectionSet && isCompositeType(named) ? selectionSetCost(sel.selectionSet, named, childSized) : 0;
+    const children =
+      sel.selectionSet && isCompositeType(named) ? selectionSetCost(sel.selectionSet, named, childSized) : 0;
     // Fetched once per object that holds the field, not per item of the field's own list.
     const requires = analysis.requires.get(coordinate);
     const requiresCost = requires ? costFor(requires, owner, null, false) : 0;
@@ -101,7 +126,12 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
   };
 
   /** Sum over the selections that apply to `concrete`, memoized per set and context. */
-  const costFor = (set: SelectionSetInfo, concrete: GraphQLObjectType, sized: ReadonlyMap<string, number> | null, atRoot: boolean): number => {
+  const costFor = (
+    set: SelectionSetInfo,
+    concrete: GraphQLObjectType,
+    sized: ReadonlyMap<string, number> | null,
+    atRoot: boolean,
+  ): number => {
     const key = `${concrete.name}|${atRoot ? 1 : 0}|${sized ? JSON.stringify([...sized]) : ''}`;
     let bySet = memo.get(set);
     const known = bySet?.get(key);
@@ -112,7 +142,8 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
       if (!analysis.included(sel)) continue;
       if (sel.kind === 'field') {
         if (sel.name === '__schema' || sel.name === '__type') sum += settings.introspectionCost;
-        else if (!sel.name.startsWith('__')) sum += fieldCost(sel, concrete, sized?.get(sel.responseKey) ?? sized?.get(sel.name), atRoot);
+        else if (!sel.name.startsWith('__'))
+          sum += fieldCost(sel, concrete, sized?.get(sel.responseKey) ?? sized?.get(sel.name), atRoot);
         continue;
       }
       const cond = sel.typeCondition;
@@ -124,7 +155,11 @@ export function estimateCost(analysis: OperationAnalysis, weights: CostWeights, 
     return sum;
   };
 
-  const selectionSetCost = (set: SelectionSetInfo, type: GraphQLCompositeType, sized: ReadonlyMap<string, number> | null): number => {
+  const selectionSetCost = (
+    set: SelectionSetInfo,
+    type: GraphQLCompositeType,
+    sized: ReadonlyMap<string, number> | null,
+  ): number => {
     if (isObjectType(type)) return costFor(set, type, sized, false);
     let max = 0;
     for (const t of schema.getPossibleTypes(type)) max = Math.max(max, costFor(set, t, sized, false));

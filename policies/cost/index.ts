@@ -19,7 +19,11 @@ export const costPolicy: PolicyModule<CostConfig> = {
     let current: CostWeights = { cost: new Map(), listSize: new Map() };
     // Operations without variables always cost the same: computed once per analysis (document, operation, generation).
     const fixed = new WeakMap<object, number>();
-    const histogram = deps.metrics.histogram('tessera_operation_cost', 'Estimated cost of operations that passed validation.', [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]);
+    const histogram = deps.metrics.histogram(
+      'tessera_operation_cost',
+      'Estimated cost of operations that passed validation.',
+      [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+    );
     const refused = deps.metrics.counter('tessera_cost_refused_total', 'Operations refused as too expensive.');
     return {
       name: 'cost',
@@ -46,7 +50,11 @@ export const costPolicy: PolicyModule<CostConfig> = {
         op.set(estimatedCost, estimated);
         if (estimated > config.maxCost) {
           refused.inc();
-          throw tesseraError('COST_ESTIMATED_TOO_EXPENSIVE', `Operation estimated cost ${estimated} exceeds the maximum of ${config.maxCost}.`, { extensions: { cost: { estimated, max: config.maxCost } } });
+          throw tesseraError(
+            'COST_ESTIMATED_TOO_EXPENSIVE',
+            `Operation estimated cost ${estimated} exceeds the maximum of ${config.maxCost}.`,
+            { extensions: { cost: { estimated, max: config.maxCost } } },
+          );
         }
         const header = op.headers['x-tessera-cost'];
         if (config.exposeOnRequest && header === 'true') {

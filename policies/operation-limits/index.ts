@@ -17,20 +17,37 @@ export const operationLimitsPolicy: PolicyModule<OperationLimitsConfig> = {
       name: 'operation-limits',
       onOperation({ analysis: shape }) {
         if (shape.depth > config.maxDepth) {
-          throw tesseraError('MAX_DEPTH_EXCEEDED', `Operation depth ${shape.depth} exceeds the maximum of ${config.maxDepth}.`, { extensions: { depth: shape.depth, max: config.maxDepth } });
+          throw tesseraError(
+            'MAX_DEPTH_EXCEEDED',
+            `Operation depth ${shape.depth} exceeds the maximum of ${config.maxDepth}.`,
+            { extensions: { depth: shape.depth, max: config.maxDepth } },
+          );
         }
         if (shape.aliases > config.maxAliases) {
           const aliases = finite(shape.aliases);
-          throw tesseraError('MAX_ALIASES_EXCEEDED', `Operation uses ${aliases} aliases; the maximum is ${config.maxAliases}.`, { extensions: { aliases, max: config.maxAliases } });
+          throw tesseraError(
+            'MAX_ALIASES_EXCEEDED',
+            `Operation uses ${aliases} aliases; the maximum is ${config.maxAliases}.`,
+            { extensions: { aliases, max: config.maxAliases } },
+          );
         }
         if (shape.rootFields > config.maxRootFields) {
           const rootFields = finite(shape.rootFields);
-          throw tesseraError('MAX_ROOT_FIELDS_EXCEEDED', `Operation selects ${rootFields} root fields; the maximum is ${config.maxRootFields}.`, { extensions: { rootFields, max: config.maxRootFields } });
+          throw tesseraError(
+            'MAX_ROOT_FIELDS_EXCEEDED',
+            `Operation selects ${rootFields} root fields; the maximum is ${config.maxRootFields}.`,
+            { extensions: { rootFields, max: config.maxRootFields } },
+          );
         }
         if (shape.maxDirectivesPerField > config.maxDirectivesPerField) {
-          throw tesseraError('MAX_DIRECTIVES_EXCEEDED', `A field carries ${shape.maxDirectivesPerField} directives; the maximum is ${config.maxDirectivesPerField}.`, { extensions: { directives: shape.maxDirectivesPerField, max: config.maxDirectivesPerField } });
+          throw tesseraError(
+            'MAX_DIRECTIVES_EXCEEDED',
+            `A field carries ${shape.maxDirectivesPerField} directives; the maximum is ${config.maxDirectivesPerField}.`,
+            { extensions: { directives: shape.maxDirectivesPerField, max: config.maxDirectivesPerField } },
+          );
         }
-        if (shape.expandedFields > config.maxExpandedFields) throw expandedFieldsError(shape.expandedFields, config.maxExpandedFields);
+        if (shape.expandedFields > config.maxExpandedFields)
+          throw expandedFieldsError(shape.expandedFields, config.maxExpandedFields);
       },
     };
   },

@@ -26,7 +26,10 @@ export interface IdentityOptions {
  * header nobody verified would hand every new value a fresh budget, so without `apiKeys` a header
  * source bills the client IP instead.
  */
-export function identityResolver(opts: IdentityOptions): { resolve(req: RequestScope): BilledIdentity; checkApiKey(req: RequestScope): void } {
+export function identityResolver(opts: IdentityOptions): {
+  resolve(req: RequestScope): BilledIdentity;
+  checkApiKey(req: RequestScope): void;
+} {
   const trusted = new BlockList();
   for (const p of opts.trustedProxies) {
     const [addr, bits] = p.split('/');
@@ -117,7 +120,8 @@ ipv4Mapped.addSubnet('::ffff:0:0', 96, 'ipv6');
 export function addressKey(a: SocketAddress, prefixLength: number): string {
   if (a.family === 'ipv4') return a.address;
   const words = ipv6Words(a.address);
-  if (ipv4Mapped.check(a.address, 'ipv6')) return `${words[6]! >> 8}.${words[6]! & 255}.${words[7]! >> 8}.${words[7]! & 255}`;
+  if (ipv4Mapped.check(a.address, 'ipv6'))
+    return `${words[6]! >> 8}.${words[6]! & 255}.${words[7]! >> 8}.${words[7]! & 255}`;
   const masked = words.map((w, i) => {
     const keep = Math.min(16, Math.max(0, prefixLength - i * 16));
     return keep === 0 ? 0 : w & (0xffff << (16 - keep)) & 0xffff;

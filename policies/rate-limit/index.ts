@@ -20,13 +20,31 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
     const useRedis = config.store === 'redis' || (config.store === 'auto' && deps.redis !== null);
     if (useRedis && !deps.redis) throw new Error('store is `redis` but no top-level `redis` is configured');
     const store: RateLimitStore = useRedis ? new RedisStore(deps.redis!) : new MemoryStore();
-    const who = identityResolver({ sources: config.identifyBy, trustedProxies: config.trustedProxies, ipv6PrefixLength: config.ipv6PrefixLength, apiKeys: config.apiKeys });
+    const who = identityResolver({
+      sources: config.identifyBy,
+      trustedProxies: config.trustedProxies,
+      ipv6PrefixLength: config.ipv6PrefixLength,
+      apiKeys: config.apiKeys,
+    });
     const windowSec = Math.ceil(config.windowMs / 1000);
-    const decisions = deps.metrics.counter('tessera_rate_limit_decisions_total', 'Rate-limit decisions by outcome (allowed, limited, refused_charged, unknown_api_key, store_error).', ['outcome']);
+    const decisions = deps.metrics.counter(
+      'tessera_rate_limit_decisions_total',
+      'Rate-limit decisions by outcome (allowed, limited, refused_charged, unknown_api_key, store_error).',
+      ['outcome'],
+    );
     let healthy = true;
-    deps.log.info({ store: useRedis ? 'redis' : 'memory', failureMode: config.failureMode, apiKeys: config.apiKeys?.length ?? null }, 'rate limits enabled');
+    deps.log.info(
+      {
+        store: useRedis ? 'redis' : 'memory',
+        failureMode: config.failureMode,
+        apiKeys: config.apiKeys?.length ?? null,
+      },
+      'rate limits enabled',
+    );
     if (!config.apiKeys && config.identifyBy.some((s) => typeof s === 'object' && 'header' in s)) {
-      deps.log.warn('rate limits: `identifyBy` names a header but no `apiKeys` are configured, so such callers are billed by client IP (an unverified header cannot open a budget of its own)');
+      deps.log.warn(
+        'rate limits: `identifyBy` names a header but no `apiKeys` are configured, so such callers are billed by client IP (an unverified header cannot open a budget of its own)',
+      );
     }
 
     // Per tier, once: the budgets and the RateLimit-Policy header every response of that tier carries.
@@ -34,7 +52,10 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
       tier,
       costPerWindow: b.costPerWindow,
       requestsPerWindow: b.requestsPerWindow,
-      policyHeader: [`"cost";q=${b.costPerWindow};w=${windowSec}`, ...(b.requestsPerWindow ? [`"requests";q=${b.requestsPerWindow};w=${windowSec}`] : [])].join(', '),
+      policyHeader: [
+        `"cost";q=${b.costPerWindow};w=${windowSec}`,
+        ...(b.requestsPerWindow ? [`"requests";q=${b.requestsPerWindow};w=${windowSec}`] : []),
+      ].join(', '),
     });
     const defaultTier = tierOf('default', config);
     const plans = new Map(Object.entries(config.tiers?.plans ?? {}).map(([name, b]) => [name, tierOf(name, b)]));
@@ -52,8 +73,11 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
       const budget = budgetFor(identity, op.identity.claims);
       // One hash tag per identity: both keys land in the same Redis Cluster slot.
       const base = `rl:{${budget.tier}:${createHash('sha256').update(identity.key).digest('base64url').slice(0, 22)}}`;
-      const limits: LimitRequest[] = [{ key: `${base}:cost`, amount: cost, limit: budget.costPerWindow, windowMs: config.windowMs }];
-      if (budget.requestsPerWindow) limits.push({ key: `${base}:requests`, amount: 1, limit: budget.requestsPerWindow, windowMs: config.windowMs });
+      const limits: LimitRequest[] = [
+        { key: `${base}:cost`, amount: cost, limit: budget.costPerWindow, windowMs: config.windowMs },
+      ];
+      if (budget.requestsPerWindow)
+        limits.push({ key: `${base}:requests`, amount: 1, limit: budget.requestsPerWindow, windowMs: config.windowMs });
       op.setResponseHeader('ratelimit-policy', budget.policyHeader);
       if (cost > budget.costPerWindow) return { budget, results: null };
       let results: LimitResult[];
@@ -63,7 +87,10 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
         decisions.inc({ outcome: 'store_error' });
         if (healthy) {
           healthy = false;
-          op.log.warn({ err: (err as Error).message, failureMode: config.failureMode }, `rate-limit store unavailable; ${config.failureMode === 'open' ? 'admitting requests unmetered' : 'refusing requests'} until it recovers`);
+          op.log.warn(
+            { err: (err as Error).message, failureMode: config.failureMode },
+            `rate-limit store unavailable; ${config.failureMode === 'open' ? 'admitting requests unmetered' : 'refusing requests'} until it recovers`,
+          );
         }
         return null;
       }
@@ -71,7 +98,12 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
         healthy = true;
         op.log.info('rate-limit store recovered; limits apply again');
       }
-      op.setResponseHeader('ratelimit', results.map((r, i) => `"${i === 0 ? 'cost' : 'requests'}";r=${r.remaining};t=${Math.ceil(r.resetMs / 1000)}`).join(', '));
+      op.setResponseHeader(
+        'ratelimit',
+        results
+          .map((r, i) => `"${i === 0 ? 'cost' : 'requests'}";r=${r.remaining};t=${Math.ceil(r.resetMs / 1000)}`)
+          .join(', '),
+      );
       return { budget, results };
     };
 
@@ -82,14 +114,20 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
         const spent = await spend(op, cost);
         if (spent === null) {
           if (config.failureMode === 'closed') {
-            throw tesseraError('RATE_LIMIT_UNAVAILABLE', 'Rate limits cannot be checked right now; retry shortly.', { headers: { 'retry-after': '1' } });
+            throw tesseraError('RATE_LIMIT_UNAVAILABLE', 'Rate limits cannot be checked right now; retry shortly.', {
+              headers: { 'retry-after': '1' },
+            });
           }
           return;
         }
         const { budget, results } = spent;
         if (results === null) {
           decisions.inc({ outcome: 'limited' });
-          throw tesseraError('RATE_LIMITED', `Operation cost ${cost} exceeds the whole budget of ${budget.costPerWindow} per ${windowSec} s; it can never be admitted.`, { headers: { 'retry-after': String(windowSec) } });
+          throw tesseraError(
+            'RATE_LIMITED',
+            `Operation cost ${cost} exceeds the whole budget of ${budget.costPerWindow} per ${windowSec} s; it can never be admitted.`,
+            { headers: { 'retry-after': String(windowSec) } },
+          );
         }
         if (results.every((r) => r.allowed)) {
           decisions.inc({ outcome: 'allowed' });
@@ -98,10 +136,14 @@ export const rateLimitPolicy: PolicyModule<RateLimitConfig> = {
         decisions.inc({ outcome: 'limited' });
         const retryAfter = Math.max(1, Math.ceil(Math.max(...results.map((r) => r.retryAfterMs)) / 1000));
         const exhausted = results[0]!.allowed ? 'request' : 'cost';
-        throw tesseraError('RATE_LIMITED', `Rate limit exceeded: this operation costs ${cost} and the ${exhausted} budget for this window is spent. Retry in ${retryAfter} s.`, {
-          headers: { 'retry-after': String(retryAfter) },
-          extensions: { cost },
-        });
+        throw tesseraError(
+          'RATE_LIMITED',
+          `Rate limit exceeded: this operation costs ${cost} and the ${exhausted} budget for this window is spent. Retry in ${retryAfter} s.`,
+          {
+            headers: { 'retry-after': String(retryAfter) },
+            extensions: { cost },
+          },
+        );
       },
       // An earlier policy refused the operation. Its refusal is what the client gets, whatever the
       // budget says (an over-budget caller learns what is wrong with the document, with `RateLimit`

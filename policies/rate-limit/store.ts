@@ -26,7 +26,11 @@ export interface RateLimitStore {
 }
 
 /** GCRA on one theoretical arrival time (TAT); shared by the memory store and mirrored by consume.lua. */
-export function gcra(storedTat: number | undefined, now: number, l: LimitRequest): { result: LimitResult; newTat: number } {
+export function gcra(
+  storedTat: number | undefined,
+  now: number,
+  l: LimitRequest,
+): { result: LimitResult; newTat: number } {
   const interval = l.windowMs / l.limit;
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const newTat = tat + l.amount * interval;

@@ -4,7 +4,10 @@ import { users, type UserRecord } from '../shared/dataset.ts';
 import { loadSchema } from '../shared/load-schema.ts';
 import type { SubgraphDefinition } from '../shared/start-subgraph.ts';
 
-interface Ctx { userId: string | null; users: DataLoader<string, UserRecord | null> }
+interface Ctx {
+  userId: string | null;
+  users: DataLoader<string, UserRecord | null>;
+}
 
 const all = users();
 const byId = new Map(all.map((u) => [u.id, u]));

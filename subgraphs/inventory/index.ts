@@ -4,8 +4,15 @@ import { stock, type StockRecord } from '../shared/dataset.ts';
 import { loadSchema } from '../shared/load-schema.ts';
 import type { SubgraphDefinition } from '../shared/start-subgraph.ts';
 
-interface Ctx { stock: DataLoader<string, StockRecord | null> }
-interface ProductRef { sku: string; variant: string; price?: number; weight?: number }
+interface Ctx {
+  stock: DataLoader<string, StockRecord | null>;
+}
+interface ProductRef {
+  sku: string;
+  variant: string;
+  price?: number;
+  weight?: number;
+}
 
 const all = stock();
 const byKey = new Map(all.map((s) => [`${s.sku}|${s.variant}`, s]));
@@ -16,7 +23,11 @@ export const inventory: SubgraphDefinition<Ctx> = {
   createContext: ({ stats }) => ({ stock: indexLoader(byKey, stats, 'stock') }),
   resolvers: {
     Query: {
-      outOfStock: (_root, args: { first?: number | null }) => take(all.filter((s) => s.quantity === 0), args.first),
+      outOfStock: (_root, args: { first?: number | null }) =>
+        take(
+          all.filter((s) => s.quantity === 0),
+          args.first,
+        ),
     },
     Product: {
       // The representation carries price and weight (from @requires); keep them next to the stock row.

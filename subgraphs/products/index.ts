@@ -47,7 +47,8 @@ export const productsSubgraph: SubgraphDefinition<Ctx> = {
     },
     Category: {
       internalNotes: (c: CategoryRecord) => `Category ${c.id}: review assortment quarterly.`,
-      products: (c: CategoryRecord, args: { first?: number | null }) => take(productsByCategory.get(c.id) ?? [], args.first),
+      products: (c: CategoryRecord, args: { first?: number | null }) =>
+        take(productsByCategory.get(c.id) ?? [], args.first),
     },
     SearchResult: {
       __resolveType: (value: ProductRecord | CategoryRecord) => ('upc' in value ? 'Product' : 'Category'),

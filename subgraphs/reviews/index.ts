@@ -10,7 +10,12 @@ interface Ctx {
   byAuthor: DataLoader<string, ReviewRecord[] | null>;
   byProduct: DataLoader<string, ReviewRecord[] | null>;
 }
-interface CreateReviewInput { productUpc: string; authorId: string; body: string; rating: number }
+interface CreateReviewInput {
+  productUpc: string;
+  authorId: string;
+  body: string;
+  rating: number;
+}
 
 const all = seedReviews();
 const byId = new Map(all.map((r) => [r.id, r]));
@@ -39,12 +44,20 @@ export const reviewsSubgraph: SubgraphDefinition<Ctx> = {
     Mutation: {
       createReview: (_root, { input }: { input: CreateReviewInput }) => {
         const upc = Number(input.productUpc);
-        if (!Number.isInteger(upc) || upc < 1 || upc > PRODUCT_COUNT) throw badInput(`No product with upc "${input.productUpc}"`, 'productUpc');
+        if (!Number.isInteger(upc) || upc < 1 || upc > PRODUCT_COUNT)
+          throw badInput(`No product with upc "${input.productUpc}"`, 'productUpc');
         if (!usernameById.has(input.authorId)) throw badInput(`No user with id "${input.authorId}"`, 'authorId');
-        if (!Number.isInteger(input.rating) || input.rating < 1 || input.rating > 5) throw badInput('rating must be an integer from 1 to 5', 'rating');
+        if (!Number.isInteger(input.rating) || input.rating < 1 || input.rating > 5)
+          throw badInput('rating must be an integer from 1 to 5', 'rating');
         const body = input.body.trim();
         if (!body || body.length > 2000) throw badInput('body must be 1 to 2000 characters', 'body');
-        const review: ReviewRecord = { id: String(all.length + 1), body, rating: input.rating, authorId: input.authorId, productUpc: input.productUpc };
+        const review: ReviewRecord = {
+          id: String(all.length + 1),
+          body,
+          rating: input.rating,
+          authorId: input.authorId,
+          productUpc: input.productUpc,
+        };
         all.push(review);
         byId.set(review.id, review);
         (byAuthor.get(review.authorId) ?? byAuthor.set(review.authorId, []).get(review.authorId)!).push(review);
@@ -59,12 +72,15 @@ export const reviewsSubgraph: SubgraphDefinition<Ctx> = {
     },
     User: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
-      reviews: async (u: { id: string }, args: { first?: number | null }, ctx: Ctx) => take((await ctx.byAuthor.load(u.id)) ?? [], args.first),
+      reviews: async (u: { id: string }, args: { first?: number | null }, ctx: Ctx) =>
+        take((await ctx.byAuthor.load(u.id)) ?? [], args.first),
     },
     Product: {
       __resolveReference: (ref: { upc: string }) => ({ upc: ref.upc }),
-      reviews: async (p: { upc: string }, args: { first?: number | null }, ctx: Ctx) => take((await ctx.byProduct.load(p.upc)) ?? [], args.first),
-      reviewCount: async (p: { upc: string }, _args: unknown, ctx: Ctx) => ((await ctx.byProduct.load(p.upc)) ?? []).length,
+      reviews: async (p: { upc: string }, args: { first?: number | null }, ctx: Ctx) =>
+        take((await ctx.byProduct.load(p.upc)) ?? [], args.first),
+      reviewCount: async (p: { upc: string }, _args: unknown, ctx: Ctx) =>
+        ((await ctx.byProduct.load(p.upc)) ?? []).length,
       averageRating: async (p: { upc: string }, _args: unknown, ctx: Ctx) => {
         const list = (await ctx.byProduct.load(p.upc)) ?? [];
         return list.length ? Math.round((list.reduce((s, r) => s + r.rating, 0) / list.length) * 100) / 100 : null;

@@ -5,7 +5,11 @@ import type { SubgraphStats } from './stats.ts';
  * A per-request DataLoader over an in-memory index. Each batch counts once in the stats, so tests
  * can prove that N entities cost one lookup, not N.
  */
-export function indexLoader<K, V>(index: ReadonlyMap<K, V>, stats: SubgraphStats, name: string): DataLoader<K, V | null> {
+export function indexLoader<K, V>(
+  index: ReadonlyMap<K, V>,
+  stats: SubgraphStats,
+  name: string,
+): DataLoader<K, V | null> {
   return new DataLoader<K, V | null>(async (keys) => {
     stats.recordBatch(name, keys.length);
     return keys.map((k) => index.get(k) ?? null);

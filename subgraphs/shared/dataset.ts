@@ -13,18 +13,88 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const firstNames = ['Ada', 'Alan', 'Grace', 'Linus', 'Barbara', 'Ken', 'Margaret', 'Dennis', 'Frances', 'Edsger', 'Radia', 'Donald', 'Hedy', 'John', 'Katherine', 'Tim'];
-const lastNames = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Liskov', 'Thompson', 'Hamilton', 'Ritchie', 'Allen', 'Dijkstra', 'Perlman', 'Knuth', 'Lamarr', 'Backus', 'Johnson', 'Berners-Lee'];
+const firstNames = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Barbara',
+  'Ken',
+  'Margaret',
+  'Dennis',
+  'Frances',
+  'Edsger',
+  'Radia',
+  'Donald',
+  'Hedy',
+  'John',
+  'Katherine',
+  'Tim',
+];
+const lastNames = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Liskov',
+  'Thompson',
+  'Hamilton',
+  'Ritchie',
+  'Allen',
+  'Dijkstra',
+  'Perlman',
+  'Knuth',
+  'Lamarr',
+  'Backus',
+  'Johnson',
+  'Berners-Lee',
+];
 const adjectives = ['Oak', 'Walnut', 'Steel', 'Linen', 'Velvet', 'Bamboo', 'Marble', 'Copper', 'Wool', 'Glass'];
 const nouns = ['Table', 'Couch', 'Chair', 'Lamp', 'Desk', 'Shelf', 'Stool', 'Bench', 'Rug', 'Cabinet'];
 const variants = ['standard', 'large', 'compact'] as const;
-const reviewPhrases = ['Love it!', 'Too expensive.', 'Could be better.', 'Prefer something else.', 'Solid build.', 'Arrived late but works.', 'Exactly as described.', 'Would buy again.'];
+const reviewPhrases = [
+  'Love it!',
+  'Too expensive.',
+  'Could be better.',
+  'Prefer something else.',
+  'Solid build.',
+  'Arrived late but works.',
+  'Exactly as described.',
+  'Would buy again.',
+];
 
-export interface UserRecord { id: string; name: string; username: string; email: string; birthDate: string }
-export interface CategoryRecord { id: string; name: string }
-export interface ProductRecord { upc: string; sku: string; variant: string; name: string; price: number; weight: number; categoryId: string }
-export interface StockRecord { sku: string; variant: string; quantity: number }
-export interface ReviewRecord { id: string; body: string; rating: number; authorId: string; productUpc: string }
+export interface UserRecord {
+  id: string;
+  name: string;
+  username: string;
+  email: string;
+  birthDate: string;
+}
+export interface CategoryRecord {
+  id: string;
+  name: string;
+}
+export interface ProductRecord {
+  upc: string;
+  sku: string;
+  variant: string;
+  name: string;
+  price: number;
+  weight: number;
+  categoryId: string;
+}
+export interface StockRecord {
+  sku: string;
+  variant: string;
+  quantity: number;
+}
+export interface ReviewRecord {
+  id: string;
+  body: string;
+  rating: number;
+  authorId: string;
+  productUpc: string;
+}
 
 export const USER_COUNT = 40;
 export const PRODUCT_COUNT = 100;
@@ -39,7 +109,13 @@ export function users(): UserRecord[] {
     const year = 1950 + Math.floor(rand() * 50);
     const month = String(1 + Math.floor(rand() * 12)).padStart(2, '0');
     const day = String(1 + Math.floor(rand() * 28)).padStart(2, '0');
-    return { id: String(i + 1), name: `${first} ${last}`, username, email: `${first.toLowerCase()}.${i + 1}@example.com`, birthDate: `${year}-${month}-${day}` };
+    return {
+      id: String(i + 1),
+      name: `${first} ${last}`,
+      username,
+      email: `${first.toLowerCase()}.${i + 1}@example.com`,
+      birthDate: `${year}-${month}-${day}`,
+    };
   });
 }
 
@@ -66,7 +142,11 @@ export function products(): ProductRecord[] {
 
 export function stock(): StockRecord[] {
   const rand = mulberry32(3);
-  return products().map((p) => ({ sku: p.sku, variant: p.variant, quantity: rand() < 0.2 ? 0 : Math.floor(rand() * 500) }));
+  return products().map((p) => ({
+    sku: p.sku,
+    variant: p.variant,
+    quantity: rand() < 0.2 ? 0 : Math.floor(rand() * 500),
+  }));
 }
 
 export function reviews(): ReviewRecord[] {

@@ -44,7 +44,10 @@ export interface RunningSubgraph {
 
 const MAX_BODY = 4 * 1024 * 1024;
 
-export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: SubgraphOptions = {}): Promise<RunningSubgraph> {
+export async function startSubgraph<Ctx>(
+  def: SubgraphDefinition<Ctx>,
+  opts: SubgraphOptions = {},
+): Promise<RunningSubgraph> {
   const schema = buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: def.resolvers }]);
   const stats = new SubgraphStats(opts.admin ? 500 : 0);
   const documents = new DocumentCache(schema);
@@ -66,16 +69,29 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
       }
       if (path === '/_faults' && req.method === 'POST' && opts.admin) {
         const body = JSON.parse((await readBody(req)) || '{}') as Partial<Fault> & { times?: number };
-        fault = body.delayMs || body.status || body.hang
-          ? { delayMs: body.delayMs ?? 0, status: body.status ?? null, hang: body.hang ?? false, remaining: body.times ?? null, headers: body.headers ?? {}, failEvery: body.failEvery ?? null, seen: 0 }
-          : null;
+        fault =
+          body.delayMs || body.status || body.hang
+            ? {
+                delayMs: body.delayMs ?? 0,
+                status: body.status ?? null,
+                hang: body.hang ?? false,
+                remaining: body.times ?? null,
+                headers: body.headers ?? {},
+                failEvery: body.failEvery ?? null,
+                seen: 0,
+              }
+            : null;
         return send(res, 200, { ok: true });
       }
       if (path !== '/graphql' && path !== '/') return send(res, 404, { errors: [{ message: 'not found' }] });
       if (req.method !== 'POST') return send(res, 405, { errors: [{ message: 'POST only' }] });
 
       const raw = await readBody(req);
-      const body = JSON.parse(raw) as { query?: unknown; variables?: Record<string, unknown> | null; operationName?: string | null };
+      const body = JSON.parse(raw) as {
+        query?: unknown;
+        variables?: Record<string, unknown> | null;
+        operationName?: string | null;
+      };
       if (typeof body.query !== 'string') return send(res, 400, { errors: [{ message: 'query must be a string' }] });
       stats.recordRequest({
         operationName: body.operationName ?? null,
@@ -95,7 +111,8 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
         }
         if (active.delayMs) await new Promise((r) => setTimeout(r, active.delayMs));
         const fails = active.failEvery === null || active.seen++ % active.failEvery === 0;
-        if (active.status && fails) return send(res, active.status, { errors: [{ message: `injected ${active.status}` }] }, active.headers);
+        if (active.status && fails)
+          return send(res, active.status, { errors: [{ message: `injected ${active.status}` }] }, active.headers);
       }
 
       const parsed = documents.get(body.query);
@@ -109,13 +126,24 @@ export async function startSubgraph<Ctx>(def: SubgraphDefinition<Ctx>, opts: Sub
       });
       send(res, 200, result);
     } catch (err) {
-      send(res, 400, { errors: [{ message: err instanceof SyntaxError ? 'malformed JSON body' : String((err as Error).message) }] });
+      send(res, 400, {
+        errors: [{ message: err instanceof SyntaxError ? 'malformed JSON body' : String((err as Error).message) }],
+      });
     }
   };
   // node:http ignores a listener's promise: `handle` answers every failure itself (the catch above).
   const handler: RequestListener = (req, res) => void handle(req, res);
   const server = opts.tls
-    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: !!opts.tls.ca, rejectUnauthorized: !!opts.tls.ca }, handler)
+    ? createTlsServer(
+        {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          ca: opts.tls.ca,
+          requestCert: !!opts.tls.ca,
+          rejectUnauthorized: !!opts.tls.ca,
+        },
+        handler,
+      )
     : createServer(handler);
   server.keepAliveTimeout = 60_000;
 

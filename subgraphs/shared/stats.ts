@@ -50,6 +50,12 @@ export class SubgraphStats {
   }
 
   toJSON() {
-    return { requests: this.requests, entityCalls: this.entityCalls, entityKeys: this.entityKeys, batches: this.batches, received: this.received };
+    return {
+      requests: this.requests,
+      entityCalls: this.entityCalls,
+      entityKeys: this.entityKeys,
+      batches: this.batches,
+      received: this.received,
+    };
   }
 }

@@ -37,52 +37,95 @@ export class RegistryClient {
   }
 
   /** null when `etag` still matches (304). */
-  async supergraph(etag?: string | null, version?: number): Promise<{ sdl: string; etag: string | null; version: number } | null> {
+  async supergraph(
+    etag?: string | null,
+    version?: number,
+  ): Promise<{ sdl: string; etag: string | null; version: number } | null> {
     const path = version === undefined ? '/supergraph' : `/versions/${version}/supergraph`;
     const res = await this.request('GET', path, undefined, etag ? { 'if-none-match': etag } : {});
     if (res.status === 304) return null;
-    return { sdl: res.text, etag: res.headers.get('etag'), version: Number(res.headers.get('x-tessera-supergraph-version')) };
+    return {
+      sdl: res.text,
+      etag: res.headers.get('etag'),
+      version: Number(res.headers.get('x-tessera-supergraph-version')),
+    };
   }
 
   async publish(name: string, url: string, sdl: string): Promise<{ status: string; version: number }> {
-    return JSON.parse((await this.request('POST', `/subgraphs/${encodeURIComponent(name)}`, { url, sdl })).text) as { status: string; version: number };
+    return JSON.parse((await this.request('POST', `/subgraphs/${encodeURIComponent(name)}`, { url, sdl })).text) as {
+      status: string;
+      version: number;
+    };
   }
 
-  async check(subgraphs: Array<{ name: string; sdl: string; url?: string }>, usageDays: number | null): Promise<CheckReport> {
+  async check(
+    subgraphs: Array<{ name: string; sdl: string; url?: string }>,
+    usageDays: number | null,
+  ): Promise<CheckReport> {
     return JSON.parse((await this.request('POST', '/check', { subgraphs, usageDays })).text) as CheckReport;
   }
 
   /** Makes version `to` current again, as a new version (returned). */
   async rollback(to: number): Promise<{ status: string; version: number }> {
-    return JSON.parse((await this.request('POST', '/rollback', { version: to })).text) as { status: string; version: number };
+    return JSON.parse((await this.request('POST', '/rollback', { version: to })).text) as {
+      status: string;
+      version: number;
+    };
   }
 
   async history(limit = 100): Promise<VersionEntry[]> {
-    return (JSON.parse((await this.request('GET', `/versions?limit=${limit}`)).text) as { versions: VersionEntry[] }).versions;
+    return (JSON.parse((await this.request('GET', `/versions?limit=${limit}`)).text) as { versions: VersionEntry[] })
+      .versions;
   }
 
-  async reportUsage(operations: Array<{ hash: string; name: string | null; client: string | null; coordinates: string[]; count: number }>): Promise<void> {
+  async reportUsage(
+    operations: Array<{
+      hash: string;
+      name: string | null;
+      client: string | null;
+      coordinates: string[];
+      count: number;
+    }>,
+  ): Promise<void> {
     await this.request('POST', '/usage', { operations });
   }
 
   /** The body is read inside the deadline too: a registry that stalls mid-answer is as unreachable as one that never answers. */
-  private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Headers; text: string }> {
     let res: Response;
     let text: string;
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
         body: body ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       text = await res.text();
     } catch (err) {
-      throw new RegistryRequestError('REGISTRY_UNAVAILABLE', `cannot reach the registry at ${this.url}: ${describeFetchFailure(err, this.url, this.timeoutMs)}`, null);
+      throw new RegistryRequestError(
+        'REGISTRY_UNAVAILABLE',
+        `cannot reach the registry at ${this.url}: ${describeFetchFailure(err, this.url, this.timeoutMs)}`,
+        null,
+      );
     }
     if (res.ok || res.status === 304) return { status: res.status, headers: res.headers, text };
     const payload = errorPayload(text);
-    throw new RegistryRequestError(payload?.error?.code ?? `HTTP_${res.status}`, payload?.error?.message ?? `registry answered ${res.status}`, res.status, payload?.error);
+    throw new RegistryRequestError(
+      payload?.error?.code ?? `HTTP_${res.status}`,
+      payload?.error?.message ?? `registry answered ${res.status}`,
+      res.status,
+      payload?.error,
+    );
   }
 }
 
@@ -105,7 +148,9 @@ const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SEL
 export function describeFetchFailure(err: unknown, url: string, timeoutMs: number): string {
   const e = err as { name?: string; message?: string; cause?: unknown };
   if (e?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms (timeout)`;
-  let cause = e?.cause as { code?: string; message?: string; errors?: Array<{ code?: string; message?: string }>; hostname?: string } | undefined;
+  let cause = e?.cause as
+    | { code?: string; message?: string; errors?: Array<{ code?: string; message?: string }>; hostname?: string }
+    | undefined;
   if (cause?.errors?.length) cause = cause.errors[0];
   const code = cause?.code;
   let host = url;
@@ -115,7 +160,8 @@ export function describeFetchFailure(err: unknown, url: string, timeoutMs: numbe
     // the URL was checked before; keep it whole if not
   }
   if (!code) {
-    if (cause?.message === 'bad port') return `fetch refuses port ${new URL(url).port} (a "bad port" in the Fetch standard)`;
+    if (cause?.message === 'bad port')
+      return `fetch refuses port ${new URL(url).port} (a "bad port" in the Fetch standard)`;
     return cause?.message ?? e?.message ?? String(err);
   }
   switch (code) {

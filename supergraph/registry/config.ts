@@ -6,12 +6,14 @@ import { permissions, registryName } from './names.ts';
 
 export { registryName };
 
-
 export const registryConfigSchema = z
   .strictObject({
     server: z
       .strictObject({
-        host: z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' }).describe('Listen address.').default('0.0.0.0'),
+        host: z
+          .union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' })
+          .describe('Listen address.')
+          .default('0.0.0.0'),
         port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one).').default(4100),
         bodyLimitBytes: z
           .int()
@@ -23,7 +25,12 @@ export const registryConfigSchema = z
       .prefault({}),
     storage: z
       .strictObject({
-        sqlite: z.string().min(1).describe('SQLite file (created with its directory), relative to the config file; its directory must be writable (checked at start-up).'),
+        sqlite: z
+          .string()
+          .min(1)
+          .describe(
+            'SQLite file (created with its directory), relative to the config file; its directory must be writable (checked at start-up).',
+          ),
       })
       .describe('Where graphs, variants, versions and usage are kept.'),
     tokens: z
@@ -32,13 +39,23 @@ export const registryConfigSchema = z
           name: z.string().min(1).describe('Who the token belongs to; shown as "who" in a variant\'s history.'),
           graph: z
             .union([z.string(), z.array(z.string()).min(1)])
-            .refine((g) => g === '*' || (Array.isArray(g) ? g : [g]).every((n) => registryName.test(n)), 'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`')
+            .refine(
+              (g) => g === '*' || (Array.isArray(g) ? g : [g]).every((n) => registryName.test(n)),
+              'a graph name (letters, digits, _ and -, at most 64), a list of them, or `*`',
+            )
             .describe('The graph the token is for: a name, a list of names, or `*` for every graph.'),
           sha256: z
             .string()
             .regex(/^[0-9a-f]{64}$/, 'a 64-character lowercase hex SHA-256 digest')
-            .describe('SHA-256 hex digest of the token (`tessera registry hash-token <token>` prints it); the token itself is never stored.'),
-          permissions: z.array(z.enum(permissions)).min(1).describe('What the token may do on its graphs: `read` (gateways, fetch, usage reports), `check`, `publish`.'),
+            .describe(
+              'SHA-256 hex digest of the token (`tessera registry hash-token <token>` prints it); the token itself is never stored.',
+            ),
+          permissions: z
+            .array(z.enum(permissions))
+            .min(1)
+            .describe(
+              'What the token may do on its graphs: `read` (gateways, fetch, usage reports), `check`, `publish`.',
+            ),
         }),
       )
       .min(1)
@@ -47,11 +64,18 @@ export const registryConfigSchema = z
         const seen = new Map<string, number>();
         list.forEach((t, i) => {
           const first = seen.get(t.sha256);
-          if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'sha256'], message: `the same token as tokens.${first} ("${list[first]!.name}")` });
+          if (first !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'sha256'],
+              message: `the same token as tokens.${first} ("${list[first]!.name}")`,
+            });
           else seen.set(t.sha256, i);
         });
       })
-      .describe('Bearer tokens (`tessera registry token create` makes one and prints its entry). A digest listed twice is a config error.'),
+      .describe(
+        'Bearer tokens (`tessera registry token create` makes one and prints its entry). A digest listed twice is a config error.',
+      ),
     limits: z
       .strictObject({
         maxSdlBytes: z
@@ -69,30 +93,60 @@ export const registryConfigSchema = z
         timeoutMs: z
           .int()
           .min(100)
-          .describe('A composition (publish or check) still running after this, from the moment a worker starts it, is stopped: 503 `COMPOSITION_TIMEOUT`, nothing changed.')
+          .describe(
+            'A composition (publish or check) still running after this, from the moment a worker starts it, is stopped: 503 `COMPOSITION_TIMEOUT`, nothing changed.',
+          )
           .default(30_000), // 30 s
-        workers: z.int().min(1).max(32).describe('Compositions running at once, each in its own worker thread; more wait in line.').default(2),
+        workers: z
+          .int()
+          .min(1)
+          .max(32)
+          .describe('Compositions running at once, each in its own worker thread; more wait in line.')
+          .default(2),
         maxHeapMb: z
           .int()
           .min(64)
-          .describe('Heap limit of each worker (`resourceLimits`); beyond it 503 `COMPOSITION_OUT_OF_MEMORY`, nothing changed. A 2 MiB SDL composes in about 512 MB.')
+          .describe(
+            'Heap limit of each worker (`resourceLimits`); beyond it 503 `COMPOSITION_OUT_OF_MEMORY`, nothing changed. A 2 MiB SDL composes in about 512 MB.',
+          )
           .default(1_024),
-        maxPending: z.int().positive().describe('Publishes and checks waiting or composing at once; beyond, 503 `REGISTRY_BUSY` with `Retry-After`.').default(64),
+        maxPending: z
+          .int()
+          .positive()
+          .describe(
+            'Publishes and checks waiting or composing at once; beyond, 503 `REGISTRY_BUSY` with `Retry-After`.',
+          )
+          .default(64),
       })
       .describe('Composition runs in worker threads, off the event loop that serves reads and `/health`.')
       .prefault({}),
     usage: z
-      .strictObject({ retentionDays: z.int().positive().describe('Field-usage reports older than this many days are deleted.').default(90) })
+      .strictObject({
+        retentionDays: z
+          .int()
+          .positive()
+          .describe('Field-usage reports older than this many days are deleted.')
+          .default(90),
+      })
       .describe('Field usage that gateways report, for usage-aware checks.')
       .prefault({}),
     log: z
-      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).describe('Log level.').default('info') })
+      .strictObject({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .describe('Log level.')
+          .default('info'),
+      })
       .describe('Structured logs: JSON lines (pino) on stdout.')
       .prefault({}),
   })
   .superRefine((c, ctx) => {
     if (c.limits.maxSdlBytes > c.server.bodyLimitBytes) {
-      ctx.addIssue({ code: 'custom', path: ['limits', 'maxSdlBytes'], message: `${c.limits.maxSdlBytes} is more than server.bodyLimitBytes (${c.server.bodyLimitBytes}): no request could carry such an SDL` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'maxSdlBytes'],
+        message: `${c.limits.maxSdlBytes} is more than server.bodyLimitBytes (${c.server.bodyLimitBytes}): no request could carry such an SDL`,
+      });
     }
   });
 

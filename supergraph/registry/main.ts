@@ -21,7 +21,10 @@ export async function runRegistry(configFile: string): Promise<number> {
   const log = createLogger({ level: config.log.level, name: 'tessera-registry' });
   const store = new SqliteStore(config.storage.sqlite);
   const pool = new CompositionPool(config.composition);
-  const service = new RegistryService(store, pool, { usageRetentionDays: config.usage.retentionDays, maxPending: config.composition.maxPending });
+  const service = new RegistryService(store, pool, {
+    usageRetentionDays: config.usage.retentionDays,
+    maxPending: config.composition.maxPending,
+  });
   const server = createRegistryServer(config, service, store, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -23,15 +23,29 @@ export function hashToken(token: string): string {
  *   POST rollback                   { version }                                           publish
  *   POST usage                      { operations: [{ hash, name, client, coordinates, count }] }  read (gateways)
  */
-export function createRegistryServer(config: RegistryConfig, service: RegistryService, store: RegistryStore, log: Logger): Server {
+export function createRegistryServer(
+  config: RegistryConfig,
+  service: RegistryService,
+  store: RegistryStore,
+  log: Logger,
+): Server {
   const tokens = new Map(config.tokens.map((t) => [t.sha256, t]));
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
-  const fail = (res: ServerResponse, code: ErrorCode, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-    send(res, errorCodes[code].status ?? 400, { error: { code, message, ...extra } }, headers);
+  const fail = (
+    res: ServerResponse,
+    code: ErrorCode,
+    message: string,
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) => send(res, errorCodes[code].status ?? 400, { error: { code, message, ...extra } }, headers);
   const { maxSdlBytes } = config.limits;
   // JSON doubles at most the SDL characters it escapes (newline, tab, quote, backslash; UTF-8 is sent
   // as is), so this is the most an SDL within the limit can take, plus room for the URL. Reading
@@ -40,15 +54,36 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
   const tooLargeSdl = (res: ServerResponse, name: string, sdl: string) => {
     const bytes = Buffer.byteLength(sdl);
     if (bytes <= maxSdlBytes) return false;
-    fail(res, 'PAYLOAD_TOO_LARGE', `The SDL of ${name} is ${bytes} bytes; at most ${maxSdlBytes} are accepted (limits.maxSdlBytes).`);
+    fail(
+      res,
+      'PAYLOAD_TOO_LARGE',
+      `The SDL of ${name} is ${bytes} bytes; at most ${maxSdlBytes} are accepted (limits.maxSdlBytes).`,
+    );
     return true;
   };
   /** Composition stopped by a limit, or too many waiting: a clear code, and nothing changed. */
   const compositionRefused = (res: ServerResponse, err: unknown) => {
-    if (err instanceof RegistryBusyError) fail(res, 'REGISTRY_BUSY', `The registry is busy: ${err.message}; nothing changed. Retry later.`, {}, { 'retry-after': '1' });
+    if (err instanceof RegistryBusyError)
+      fail(
+        res,
+        'REGISTRY_BUSY',
+        `The registry is busy: ${err.message}; nothing changed. Retry later.`,
+        {},
+        { 'retry-after': '1' },
+      );
     else if (!(err instanceof CompositionAbortedError)) return false;
-    else if (err.reason === 'timeout') fail(res, 'COMPOSITION_TIMEOUT', `Composition did not finish within ${config.composition.timeoutMs} ms (composition.timeoutMs); nothing changed.`);
-    else fail(res, 'COMPOSITION_OUT_OF_MEMORY', `Composition needed more than ${config.composition.maxHeapMb} MB of heap (composition.maxHeapMb); nothing changed.`);
+    else if (err.reason === 'timeout')
+      fail(
+        res,
+        'COMPOSITION_TIMEOUT',
+        `Composition did not finish within ${config.composition.timeoutMs} ms (composition.timeoutMs); nothing changed.`,
+      );
+    else
+      fail(
+        res,
+        'COMPOSITION_OUT_OF_MEMORY',
+        `Composition needed more than ${config.composition.maxHeapMb} MB of heap (composition.maxHeapMb); nothing changed.`,
+      );
     return true;
   };
 
@@ -63,15 +98,22 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
     const url = new URL(req.url ?? '/', 'http://registry');
     if (url.pathname === '/health') return send(res, 200, { status: 'ok' });
     const m = /^\/v1\/graphs\/([^/]+)\/variants\/([^/]+)\/(.+)$/.exec(url.pathname);
-    if (!m || !registryName.test(m[1]!) || !registryName.test(m[2]!)) return fail(res, 'NOT_FOUND', `No endpoint at ${url.pathname}.`);
+    if (!m || !registryName.test(m[1]!) || !registryName.test(m[2]!))
+      return fail(res, 'NOT_FOUND', `No endpoint at ${url.pathname}.`);
     const [, graph, variant, rest] = m as unknown as [string, string, string, string];
     const route = routeOf(req.method ?? 'GET', rest);
     if (!route) return fail(res, 'NOT_FOUND', `No endpoint ${req.method} ${url.pathname}.`);
 
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? tokens.get(hashToken(header.slice(7).trim())) : undefined;
-    if (!token) return fail(res, 'REGISTRY_UNAUTHENTICATED', header ? 'Unknown registry token.' : 'A registry token is required (Authorization: Bearer …).');
-    const graphAllowed = token.graph === '*' || (Array.isArray(token.graph) ? token.graph.includes(graph) : token.graph === graph);
+    if (!token)
+      return fail(
+        res,
+        'REGISTRY_UNAUTHENTICATED',
+        header ? 'Unknown registry token.' : 'A registry token is required (Authorization: Bearer …).',
+      );
+    const graphAllowed =
+      token.graph === '*' || (Array.isArray(token.graph) ? token.graph.includes(graph) : token.graph === graph);
     if (!graphAllowed || !token.permissions.includes(route.permission)) {
       return fail(res, 'REGISTRY_FORBIDDEN', `Token "${token.name}" may not ${route.permission} graph "${graph}".`);
     }
@@ -80,11 +122,15 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
       const limit = route.name === 'publish' ? publishBodyLimit : config.server.bodyLimitBytes;
       try {
         const parsed: unknown = JSON.parse(await readBody(req, limit));
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(res, 'BAD_REQUEST', 'Body must be a JSON object.');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          return fail(res, 'BAD_REQUEST', 'Body must be a JSON object.');
         body = parsed as Record<string, unknown>;
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
-          const message = route.name === 'publish' ? `Body exceeds ${limit} bytes: a subgraph SDL may have at most ${maxSdlBytes} bytes (limits.maxSdlBytes).` : `Body exceeds ${limit} bytes.`;
+          const message =
+            route.name === 'publish'
+              ? `Body exceeds ${limit} bytes: a subgraph SDL may have at most ${maxSdlBytes} bytes (limits.maxSdlBytes).`
+              : `Body exceeds ${limit} bytes.`;
           discardBody(req, DISCARD_AFTER_413_BYTES);
           return fail(res, 'PAYLOAD_TOO_LARGE', message);
         }
@@ -106,8 +152,7 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
         }
         return send(res, 200, cur.supergraphSdl, headers);
       }
-      case 'versions':
-      {
+      case 'versions': {
         const asked = Number(url.searchParams.get('limit') ?? 100);
         const limit = Number.isInteger(asked) && asked > 0 ? Math.min(asked, 1000) : 100;
         return send(res, 200, { graph, variant, versions: store.history(graph, variant, limit) });
@@ -120,32 +165,70 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
       case 'publish': {
         const sdl = body['sdl'];
         const routingUrl = body['url'];
-        if (typeof sdl !== 'string' || typeof routingUrl !== 'string' || !/^https?:\/\//.test(routingUrl)) return fail(res, 'BAD_REQUEST', 'Send { "url": "http(s)://…", "sdl": "…" }.');
+        if (typeof sdl !== 'string' || typeof routingUrl !== 'string' || !/^https?:\/\//.test(routingUrl))
+          return fail(res, 'BAD_REQUEST', 'Send { "url": "http(s)://…", "sdl": "…" }.');
         if (tooLargeSdl(res, route.subgraph!, sdl)) return;
         // Before composing, which can take a while: the log shows what the registry is busy with.
-        log.info({ graph, variant, subgraph: route.subgraph, actor: token.name, sdlBytes: Buffer.byteLength(sdl) }, 'publish received');
+        log.info(
+          { graph, variant, subgraph: route.subgraph, actor: token.name, sdlBytes: Buffer.byteLength(sdl) },
+          'publish received',
+        );
         let out;
         try {
           out = await service.publish(graph, variant, { name: route.subgraph!, url: routingUrl, sdl }, token.name);
         } catch (err) {
           if (compositionRefused(res, err)) {
-            log.warn({ graph, variant, subgraph: route.subgraph, actor: token.name, sdlBytes: Buffer.byteLength(sdl), reason: (err as Error).message }, 'publish refused');
+            log.warn(
+              {
+                graph,
+                variant,
+                subgraph: route.subgraph,
+                actor: token.name,
+                sdlBytes: Buffer.byteLength(sdl),
+                reason: (err as Error).message,
+              },
+              'publish refused',
+            );
             return;
           }
           throw err;
         }
-        if (out.status === 'composition-failed') return fail(res, 'COMPOSITION_FAILED', `Publishing ${route.subgraph} would break composition of ${graph}@${variant}; nothing changed.`, { version: out.version, errors: out.errors });
-        log.info({ graph, variant, subgraph: route.subgraph, version: out.version, status: out.status, actor: token.name }, 'publish');
+        if (out.status === 'composition-failed')
+          return fail(
+            res,
+            'COMPOSITION_FAILED',
+            `Publishing ${route.subgraph} would break composition of ${graph}@${variant}; nothing changed.`,
+            { version: out.version, errors: out.errors },
+          );
+        log.info(
+          { graph, variant, subgraph: route.subgraph, version: out.version, status: out.status, actor: token.name },
+          'publish',
+        );
         return send(res, 200, { status: out.status, version: out.version });
       }
       case 'check': {
         const subs = body['subgraphs'];
-        if (!Array.isArray(subs) || !subs.length || !subs.every((s) => typeof s?.name === 'string' && typeof s?.sdl === 'string')) return fail(res, 'BAD_REQUEST', 'Send { "subgraphs": [{ "name", "sdl" }] }.');
+        if (
+          !Array.isArray(subs) ||
+          !subs.length ||
+          !subs.every((s) => typeof s?.name === 'string' && typeof s?.sdl === 'string')
+        )
+          return fail(res, 'BAD_REQUEST', 'Send { "subgraphs": [{ "name", "sdl" }] }.');
         for (const s of subs) if (tooLargeSdl(res, s.name, s.sdl)) return;
         const days = body['usageDays'] ?? null;
-        if (days !== null && !(Number.isInteger(days) && (days as number) > 0 && (days as number) <= 36_500)) return fail(res, 'BAD_REQUEST', '`usageDays` is a whole number of days (1 or more).');
+        if (days !== null && !(Number.isInteger(days) && (days as number) > 0 && (days as number) <= 36_500))
+          return fail(res, 'BAD_REQUEST', '`usageDays` is a whole number of days (1 or more).');
         try {
-          return send(res, 200, await service.check(graph, variant, subs.map((s) => ({ name: s.name, sdl: s.sdl, url: typeof s.url === 'string' ? s.url : '' })), days as number | null));
+          return send(
+            res,
+            200,
+            await service.check(
+              graph,
+              variant,
+              subs.map((s) => ({ name: s.name, sdl: s.sdl, url: typeof s.url === 'string' ? s.url : '' })),
+              days as number | null,
+            ),
+          );
         } catch (err) {
           if (compositionRefused(res, err)) return;
           throw err;
@@ -165,7 +248,15 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
         const entries: UsageEntry[] = [];
         for (const o of ops) {
           if (typeof o?.hash !== 'string' || !Array.isArray(o.coordinates)) continue;
-          for (const c of o.coordinates) if (typeof c === 'string') entries.push({ coordinate: c, operationHash: o.hash, operationName: typeof o.name === 'string' ? o.name : null, client: typeof o.client === 'string' ? o.client : null, count: Number(o.count) || 1 });
+          for (const c of o.coordinates)
+            if (typeof c === 'string')
+              entries.push({
+                coordinate: c,
+                operationHash: o.hash,
+                operationName: typeof o.name === 'string' ? o.name : null,
+                client: typeof o.client === 'string' ? o.client : null,
+                count: Number(o.count) || 1,
+              });
         }
         service.recordUsage(graph, variant, entries);
         return send(res, 200, { recorded: entries.length });
@@ -177,7 +268,15 @@ export function createRegistryServer(config: RegistryConfig, service: RegistrySe
 /** Past this much body after a 413, the sender is not a confused client and its socket is closed. */
 const DISCARD_AFTER_413_BYTES = 64 * 1024 * 1024;
 
-function routeOf(method: string, rest: string): { name: 'supergraph' | 'versions' | 'version' | 'publish' | 'check' | 'rollback' | 'usage'; permission: Permission; subgraph?: string; version?: number } | null {
+function routeOf(
+  method: string,
+  rest: string,
+): {
+  name: 'supergraph' | 'versions' | 'version' | 'publish' | 'check' | 'rollback' | 'usage';
+  permission: Permission;
+  subgraph?: string;
+  version?: number;
+} | null {
   if (method === 'GET' && rest === 'supergraph') return { name: 'supergraph', permission: 'read' };
   if (method === 'GET' && rest === 'versions') return { name: 'versions', permission: 'read' };
   const v = /^versions\/(\d+)\/supergraph$/.exec(rest);

@@ -21,7 +21,11 @@ export class RegistryService {
   private readonly tails = new Map<string, Promise<unknown>>();
   private pending = 0;
   private prunedDay = '';
-  constructor(store: RegistryStore, composer: Pick<CompositionPool, 'compose' | 'check'>, opts: { usageRetentionDays?: number; maxPending?: number } = {}) {
+  constructor(
+    store: RegistryStore,
+    composer: Pick<CompositionPool, 'compose' | 'check'>,
+    opts: { usageRetentionDays?: number; maxPending?: number } = {},
+  ) {
     this.store = store;
     this.composer = composer;
     this.retentionDays = opts.usageRetentionDays ?? 90;
@@ -42,12 +46,22 @@ export class RegistryService {
           const version = cur?.version ?? 0;
           const subgraphs = cur?.subgraphs ?? [];
           const existing = subgraphs.find((s) => s.name === entry.name);
-          if (existing && existing.sdl === entry.sdl && existing.url === entry.url) return { status: 'unchanged', version };
-          const next = [...subgraphs.filter((s) => s.name !== entry.name), entry].sort((a, b) => a.name.localeCompare(b.name));
+          if (existing && existing.sdl === entry.sdl && existing.url === entry.url)
+            return { status: 'unchanged', version };
+          const next = [...subgraphs.filter((s) => s.name !== entry.name), entry].sort((a, b) =>
+            a.name.localeCompare(b.name),
+          );
           const composed = await this.composer.compose(next);
           if (!composed.ok) return { status: 'composition-failed', version, errors: composed.errors };
           const summary = existing ? `updated subgraph ${entry.name}` : `added subgraph ${entry.name}`;
-          const r = this.store.append(graph, variant, version, { actor, action: 'publish', subgraph: entry.name, summary, supergraphSdl: composed.supergraphSdl, subgraphs: next });
+          const r = this.store.append(graph, variant, version, {
+            actor,
+            action: 'publish',
+            subgraph: entry.name,
+            summary,
+            supergraphSdl: composed.supergraphSdl,
+            subgraphs: next,
+          });
           if (r.ok) return { status: 'published', version: r.version };
         }
       }),
@@ -61,18 +75,35 @@ export class RegistryService {
         const target = this.store.version(graph, variant, to);
         const cur = this.store.current(graph, variant);
         if (!target || !cur) return null;
-        const r = this.store.append(graph, variant, cur.version, { actor, action: 'rollback', subgraph: null, summary: `rolled back to version ${to}`, supergraphSdl: target.supergraphSdl, subgraphs: target.subgraphs });
+        const r = this.store.append(graph, variant, cur.version, {
+          actor,
+          action: 'rollback',
+          subgraph: null,
+          summary: `rolled back to version ${to}`,
+          supergraphSdl: target.supergraphSdl,
+          subgraphs: target.subgraphs,
+        });
         if (r.ok) return { version: r.version };
       }
     });
   }
 
-  check(graph: string, variant: string, proposed: readonly SubgraphSdl[], usageDays: number | null): Promise<CheckReport> {
+  check(
+    graph: string,
+    variant: string,
+    proposed: readonly SubgraphSdl[],
+    usageDays: number | null,
+  ): Promise<CheckReport> {
     return this.admit(() => {
       const cur = this.store.current(graph, variant);
-      const since = usageDays === null ? null : new Date(Date.now() - usageDays * 86_400_000).toISOString().slice(0, 10);
+      const since =
+        usageDays === null ? null : new Date(Date.now() - usageDays * 86_400_000).toISOString().slice(0, 10);
       return this.composer.check({
-        graph, variant, baseVersion: cur?.version ?? 0, current: cur?.subgraphs ?? [], proposed,
+        graph,
+        variant,
+        baseVersion: cur?.version ?? 0,
+        current: cur?.subgraphs ?? [],
+        proposed,
         usage: since === null ? null : { days: usageDays!, entries: this.store.usageSince(graph, variant, since) },
       });
     });
@@ -90,7 +121,8 @@ export class RegistryService {
 
   /** Each waiting publish or check holds its request body: their number is capped, not the queue's patience. */
   private async admit<T>(work: () => Promise<T>): Promise<T> {
-    if (this.pending >= this.maxPending) throw new RegistryBusyError(`${this.pending} publishes and checks are already waiting for composition`);
+    if (this.pending >= this.maxPending)
+      throw new RegistryBusyError(`${this.pending} publishes and checks are already waiting for composition`);
     this.pending++;
     try {
       return await work();

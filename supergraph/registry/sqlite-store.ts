@@ -34,28 +34,44 @@ export class SqliteStore implements RegistryStore {
   }
 
   current(graph: string, variant: string): VersionRecord | null {
-    const row = this.db.prepare('SELECT version FROM variants WHERE graph = ? AND variant = ?').get(graph, variant) as { version: number } | undefined;
+    const row = this.db.prepare('SELECT version FROM variants WHERE graph = ? AND variant = ?').get(graph, variant) as
+      { version: number } | undefined;
     return row ? this.version(graph, variant, row.version) : null;
   }
 
   version(graph: string, variant: string, version: number): VersionRecord | null {
-    const r = this.db.prepare('SELECT * FROM versions WHERE graph = ? AND variant = ? AND version = ?').get(graph, variant, version) as Record<string, string | number> | undefined;
+    const r = this.db
+      .prepare('SELECT * FROM versions WHERE graph = ? AND variant = ? AND version = ?')
+      .get(graph, variant, version) as Record<string, string | number> | undefined;
     if (!r) return null;
-    return { ...summary(r), supergraphSdl: String(r['supergraph_sdl']), subgraphs: JSON.parse(String(r['subgraphs_json'])) };
+    return {
+      ...summary(r),
+      supergraphSdl: String(r['supergraph_sdl']),
+      subgraphs: JSON.parse(String(r['subgraphs_json'])),
+    };
   }
 
   history(graph: string, variant: string, limit: number): VersionSummary[] {
     const rows = this.db
-      .prepare('SELECT version, created_at, actor, action, subgraph, summary FROM versions WHERE graph = ? AND variant = ? ORDER BY version DESC LIMIT ?')
+      .prepare(
+        'SELECT version, created_at, actor, action, subgraph, summary FROM versions WHERE graph = ? AND variant = ? ORDER BY version DESC LIMIT ?',
+      )
       .all(graph, variant, limit) as Array<Record<string, string | number>>;
     return rows.map(summary);
   }
 
-  append(graph: string, variant: string, expectedVersion: number, next: Omit<VersionRecord, 'version' | 'createdAt'>): { ok: true; version: number } | { ok: false; current: number } {
+  append(
+    graph: string,
+    variant: string,
+    expectedVersion: number,
+    next: Omit<VersionRecord, 'version' | 'createdAt'>,
+  ): { ok: true; version: number } | { ok: false; current: number } {
     // IMMEDIATE takes the write lock before reading, so the compare and the swap are one step.
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      const row = this.db.prepare('SELECT version FROM variants WHERE graph = ? AND variant = ?').get(graph, variant) as { version: number } | undefined;
+      const row = this.db
+        .prepare('SELECT version FROM variants WHERE graph = ? AND variant = ?')
+        .get(graph, variant) as { version: number } | undefined;
       const current = row?.version ?? 0;
       if (current !== expectedVersion) {
         this.db.exec('ROLLBACK');
@@ -63,9 +79,26 @@ export class SqliteStore implements RegistryStore {
       }
       const version = current + 1;
       this.db
-        .prepare('INSERT INTO versions (graph, variant, version, created_at, actor, action, subgraph, summary, supergraph_sdl, subgraphs_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(graph, variant, version, new Date().toISOString(), next.actor, next.action, next.subgraph, next.summary, next.supergraphSdl, JSON.stringify(next.subgraphs));
-      this.db.prepare('INSERT INTO variants (graph, variant, version) VALUES (?, ?, ?) ON CONFLICT (graph, variant) DO UPDATE SET version = excluded.version').run(graph, variant, version);
+        .prepare(
+          'INSERT INTO versions (graph, variant, version, created_at, actor, action, subgraph, summary, supergraph_sdl, subgraphs_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          graph,
+          variant,
+          version,
+          new Date().toISOString(),
+          next.actor,
+          next.action,
+          next.subgraph,
+          next.summary,
+          next.supergraphSdl,
+          JSON.stringify(next.subgraphs),
+        );
+      this.db
+        .prepare(
+          'INSERT INTO variants (graph, variant, version) VALUES (?, ?, ?) ON CONFLICT (graph, variant) DO UPDATE SET version = excluded.version',
+        )
+        .run(graph, variant, version);
       this.db.exec('COMMIT');
       return { ok: true, version };
     } catch (err) {
@@ -81,7 +114,8 @@ export class SqliteStore implements RegistryStore {
     );
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const e of entries) stmt.run(graph, variant, day, e.coordinate, e.operationHash, e.operationName, e.client ?? '', e.count);
+      for (const e of entries)
+        stmt.run(graph, variant, day, e.coordinate, e.operationHash, e.operationName, e.client ?? '', e.count);
       this.db.exec('COMMIT');
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
@@ -91,9 +125,17 @@ export class SqliteStore implements RegistryStore {
 
   usageSince(graph: string, variant: string, sinceDay: string): UsageEntry[] {
     const rows = this.db
-      .prepare('SELECT coordinate, operation_hash, operation_name, client, SUM(count) AS count FROM usage WHERE graph = ? AND variant = ? AND day >= ? GROUP BY coordinate, operation_hash, operation_name, client')
+      .prepare(
+        'SELECT coordinate, operation_hash, operation_name, client, SUM(count) AS count FROM usage WHERE graph = ? AND variant = ? AND day >= ? GROUP BY coordinate, operation_hash, operation_name, client',
+      )
       .all(graph, variant, sinceDay) as Array<Record<string, string | number | null>>;
-    return rows.map((r) => ({ coordinate: String(r['coordinate']), operationHash: String(r['operation_hash']), operationName: (r['operation_name'] as string | null) ?? null, client: r['client'] ? String(r['client']) : null, count: Number(r['count']) }));
+    return rows.map((r) => ({
+      coordinate: String(r['coordinate']),
+      operationHash: String(r['operation_hash']),
+      operationName: (r['operation_name'] as string | null) ?? null,
+      client: r['client'] ? String(r['client']) : null,
+      count: Number(r['count']),
+    }));
   }
 
   pruneUsage(beforeDay: string): void {
@@ -106,5 +148,12 @@ export class SqliteStore implements RegistryStore {
 }
 
 function summary(r: Record<string, string | number | null>): VersionSummary {
-  return { version: Number(r['version']), createdAt: String(r['created_at']), actor: String(r['actor']), action: r['action'] as 'publish' | 'rollback', subgraph: (r['subgraph'] as string | null) ?? null, summary: String(r['summary']) };
+  return {
+    version: Number(r['version']),
+    createdAt: String(r['created_at']),
+    actor: String(r['actor']),
+    action: r['action'] as 'publish' | 'rollback',
+    subgraph: (r['subgraph'] as string | null) ?? null,
+    summary: String(r['summary']),
+  };
 }

@@ -37,7 +37,12 @@ export interface RegistryStore {
   current(graph: string, variant: string): VersionRecord | null;
   version(graph: string, variant: string, version: number): VersionRecord | null;
   history(graph: string, variant: string, limit: number): VersionSummary[];
-  append(graph: string, variant: string, expectedVersion: number, next: Omit<VersionRecord, 'version' | 'createdAt'>): { ok: true; version: number } | { ok: false; current: number };
+  append(
+    graph: string,
+    variant: string,
+    expectedVersion: number,
+    next: Omit<VersionRecord, 'version' | 'createdAt'>,
+  ): { ok: true; version: number } | { ok: false; current: number };
   recordUsage(graph: string, variant: string, day: string, entries: readonly UsageEntry[]): void;
   usageSince(graph: string, variant: string, sinceDay: string): UsageEntry[];
   /** Deletes usage recorded before `day`. */

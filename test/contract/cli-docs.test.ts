@@ -22,10 +22,17 @@ describe('CLI samples match the code', () => {
     );
     // A sample that sets every section shows every knob; one the schema gained since would be missing here.
     const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
-    const shape = (registryConfigSchema as unknown as { _zod: { def: { in?: { shape: object }; shape?: object } } })._zod.def;
+    const shape = (registryConfigSchema as unknown as { _zod: { def: { in?: { shape: object }; shape?: object } } })
+      ._zod.def;
     assert.deepEqual(Object.keys(raw).sort(), Object.keys((shape.in ?? shape).shape ?? {}).sort());
-    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('  - { name:'));
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('  - { name:'));
     assert.equal(lines.length, 4);
-    for (const l of lines) assert.match(l, /^ {2}- \{ name: [\w-]+, graph: (\[ [\w, -]+ \]|[\w-]+|"\*"), sha256: [0-9a-f]{64}, permissions: \[ [a-z, ]+ \] \}$/);
+    for (const l of lines)
+      assert.match(
+        l,
+        /^ {2}- \{ name: [\w-]+, graph: (\[ [\w, -]+ \]|[\w-]+|"\*"), sha256: [0-9a-f]{64}, permissions: \[ [a-z, ]+ \] \}$/,
+      );
   });
 });

@@ -16,7 +16,10 @@ const notTesseraConfigs = new Set(['docker-compose.yml']);
 /** Every YAML file of the repository outside dependencies, build output and test scratch. */
 function yamlFiles(dir = repoRoot): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    if (entry.isDirectory()) return ['node_modules', '.git', 'dist', '.tessera', '.work', 'coverage', 'tmp'].includes(entry.name) ? [] : yamlFiles(join(dir, entry.name));
+    if (entry.isDirectory())
+      return ['node_modules', '.git', 'dist', '.tessera', '.work', 'coverage', 'tmp'].includes(entry.name)
+        ? []
+        : yamlFiles(join(dir, entry.name));
     return /\.ya?ml$/.test(entry.name) ? [relative(repoRoot, join(dir, entry.name))] : [];
   });
 }
@@ -45,7 +48,11 @@ function problems(file: string, schema: (typeof configSchemas)[number]['schema']
 describe('JSON Schemas of the configs', () => {
   for (const entry of configSchemas) {
     it(`${entry.file} is what \`npm run docs:schema\` generates from the zod schema`, () => {
-      assert.equal(readFileSync(join(repoRoot, entry.file), 'utf8'), renderConfigSchema(entry), `${entry.file} is stale: run \`npm run docs:schema\``);
+      assert.equal(
+        readFileSync(join(repoRoot, entry.file), 'utf8'),
+        renderConfigSchema(entry),
+        `${entry.file} is stale: run \`npm run docs:schema\``,
+      );
     });
   }
 
@@ -53,7 +60,13 @@ describe('JSON Schemas of the configs', () => {
     // The Helm chart's YAML is Kubernetes and Helm's own; its rendered configs are checked against
     // these schemas by test/contract/helm-chart.test.ts.
     const examples = yamlFiles().filter((f) => !notTesseraConfigs.has(f) && !f.startsWith('deploy/helm/'));
-    for (const known of ['tessera.yaml', 'deploy/tessera.docker.yaml', 'bench/configs/tessera.yaml', 'subgraphs/supergraph.yaml']) assert.ok(examples.includes(known), `${known} found`);
+    for (const known of [
+      'tessera.yaml',
+      'deploy/tessera.docker.yaml',
+      'bench/configs/tessera.yaml',
+      'subgraphs/supergraph.yaml',
+    ])
+      assert.ok(examples.includes(known), `${known} found`);
     for (const file of examples) assert.deepEqual(problems(join(repoRoot, file), schemaOf(file).schema), [], file);
   });
 
@@ -74,7 +87,13 @@ describe('JSON Schemas of the configs', () => {
       });
       return out.length ? Object.fromEntries(out) : undefined;
     };
-    const { name: _name, url: _url, tls: _tls, rateLimit, ...resolved } = resolveSubgraphSettings(parseConfig({ supergraph: { file: 's.graphql' } }), 'reviews', 'http://r/graphql');
+    const {
+      name: _name,
+      url: _url,
+      tls: _tls,
+      rateLimit,
+      ...resolved
+    } = resolveSubgraphSettings(parseConfig({ supergraph: { file: 's.graphql' } }), 'reviews', 'http://r/graphql');
     assert.equal(rateLimit, null);
     assert.deepEqual(defaultsOf(jsonSchema.properties.subgraphs.additionalProperties), resolved);
   });

@@ -11,11 +11,28 @@ import { repoRoot } from '../../harness/process.ts';
 
 // No Docker engine runs here, so the file is checked against the repository it describes.
 const compose = parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { build?: string; image?: string; pull_policy?: string; user?: string; command?: string[]; environment?: Record<string, string>; ports?: string[]; expose?: string[]; volumes?: string[]; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }> }>;
+  services: Record<
+    string,
+    {
+      build?: string;
+      image?: string;
+      pull_policy?: string;
+      user?: string;
+      command?: string[];
+      environment?: Record<string, string>;
+      ports?: string[];
+      expose?: string[];
+      volumes?: string[];
+      healthcheck?: { test: string[] };
+      depends_on?: Record<string, { condition: string }>;
+    }
+  >;
   volumes: Record<string, unknown>;
 };
 const finalStage = parseDockerfile(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8')).at(-1)!;
-const workdir = finalStage.instructions.filter((i) => i.op === 'WORKDIR').reduce((dir, i) => posix.resolve(dir, i.args[0]!), '/');
+const workdir = finalStage.instructions
+  .filter((i) => i.op === 'WORKDIR')
+  .reduce((dir, i) => posix.resolve(dir, i.args[0]!), '/');
 const cliCommands = ['compose', 'gateway', 'subgraph', 'registry'];
 const tessera = Object.entries(compose.services).filter(([, s]) => s.image === 'tessera');
 /** The in-repo file a path inside the image comes from (the build copies sources' assets to dist/ unchanged). */
@@ -23,12 +40,32 @@ const sourceOf = (imagePath: string) => join(repoRoot, imagePath.replace(/^dist\
 
 describe('docker-compose.yml describes a stack that can run', () => {
   it('has the four subgraphs, the compose step, the gateway and redis', () => {
-    assert.deepEqual(Object.keys(compose.services).sort(), ['accounts', 'compose', 'gateway', 'inventory', 'products', 'redis', 'reviews']);
+    assert.deepEqual(Object.keys(compose.services).sort(), [
+      'accounts',
+      'compose',
+      'gateway',
+      'inventory',
+      'products',
+      'redis',
+      'reviews',
+    ]);
   });
 
   it('builds the one tessera image once: every other Tessera service runs it and never pulls it', () => {
-    assert.deepEqual(tessera.map(([n]) => n).sort(), ['accounts', 'compose', 'gateway', 'inventory', 'products', 'reviews']);
-    assert.deepEqual(Object.entries(compose.services).filter(([, s]) => s.build).map(([n, s]) => [n, s.build, s.pull_policy]), [['gateway', '.', 'build']]);
+    assert.deepEqual(tessera.map(([n]) => n).sort(), [
+      'accounts',
+      'compose',
+      'gateway',
+      'inventory',
+      'products',
+      'reviews',
+    ]);
+    assert.deepEqual(
+      Object.entries(compose.services)
+        .filter(([, s]) => s.build)
+        .map(([n, s]) => [n, s.build, s.pull_policy]),
+      [['gateway', '.', 'build']],
+    );
     for (const [name, svc] of tessera) if (!svc.build) assert.equal(svc.pull_policy, 'never', name);
   });
 
@@ -36,7 +73,8 @@ describe('docker-compose.yml describes a stack that can run', () => {
     for (const [name, svc] of tessera) {
       const [command, ...args] = svc.command ?? [];
       assert.ok(cliCommands.includes(command!), `${name}: unknown command ${command}`);
-      if (args.includes('--config')) assert.ok(existsSync(sourceOf(args[args.indexOf('--config') + 1]!)), `${name}: its config exists`);
+      if (args.includes('--config'))
+        assert.ok(existsSync(sourceOf(args[args.indexOf('--config') + 1]!)), `${name}: its config exists`);
     }
   });
 

@@ -32,7 +32,11 @@ function readmeExample(): { query: string; answer: unknown } {
 async function screenshot(page: import('puppeteer-core').Page, name: string): Promise<void> {
   const dir = process.env['TESSERA_SCREENSHOT_DIR'];
   if (dir) mkdirSync(dir, { recursive: true });
-  const png = await page.screenshot({ type: 'png', fullPage: true, ...(dir ? { path: join(dir, `${name}.png`) } : {}) });
+  const png = await page.screenshot({
+    type: 'png',
+    fullPage: true,
+    ...(dir ? { path: join(dir, `${name}.png`) } : {}),
+  });
   assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 }
 
@@ -64,7 +68,10 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     // The schema came through the gateway's introspection.
     await page.click('[aria-label="Show Documentation Explorer"]');
     await page.waitForSelector('.graphiql-doc-explorer-root-type');
-    assert.match(await page.$eval('.graphiql-doc-explorer', (el) => (el as any).innerText), /Root Types\nquery: Query\nmutation: Mutation\n/);
+    assert.match(
+      await page.$eval('.graphiql-doc-explorer', (el) => (el as any).innerText),
+      /Root Types\nquery: Query\nmutation: Mutation\n/,
+    );
     // A dialog injects a <style> at run time: the page's Content-Security-Policy must let it.
     await page.click('[aria-label="Open settings dialog"]');
     await page.waitForSelector('.graphiql-dialog', { visible: true });
@@ -79,7 +86,11 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     const operation = await sent;
     // A non-simple content type: CSRF prevention lets it through without any extra header.
     assert.equal(operation.headers()['content-type'], 'application/json');
-    await page.waitForFunction((sel) => ((globalThis as any).document.querySelector(sel)?.CodeMirror.getValue() ?? '') !== '', {}, response);
+    await page.waitForFunction(
+      (sel) => ((globalThis as any).document.querySelector(sel)?.CodeMirror.getValue() ?? '') !== '',
+      {},
+      response,
+    );
 
     const shown = JSON.parse(await page.$eval(response, (el) => (el as any).CodeMirror.getValue()));
     const direct = await gql(stack.url, { query });
@@ -89,16 +100,26 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     // Rendered, not only held by the editor.
     const visible = await page.$eval('.graphiql-response', (el) => (el as any).innerText);
     assert.match(visible, /"name": "Ada Lovelace"/);
-    assert.ok(await page.$eval('.graphiql-container', (el) => (globalThis as any).getComputedStyle(el).display === 'flex'), 'GraphiQL\'s stylesheet applies');
+    assert.ok(
+      await page.$eval('.graphiql-container', (el) => (globalThis as any).getComputedStyle(el).display === 'flex'),
+      "GraphiQL's stylesheet applies",
+    );
 
     await screenshot(page, 'explorer');
     assert.deepEqual(problems, []);
     assert.deepEqual(failures, []);
     const base = new URL(stack.url).origin;
-    assert.deepEqual(requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('data:')), [], 'nothing is fetched from anywhere but the gateway');
+    assert.deepEqual(
+      requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('data:')),
+      [],
+      'nothing is fetched from anywhere but the gateway',
+    );
     // The page, its six assets, the schema introspection and the operation.
     assert.deepEqual(
-      requests.filter((u) => u.startsWith(`${base}/`)).map((u) => u.slice(base.length).replace(/\.[0-9a-f]{16}\./, '.<hash>.')).sort(),
+      requests
+        .filter((u) => u.startsWith(`${base}/`))
+        .map((u) => u.slice(base.length).replace(/\.[0-9a-f]{16}\./, '.<hash>.'))
+        .sort(),
       [
         '/graphql',
         '/graphql',
@@ -119,7 +140,11 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     let pageOrigin: string;
     before(async () => {
       // A second loopback origin (another port) serving an empty page the test scripts.
-      pageServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>another origin</title>'));
+      pageServer = createServer((_req, res) =>
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<!doctype html><title>another origin</title>'),
+      );
       await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', r));
       pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     });
@@ -133,14 +158,22 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
     const callFrom = async (gatewayUrl: string) => {
       const { page, problems } = await chromium.open();
       await page.goto(`${pageOrigin}/app`);
-      const result = await page.evaluate(async (url, q) => {
-        try {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q }) });
-          return { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() };
-        } catch (err) {
-          return { error: String(err) };
-        }
-      }, gatewayUrl, query);
+      const result = await page.evaluate(
+        async (url, q) => {
+          try {
+            const res = await fetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ query: q }),
+            });
+            return { status: res.status, requestId: res.headers.get('x-request-id'), body: await res.json() };
+          } catch (err) {
+            return { error: String(err) };
+          }
+        },
+        gatewayUrl,
+        query,
+      );
       await page.close();
       return { result, problems };
     };
@@ -165,14 +198,25 @@ describe('in a real browser', { skip: hasChromium ? false : chromiumSkipMessage 
       const g = await stack.startGateway({ log: { requests: true } });
       const { result, problems } = await callFrom(g.url);
       assert.deepEqual(result, { error: 'TypeError: Failed to fetch' });
-      assert.ok(problems.some((p) => p.includes('has been blocked by CORS policy')), problems.join('\n'));
+      assert.ok(
+        problems.some((p) => p.includes('has been blocked by CORS policy')),
+        problems.join('\n'),
+      );
       assert.deepEqual(await waitForRequests(g.proc, 1), [{ method: 'OPTIONS', status: 405 }]);
     });
   });
 });
 
 /** The gateway's `request completed` lines, once there are `n` of them. */
-async function waitForRequests(proc: Stack['gateway'], n: number): Promise<Array<{ method: unknown; status: unknown }>> {
-  await proc.waitForLog((l) => proc.logs().filter((x) => x['msg'] === 'request completed').length >= n && l['msg'] === 'request completed');
-  return proc.logs().filter((l) => l['msg'] === 'request completed').map((l) => ({ method: l['method'], status: l['status'] }));
+async function waitForRequests(
+  proc: Stack['gateway'],
+  n: number,
+): Promise<Array<{ method: unknown; status: unknown }>> {
+  await proc.waitForLog(
+    (l) => proc.logs().filter((x) => x['msg'] === 'request completed').length >= n && l['msg'] === 'request completed',
+  );
+  return proc
+    .logs()
+    .filter((l) => l['msg'] === 'request completed')
+    .map((l) => ({ method: l['method'], status: l['status'] }));
 }

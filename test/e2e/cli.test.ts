@@ -15,10 +15,19 @@ import { runCliToEnd } from '../../harness/process.ts';
  */
 
 /** Variables that would stand in for a missing flag: cleared, so each run sees only its arguments. */
-const quietEnv = { TESSERA_REGISTRY_URL: '', TESSERA_REGISTRY_TOKEN: '', TESSERA_CONFIG: '', PORT: '', HOST: '', TESSERA_SUBGRAPH_ADMIN: '', LOG_LEVEL: '' };
+const quietEnv = {
+  TESSERA_REGISTRY_URL: '',
+  TESSERA_REGISTRY_TOKEN: '',
+  TESSERA_CONFIG: '',
+  PORT: '',
+  HOST: '',
+  TESSERA_SUBGRAPH_ADMIN: '',
+  LOG_LEVEL: '',
+};
 
 type Run = Awaited<ReturnType<typeof runCliToEnd>>;
-const tessera = (args: readonly string[], env: Record<string, string> = {}) => runCliToEnd(args, { env: { ...quietEnv, ...env } });
+const tessera = (args: readonly string[], env: Record<string, string> = {}) =>
+  runCliToEnd(args, { env: { ...quietEnv, ...env } });
 
 /** Runs the cases a few at a time (the machine is shared) and reports every failure, not just the first. */
 async function each<T>(cases: readonly T[], name: (c: T) => string, check: (c: T) => Promise<void>): Promise<void> {
@@ -43,7 +52,9 @@ const STACK_FRAME = /^\s+at .+[:(]\d+/m;
 
 /** Every spelling that runs a command, and every group of commands (`supergraph`, `registry token`, `variant`). */
 const spellings = commands.flatMap((c) => [c.path, ...(c.aliases ?? [])].map((path) => ({ path, command: c })));
-const groups = [...new Set(spellings.flatMap(({ path }) => path.slice(1).map((_, i) => path.slice(0, i + 1).join(' '))))]
+const groups = [
+  ...new Set(spellings.flatMap(({ path }) => path.slice(1).map((_, i) => path.slice(0, i + 1).join(' ')))),
+]
   .filter((g) => !spellings.some(({ path }) => path.join(' ') === g))
   .map((g) => g.split(' '));
 
@@ -60,10 +71,22 @@ function assertOneLineThenUsage(r: Run, problem: RegExp | string, usage: string)
 
 describe('tessera CLI: help, usage errors, exit codes (every command, from the command table)', () => {
   it('the table has every command docs/cli.md promises, and groups are found', () => {
-    assert.deepEqual(
-      spellings.map(({ path }) => path.join(' ')).sort(),
-      ['compose', 'dev', 'gateway', 'registry', 'registry hash-token', 'registry token create', 'subgraph', 'subgraph check', 'subgraph publish', 'subgraph rollback', 'supergraph fetch', 'token', 'variant history', 'variant rollback'],
-    );
+    assert.deepEqual(spellings.map(({ path }) => path.join(' ')).sort(), [
+      'compose',
+      'dev',
+      'gateway',
+      'registry',
+      'registry hash-token',
+      'registry token create',
+      'subgraph',
+      'subgraph check',
+      'subgraph publish',
+      'subgraph rollback',
+      'supergraph fetch',
+      'token',
+      'variant history',
+      'variant rollback',
+    ]);
     assert.deepEqual(groups.map((g) => g.join(' ')).sort(), ['registry token', 'supergraph', 'variant']);
   });
 
@@ -78,7 +101,11 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
         assert.equal(r.stdout, commandHelp(command, childrenOf(commands, path)));
         assert.ok(r.stdout.startsWith(`Usage: tessera ${command.path.join(' ')}`), r.stdout);
         for (const [name, spec] of Object.entries(command.options)) {
-          assert.match(r.stdout, new RegExp(`^  ${spec.short ? `-${spec.short}, ` : ''}--${name}\\b`, 'm'), `--${name} in the help of ${path.join(' ')}`);
+          assert.match(
+            r.stdout,
+            new RegExp(`^  ${spec.short ? `-${spec.short}, ` : ''}--${name}\\b`, 'm'),
+            `--${name} in the help of ${path.join(' ')}`,
+          );
         }
         assert.match(r.stdout, /^ {2}-h, --help /m);
         assert.match(r.stdout, new RegExp(`^Exit codes: ${command.exitCodes.replace(/[()]/g, '\\$&')}$`, 'm'));
@@ -88,7 +115,10 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
 
   it('an unknown option: one line naming it, then the usage, on stderr; exit 2, no stack', async () => {
     await each(
-      [...spellings.map(({ path, command }) => ({ path, usage: commandHelp(command, childrenOf(commands, path)) })), ...groups.map((path) => ({ path, usage: groupHelp(path, childrenOf(commands, path)) }))],
+      [
+        ...spellings.map(({ path, command }) => ({ path, usage: commandHelp(command, childrenOf(commands, path)) })),
+        ...groups.map((path) => ({ path, usage: groupHelp(path, childrenOf(commands, path)) })),
+      ],
       ({ path }) => path.join(' '),
       async ({ path, usage }) => {
         const r = await tessera([...path, '--no-such-flag', 'x']);
@@ -109,7 +139,11 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
       ({ command, name }) => `${command.path.join(' ')} --${name}`,
       async ({ command, name }) => {
         const r = await tessera([...command.path, `--${name}`, 'not valid!']);
-        assertOneLineThenUsage(r, new RegExp(`^tessera ${command.path.join(' ')}: --${name} must be .+ \\(got "not valid!"\\)$`), commandHelp(command, childrenOf(commands, command.path)));
+        assertOneLineThenUsage(
+          r,
+          new RegExp(`^tessera ${command.path.join(' ')}: --${name} must be .+ \\(got "not valid!"\\)$`),
+          commandHelp(command, childrenOf(commands, command.path)),
+        );
       },
     );
   });
@@ -124,7 +158,11 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
         const [name, spec] = Object.entries(command.options).find(([, o]) => o.required) ?? [];
         const r = await tessera(command.path);
         const missing = spec ? `--${name}${spec.env ? ` (or ${spec.env})` : ''}` : `<${command.positional!.name}>`;
-        assertOneLineThenUsage(r, `tessera ${command.path.join(' ')}: ${missing} is required`, commandHelp(command, childrenOf(commands, command.path)));
+        assertOneLineThenUsage(
+          r,
+          `tessera ${command.path.join(' ')}: ${missing} is required`,
+          commandHelp(command, childrenOf(commands, command.path)),
+        );
       },
     );
   });
@@ -132,43 +170,86 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
   it('`tessera token --ttl abc`: one line, exit 2 (it used to be a jose stack trace)', async () => {
     const r = await tessera(['token', '--ttl', 'abc']);
     const token = commands.find((c) => c.path.join(' ') === 'token')!;
-    assertOneLineThenUsage(r, 'tessera token: --ttl must be a whole number of seconds from 1 to 31536000 (got "abc")', commandHelp(token));
+    assertOneLineThenUsage(
+      r,
+      'tessera token: --ttl must be a whole number of seconds from 1 to 31536000 (got "abc")',
+      commandHelp(token),
+    );
   });
 
   it('a missing value, a value for a switch, a stray argument, a bad env value and a mistyped flag each get their own line', async () => {
     const cases: Array<[string[], Record<string, string>, string]> = [
-      [['compose', '--config'], {}, "tessera compose: --config needs a value"],
+      [['compose', '--config'], {}, 'tessera compose: --config needs a value'],
       [['subgraph', 'accounts', '--admin=yes'], {}, 'tessera subgraph: --admin takes no value'],
       [['gateway', 'extra'], {}, "tessera gateway: unexpected argument 'extra'"],
       [['registry', 'hash-token', 'a', 'b'], {}, "tessera registry hash-token: unexpected argument 'b'"],
-      [['supergraph', 'fetch', '--grpah', 'shop'], {}, "tessera supergraph fetch: unknown option '--grpah' (did you mean --graph?)"],
-      [['supergraph', 'fetch', '--graph', 'shop', '--token', 't'], { TESSERA_REGISTRY_URL: 'registry:4100' }, 'tessera supergraph fetch: TESSERA_REGISTRY_URL must be an http(s) URL (got "registry:4100")'],
-      [['subgraph', 'accounts'], { PORT: 'eighty' }, 'tessera subgraph: PORT must be a whole number from 0 to 65535 (got "eighty")'],
-      [['subgraph', 'rollback', '--graph', 'shop', '--token', 't', '--registry', 'http://x', '--to', '0'], {}, 'tessera subgraph rollback: --to must be a whole number, 1 or more (got "0")'],
-      [['subgraph', 'check', '--graph', 'shop', '--token', 't', '--registry', 'http://x'], {}, 'tessera subgraph check: --name and --schema (or --config supergraph.yaml) are required'],
-      [['subgraph', 'invenotry'], {}, "tessera subgraph: unknown subgraph 'invenotry': one of accounts, products, reviews, inventory (or a command: check, publish, rollback)"],
+      [
+        ['supergraph', 'fetch', '--grpah', 'shop'],
+        {},
+        "tessera supergraph fetch: unknown option '--grpah' (did you mean --graph?)",
+      ],
+      [
+        ['supergraph', 'fetch', '--graph', 'shop', '--token', 't'],
+        { TESSERA_REGISTRY_URL: 'registry:4100' },
+        'tessera supergraph fetch: TESSERA_REGISTRY_URL must be an http(s) URL (got "registry:4100")',
+      ],
+      [
+        ['subgraph', 'accounts'],
+        { PORT: 'eighty' },
+        'tessera subgraph: PORT must be a whole number from 0 to 65535 (got "eighty")',
+      ],
+      [
+        ['subgraph', 'rollback', '--graph', 'shop', '--token', 't', '--registry', 'http://x', '--to', '0'],
+        {},
+        'tessera subgraph rollback: --to must be a whole number, 1 or more (got "0")',
+      ],
+      [
+        ['subgraph', 'check', '--graph', 'shop', '--token', 't', '--registry', 'http://x'],
+        {},
+        'tessera subgraph check: --name and --schema (or --config supergraph.yaml) are required',
+      ],
+      [
+        ['subgraph', 'invenotry'],
+        {},
+        "tessera subgraph: unknown subgraph 'invenotry': one of accounts, products, reviews, inventory (or a command: check, publish, rollback)",
+      ],
       [['subgraph', 'accounts', '--tls-cert', 'c.pem'], {}, 'tessera subgraph: --tls-cert and --tls-key go together'],
-      [['registry', 'token', 'create', '--name', 'x', '--graph', '*', '--graph', 'shop', '--permissions', 'read'], {}, "tessera registry token create: --graph '*' already means every graph: give it alone"],
+      [
+        ['registry', 'token', 'create', '--name', 'x', '--graph', '*', '--graph', 'shop', '--permissions', 'read'],
+        {},
+        "tessera registry token create: --graph '*' already means every graph: give it alone",
+      ],
     ];
-    await each(cases, ([args]) => args.join(' '), async ([args, env, line]) => {
-      const r = await tessera(args, env);
-      assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.split('\n')[0], line);
-      assert.match(r.stderr.split('\n')[2]!, /^Usage: tessera /);
-      assert.doesNotMatch(r.stderr, STACK_FRAME);
-    });
+    await each(
+      cases,
+      ([args]) => args.join(' '),
+      async ([args, env, line]) => {
+        const r = await tessera(args, env);
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.stderr.split('\n')[0], line);
+        assert.match(r.stderr.split('\n')[2]!, /^Usage: tessera /);
+        assert.doesNotMatch(r.stderr, STACK_FRAME);
+      },
+    );
   });
 
   it('the example subgraph names in help are the catalog', () => {
     const subgraph = commands.find((c) => c.path.join(' ') === 'subgraph')!;
-    assert.equal(subgraph.positional!.help, `${Object.keys(exampleSubgraphs).slice(0, -1).join(', ')} or ${Object.keys(exampleSubgraphs).at(-1)}.`);
+    assert.equal(
+      subgraph.positional!.help,
+      `${Object.keys(exampleSubgraphs).slice(0, -1).join(', ')} or ${Object.keys(exampleSubgraphs).at(-1)}.`,
+    );
   });
 
-  it('`tessera --help`, `-h` and `help` list every command; `help <command>` is that command\'s help; unknown or no command exits 2', async () => {
+  it("`tessera --help`, `-h` and `help` list every command; `help <command>` is that command's help; unknown or no command exits 2", async () => {
     const help = await tessera(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: tessera <command> \[options\]\n\nCommands:\n/);
-    for (const c of commands) assert.match(help.stdout, new RegExp(`^  ${c.path.join(' ')}\\b.*${c.summary.slice(0, 20).replace(/[()`.*?]/g, '\\$&')}`, 'm'));
+    for (const c of commands)
+      assert.match(
+        help.stdout,
+        new RegExp(`^  ${c.path.join(' ')}\\b.*${c.summary.slice(0, 20).replace(/[()`.*?]/g, '\\$&')}`, 'm'),
+      );
     assert.deepEqual(await tessera(['-h']), help);
     assert.deepEqual(await tessera(['help']), help);
 
@@ -179,9 +260,17 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
     assert.equal(group.stdout, groupHelp(['variant'], childrenOf(commands, ['variant'])));
 
     assertOneLineThenUsage(await tessera(['deploy']), "tessera: unknown command 'deploy'", help.stdout);
-    assertOneLineThenUsage(await tessera(['gatway']), "tessera: unknown command 'gatway' (did you mean 'gateway'?)", help.stdout);
+    assertOneLineThenUsage(
+      await tessera(['gatway']),
+      "tessera: unknown command 'gatway' (did you mean 'gateway'?)",
+      help.stdout,
+    );
     assertOneLineThenUsage(await tessera([]), 'tessera: missing command', help.stdout);
-    assertOneLineThenUsage(await tessera(['variant', 'rolback']), "tessera variant: unknown command 'variant rolback' (did you mean 'rollback'?)", group.stdout);
+    assertOneLineThenUsage(
+      await tessera(['variant', 'rolback']),
+      "tessera variant: unknown command 'variant rolback' (did you mean 'rollback'?)",
+      group.stdout,
+    );
   });
 
   it('an unexpected error (a port in use) is one line, exit 1; the stack only with --verbose or LOG_LEVEL=debug', async () => {
@@ -191,10 +280,16 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
     const { port } = blocker.address() as { port: number };
     try {
       const config = join(dir, 'registry.yaml');
-      writeFileSync(config, `server: { host: 127.0.0.1, port: ${port} }\nstorage: { sqlite: ${join(dir, 'r.sqlite')} }\nlog: { level: silent }\ntokens:\n  - { name: a, graph: '*', sha256: ${'a'.repeat(64)}, permissions: [read] }\n`);
+      writeFileSync(
+        config,
+        `server: { host: 127.0.0.1, port: ${port} }\nstorage: { sqlite: ${join(dir, 'r.sqlite')} }\nlog: { level: silent }\ntokens:\n  - { name: a, graph: '*', sha256: ${'a'.repeat(64)}, permissions: [read] }\n`,
+      );
       const plain = await tessera(['registry', '--config', config]);
       assert.equal(plain.code, 1);
-      assert.equal(plain.stderr, `error[EADDRINUSE]: listen EADDRINUSE: address already in use 127.0.0.1:${port} (--verbose shows the stack)\n`);
+      assert.equal(
+        plain.stderr,
+        `error[EADDRINUSE]: listen EADDRINUSE: address already in use 127.0.0.1:${port} (--verbose shows the stack)\n`,
+      );
       const verbose = await tessera(['registry', '--config', config, '--verbose']);
       assert.equal(verbose.code, 1);
       assert.match(verbose.stderr, /^Error: listen EADDRINUSE: address already in use 127\.0\.0\.1:\d+\n\s+at /);

@@ -26,7 +26,12 @@ describe('tessera compose', () => {
         `composed 4 subgraphs (accounts, products, reviews, inventory) into ${out}\n`,
     );
     const sdl = readFileSync(out, 'utf8');
-    for (const [name, port] of [['accounts', 4001], ['products', 4002], ['reviews', 4003], ['inventory', 4004]]) {
+    for (const [name, port] of [
+      ['accounts', 4001],
+      ['products', 4002],
+      ['reviews', 4003],
+      ['inventory', 4004],
+    ]) {
       assert.match(sdl, new RegExp(`@join__graph\\(name: "${name}", url: "http://localhost:${port}/graphql"\\)`));
     }
     assert.match(sdl, /@join__type\(graph: PRODUCTS, key: "sku variant"\)/);
@@ -36,7 +41,8 @@ describe('tessera compose', () => {
     const dir = workspace({
       'a.graphql': `${link}\ntype Query { a: Product }\ntype Product @key(fields: "id") { id: ID! price: Int @shareable }\n`,
       'b.graphql': `${link}\ntype Query { b: Product }\ntype Product @key(fields: "id") { id: ID! price: String @shareable }\n`,
-      'supergraph.yaml': 'federation_version: =2.9.0\nsubgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n  beta:\n    routing_url: http://beta/graphql\n    schema: { file: b.graphql }\n',
+      'supergraph.yaml':
+        'federation_version: =2.9.0\nsubgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n  beta:\n    routing_url: http://beta/graphql\n    schema: { file: b.graphql }\n',
     });
     const out = join(dir, 'supergraph.graphql');
     await using proc = runCli(['compose', '--config', join(dir, 'supergraph.yaml'), '--output', out]);
@@ -56,15 +62,22 @@ describe('tessera compose', () => {
   it('reports a syntax error with its subgraph and position', async () => {
     const dir = workspace({
       'a.graphql': `${link}\ntype Query { a: Int\n`,
-      'supergraph.yaml': 'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n',
+      'supergraph.yaml':
+        'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n',
     });
     await using proc = runCli(['compose', '--config', join(dir, 'supergraph.yaml')]);
     assert.equal(await proc.exited, 1);
-    assert.match(proc.stderr.join(''), /error\[INVALID_GRAPHQL\]: \[alpha\] Syntax Error: Expected Name, found <EOF>\.\n {4}at alpha:3:1\n/);
+    assert.match(
+      proc.stderr.join(''),
+      /error\[INVALID_GRAPHQL\]: \[alpha\] Syntax Error: Expected Name, found <EOF>\.\n {4}at alpha:3:1\n/,
+    );
   });
 
   it('rejects a config with an unknown key or Federation 1 (exit 2)', async () => {
-    const dir = workspace({ 'supergraph.yaml': 'federation_version: 1\nsubgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql, fiel: b }\n' });
+    const dir = workspace({
+      'supergraph.yaml':
+        'federation_version: 1\nsubgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql, fiel: b }\n',
+    });
     await using proc = runCli(['compose', '--config', join(dir, 'supergraph.yaml')]);
     assert.equal(await proc.exited, 2);
     const stderr = proc.stderr.join('');
@@ -73,13 +86,22 @@ describe('tessera compose', () => {
   });
 
   it('a bad supergraph.yaml is reported whole, the same way by `compose` and `subgraph check --config` (exit 2)', async () => {
-    const dir = workspace({ 'supergraph.yaml': 'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n    colour: blue\n  beta: { routing_url: 42 }\nsubgraphs: {}\n' });
+    const dir = workspace({
+      'supergraph.yaml':
+        'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n    colour: blue\n  beta: { routing_url: 42 }\nsubgraphs: {}\n',
+    });
     const file = join(dir, 'supergraph.yaml');
     await using compose = runCli(['compose', '--config', file]);
     assert.equal(await compose.exited, 2);
-    assert.equal(compose.stderr.join(''), `error[CONFIG_INVALID]: ${file} has 1 problem\n  line 7, column 1: not valid YAML: Map keys must be unique\n`);
+    assert.equal(
+      compose.stderr.join(''),
+      `error[CONFIG_INVALID]: ${file} has 1 problem\n  line 7, column 1: not valid YAML: Map keys must be unique\n`,
+    );
 
-    writeFileSync(file, 'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n    colour: blue\n  beta: { routing_url: 42 }\n');
+    writeFileSync(
+      file,
+      'subgraphs:\n  alpha:\n    routing_url: http://alpha/graphql\n    schema: { file: a.graphql }\n    colour: blue\n  beta: { routing_url: 42 }\n',
+    );
     const expected = [
       `error[CONFIG_INVALID]: ${file} has 3 problems`,
       '  subgraphs.alpha.colour: unknown key',
@@ -91,7 +113,18 @@ describe('tessera compose', () => {
     assert.equal(await again.exited, 2);
     assert.equal(again.stderr.join(''), expected);
     // The registry is never asked: port 9 on loopback refuses, which would be a different error.
-    await using check = runCli(['subgraph', 'check', '--graph', 'shop', '--token', 't', '--registry', 'http://127.0.0.1:9', '--config', file]);
+    await using check = runCli([
+      'subgraph',
+      'check',
+      '--graph',
+      'shop',
+      '--token',
+      't',
+      '--registry',
+      'http://127.0.0.1:9',
+      '--config',
+      file,
+    ]);
     assert.equal(await check.exited, 2);
     assert.equal(check.stderr.join(''), expected);
   });
@@ -108,9 +141,14 @@ describe('tessera compose', () => {
     } finally {
       await accounts.proc.kill();
     }
-    const dir = workspace({ 'supergraph.yaml': `subgraphs:\n  accounts:\n    routing_url: ${accounts.url}\n    schema: { subgraph_url: ${accounts.url} }\n` });
+    const dir = workspace({
+      'supergraph.yaml': `subgraphs:\n  accounts:\n    routing_url: ${accounts.url}\n    schema: { subgraph_url: ${accounts.url} }\n`,
+    });
     await using down = runCli(['compose', '--config', join(dir, 'supergraph.yaml')]);
     assert.equal(await down.exited, 2);
-    assert.equal(down.stderr.join(''), `error: subgraph "accounts": cannot fetch SDL from ${accounts.url} (ECONNREFUSED)\n`);
+    assert.equal(
+      down.stderr.join(''),
+      `error: subgraph "accounts": cannot fetch SDL from ${accounts.url} (ECONNREFUSED)\n`,
+    );
   });
 });

@@ -4,7 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { startStack, type Stack } from '../../harness/stack.ts';
 
 const app = 'https://app.example.com';
-const cors = { origins: [app, { matching: 'https://pr-[0-9]+\\.preview\\.example\\.com' }], credentials: true, maxAgeSec: 300 };
+const cors = {
+  origins: [app, { matching: 'https://pr-[0-9]+\\.preview\\.example\\.com' }],
+  credentials: true,
+  maxAgeSec: 300,
+};
 const query = JSON.stringify({ query: '{ topProducts(first: 1) { name } }' });
 const data = { data: { topProducts: [{ name: 'Table' }] } };
 
@@ -14,10 +18,17 @@ function corsHead(res: Response): Record<string, string> {
 }
 
 const preflight = (url: string, origin: string, method = 'POST', requestHeaders = 'content-type') =>
-  fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': requestHeaders } });
+  fetch(url, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': requestHeaders },
+  });
 
 const post = (url: string, origin: string | null, headers: Record<string, string> = {}, body = query) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}), ...headers }, body });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}), ...headers },
+    body,
+  });
 
 /** What an allowed origin's answer carries, whatever its status. */
 const allowedHead = (origin: string) => ({
@@ -61,7 +72,11 @@ describe('server.cors answers browsers as the Fetch standard says', () => {
   it('an origin pattern matches the whole origin: a preview origin passes, the same text with a suffix does not', async () => {
     const preview = 'https://pr-42.preview.example.com';
     assert.equal((await preflight(gateway, preview)).headers.get('access-control-allow-origin'), preview);
-    for (const origin of ['https://pr-42.preview.example.com.evil.test', 'https://evil.test/https://pr-42.preview.example.com', 'http://pr-42.preview.example.com']) {
+    for (const origin of [
+      'https://pr-42.preview.example.com.evil.test',
+      'https://evil.test/https://pr-42.preview.example.com',
+      'http://pr-42.preview.example.com',
+    ]) {
       const res = await preflight(gateway, origin);
       assert.equal(res.status, 204);
       assert.deepEqual(corsHead(res), { vary: 'Origin, Access-Control-Request-Headers' }, origin);
@@ -94,7 +109,14 @@ describe('server.cors answers browsers as the Fetch standard says', () => {
   it('an OPTIONS that is not a preflight (no Access-Control-Request-Method) is still 405', async () => {
     const res = await fetch(gateway, { method: 'OPTIONS', headers: { origin: app } });
     assert.equal(res.status, 405);
-    assert.deepEqual(await res.json(), { errors: [{ message: 'OPTIONS is not supported on /graphql; use GET or POST.', extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+    assert.deepEqual(await res.json(), {
+      errors: [
+        {
+          message: 'OPTIONS is not supported on /graphql; use GET or POST.',
+          extensions: { code: 'METHOD_NOT_ALLOWED' },
+        },
+      ],
+    });
     assert.deepEqual(corsHead(res), allowedHead(app));
   });
 
@@ -102,15 +124,54 @@ describe('server.cors answers browsers as the Fetch standard says', () => {
     const keys = ['known-key'];
     const limited = await stack.startGateway({
       server: { cors },
-      policies: { rateLimit: { windowMs: 60_000, costPerWindow: 1_000, requestsPerWindow: 1, identifyBy: [{ header: 'x-api-key' }], apiKeys: keys.map((k) => ({ sha256: createHash('sha256').update(k).digest('hex'), name: k })) } },
+      policies: {
+        rateLimit: {
+          windowMs: 60_000,
+          costPerWindow: 1_000,
+          requestsPerWindow: 1,
+          identifyBy: [{ header: 'x-api-key' }],
+          apiKeys: keys.map((k) => ({ sha256: createHash('sha256').update(k).digest('hex'), name: k })),
+        },
+      },
     });
     const cases: Array<{ name: string; send: () => Promise<Response>; status: number; code: string; vary?: string }> = [
-      { name: 'unknown API key', send: () => post(limited.url, app, { 'x-api-key': 'stolen' }), status: 401, code: 'UNAUTHENTICATED' },
-      { name: 'first request with a key', send: () => post(limited.url, app, { 'x-api-key': 'known-key' }), status: 200, code: '' },
-      { name: 'over the budget', send: () => post(limited.url, app, { 'x-api-key': 'known-key' }), status: 429, code: 'RATE_LIMITED' },
-      { name: 'wrong media type', send: () => post(limited.url, app, { 'content-type': 'text/plain' }), status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
-      { name: 'GET without a CSRF header', send: () => fetch(`${limited.url}?query=%7B__typename%7D`, { headers: { origin: app } }), status: 400, code: 'BAD_REQUEST', vary: 'Origin, Accept' },
-      { name: 'unknown path', send: () => fetch(`${limited.base}/nope`, { headers: { origin: app } }), status: 404, code: 'NOT_FOUND' },
+      {
+        name: 'unknown API key',
+        send: () => post(limited.url, app, { 'x-api-key': 'stolen' }),
+        status: 401,
+        code: 'UNAUTHENTICATED',
+      },
+      {
+        name: 'first request with a key',
+        send: () => post(limited.url, app, { 'x-api-key': 'known-key' }),
+        status: 200,
+        code: '',
+      },
+      {
+        name: 'over the budget',
+        send: () => post(limited.url, app, { 'x-api-key': 'known-key' }),
+        status: 429,
+        code: 'RATE_LIMITED',
+      },
+      {
+        name: 'wrong media type',
+        send: () => post(limited.url, app, { 'content-type': 'text/plain' }),
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'GET without a CSRF header',
+        send: () => fetch(`${limited.url}?query=%7B__typename%7D`, { headers: { origin: app } }),
+        status: 400,
+        code: 'BAD_REQUEST',
+        vary: 'Origin, Accept',
+      },
+      {
+        name: 'unknown path',
+        send: () => fetch(`${limited.base}/nope`, { headers: { origin: app } }),
+        status: 404,
+        code: 'NOT_FOUND',
+      },
     ];
     for (const c of cases) {
       const res = await c.send();
@@ -139,14 +200,24 @@ describe('server.cors answers browsers as the Fetch standard says', () => {
     });
     const res = await post(open.url, 'https://anyone.test');
     assert.deepEqual(await res.json(), data);
-    assert.deepEqual(corsHead(res), { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-request-id, ratelimit, ratelimit-policy, retry-after' });
+    assert.deepEqual(corsHead(res), {
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': 'x-request-id, ratelimit, ratelimit-policy, retry-after',
+    });
   });
 
   it('without server.cors (the default): a preflight is 405 and nothing carries a CORS header', async () => {
     const off = await stack.startGateway();
     const pre = await preflight(off.url, app);
     assert.equal(pre.status, 405);
-    assert.deepEqual(await pre.json(), { errors: [{ message: 'OPTIONS is not supported on /graphql; use GET or POST.', extensions: { code: 'METHOD_NOT_ALLOWED' } }] });
+    assert.deepEqual(await pre.json(), {
+      errors: [
+        {
+          message: 'OPTIONS is not supported on /graphql; use GET or POST.',
+          extensions: { code: 'METHOD_NOT_ALLOWED' },
+        },
+      ],
+    });
     assert.deepEqual(corsHead(pre), {});
     const res = await post(off.url, app);
     assert.deepEqual(await res.json(), data);

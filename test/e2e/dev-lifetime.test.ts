@@ -11,15 +11,19 @@ const launcher = join(repoRoot, 'bin/tessera.js');
 
 /** The processes whose parent is `pid`, from /proc: pid and command line. */
 function childrenOf(pid: number): Array<{ pid: number; cmd: string }> {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      return ppid === pid ? [{ pid: Number(d), cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim() }] : [];
-    } catch {
-      return []; // exited while we looked
-    }
-  });
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === pid
+          ? [{ pid: Number(d), cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim() }]
+          : [];
+      } catch {
+        return []; // exited while we looked
+      }
+    });
 }
 
 /** Running: exists and is not a zombie waiting to be reaped (a dead process whose parent is gone too). */
@@ -66,9 +70,21 @@ describe('tessera dev leaves no process behind', () => {
     try {
       await waitForOk(`http://127.0.0.1:${port}/ready`, dev);
       const subgraphs = childrenOf(dev.pid).filter((c) => c.cmd.includes('dev-subgraph'));
-      assert.deepEqual(subgraphs.map((c) => c.cmd.split(' ').slice(-2).join(' ')).sort(), [`accounts ${port + 1}`, `inventory ${port + 4}`, `products ${port + 2}`, `reviews ${port + 3}`]);
+      assert.deepEqual(subgraphs.map((c) => c.cmd.split(' ').slice(-2).join(' ')).sort(), [
+        `accounts ${port + 1}`,
+        `inventory ${port + 4}`,
+        `products ${port + 2}`,
+        `reviews ${port + 3}`,
+      ]);
       process.kill(dev.pid, 'SIGKILL');
-      assert.deepEqual(await waitUntilGone(subgraphs.map((c) => c.pid), 10_000), [], 'every subgraph process exited');
+      assert.deepEqual(
+        await waitUntilGone(
+          subgraphs.map((c) => c.pid),
+          10_000,
+        ),
+        [],
+        'every subgraph process exited',
+      );
       for (let i = 0; i <= 4; i++) assert.ok(await listenable(port + i), `port ${port + i} is free again`);
     } finally {
       await dev.stop();
@@ -86,7 +102,11 @@ describe('tessera dev leaves no process behind', () => {
       const subgraphs = childrenOf(dev!.pid).filter((c) => c.cmd.includes('dev-subgraph'));
       assert.equal(subgraphs.length, 4);
       process.kill(npm.pid, 'SIGKILL');
-      assert.deepEqual(await waitUntilGone([dev!.pid, ...subgraphs.map((c) => c.pid)], 20_000), [], 'tessera dev and every subgraph exited');
+      assert.deepEqual(
+        await waitUntilGone([dev!.pid, ...subgraphs.map((c) => c.pid)], 20_000),
+        [],
+        'tessera dev and every subgraph exited',
+      );
     } finally {
       await npm.stop();
     }
@@ -94,11 +114,18 @@ describe('tessera dev leaves no process behind', () => {
 
   it('a port in use: one line naming it, exit code 1, nothing started', async () => {
     const port = await freeRun();
-    for (const [taken, host, what] of [[port + 2, '127.0.0.1', 'the products subgraph'], [port, '127.0.0.1', 'the gateway']] as const) {
+    for (const [taken, host, what] of [
+      [port + 2, '127.0.0.1', 'the products subgraph'],
+      [port, '127.0.0.1', 'the gateway'],
+    ] as const) {
       const holder: Server = createServer();
       await new Promise<void>((r) => holder.listen(taken, host, r));
       try {
-        const res = await run(process.execPath, [launcher, 'dev'], { cwd: repoRoot, env: devEnv(port), timeoutMs: 60_000 });
+        const res = await run(process.execPath, [launcher, 'dev'], {
+          cwd: repoRoot,
+          env: devEnv(port),
+          timeoutMs: 60_000,
+        });
         assert.deepEqual(res, {
           code: 1,
           stdout: '',

@@ -9,7 +9,8 @@ import { startStack, type Stack } from '../../harness/stack.ts';
 /** What Chromium sends when a person opens the URL. */
 const navigation = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8';
 
-const csp = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const csp =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Apollo's CSRF prevention answer to a GET without a non-simple header: the normal GraphQL-over-HTTP answer. */
 const csrfRefusal = {
@@ -22,7 +23,8 @@ const csrfRefusal = {
   ],
 };
 
-const get = (url: string, accept: string, headers: Record<string, string> = {}) => fetch(url, { headers: { accept, ...headers } });
+const get = (url: string, accept: string, headers: Record<string, string> = {}) =>
+  fetch(url, { headers: { accept, ...headers } });
 
 function packageFile(pkg: string, file: string): Buffer {
   return readFileSync(join(dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), file));
@@ -51,7 +53,12 @@ describe('the explorer page and its assets', () => {
       // Every script is a file from the gateway; none is inline (script-src 'self' would refuse it).
       assert.deepEqual(
         [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!.replace(/\.[0-9a-f]{16}\./, '.<hash>.')),
-        [' src="graphql/_explorer/react.<hash>.production.min.js"', ' src="graphql/_explorer/react-dom.<hash>.production.min.js"', ' src="graphql/_explorer/graphiql.<hash>.min.js"', ' src="graphql/_explorer/explorer.<hash>.js"'],
+        [
+          ' src="graphql/_explorer/react.<hash>.production.min.js"',
+          ' src="graphql/_explorer/react-dom.<hash>.production.min.js"',
+          ' src="graphql/_explorer/graphiql.<hash>.min.js"',
+          ' src="graphql/_explorer/explorer.<hash>.js"',
+        ],
       );
       assert.ok(html.includes(`data-default-query="${explorerDefaultQuery.replace(/"/g, '&quot;')}"`));
     }
@@ -63,14 +70,18 @@ describe('the explorer page and its assets', () => {
       assert.equal(res.status, 400, accept);
       assert.deepEqual(await res.json(), csrfRefusal, accept);
     }
-    const withQuery = await get(`${stack.url}?query=${encodeURIComponent('{ topProducts(first: 1) { name } }')}`, navigation, { 'apollo-require-preflight': '1' });
+    const withQuery = await get(
+      `${stack.url}?query=${encodeURIComponent('{ topProducts(first: 1) { name } }')}`,
+      navigation,
+      { 'apollo-require-preflight': '1' },
+    );
     assert.equal(withQuery.status, 200);
     assert.deepEqual(await withQuery.json(), { data: { topProducts: [{ name: 'Table' }] } });
     const root = await get(`${stack.base}/`, 'application/json');
     assert.equal(root.status, 404);
   });
 
-  it('assets: the packages\' own files, named by content hash, cached for a year, gzipped on request, GET and HEAD only', async () => {
+  it("assets: the packages' own files, named by content hash, cached for a year, gzipped on request, GET and HEAD only", async () => {
     const html = await (await get(stack.url, navigation)).text();
     const paths = [...html.matchAll(/(?:src|href)="(graphql\/_explorer\/[^"]+)"/g)].map((m) => `/${m[1]}`);
     assert.equal(paths.length, 6);
@@ -82,7 +93,10 @@ describe('the explorer page and its assets', () => {
     for (const path of paths) {
       const res = await fetch(`${stack.base}${path}`, { headers: { 'accept-encoding': 'identity' } });
       assert.equal(res.status, 200, path);
-      assert.equal(res.headers.get('content-type'), path.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8');
+      assert.equal(
+        res.headers.get('content-type'),
+        path.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
+      );
       assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
       assert.equal(res.headers.get('content-encoding'), null);
       const body = Buffer.from(await res.arrayBuffer());
@@ -99,14 +113,19 @@ describe('the explorer page and its assets', () => {
       if (!small) assert.ok(Number(zipped.headers.get('content-length')) < body.length, path);
       assert.ok(Buffer.from(await zipped.arrayBuffer()).equals(body), `${path} decompresses to the same bytes`);
     }
-    const graphiql = await fetch(`${stack.base}${file('graphiql')}`, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+    const graphiql = await fetch(`${stack.base}${file('graphiql')}`, {
+      method: 'HEAD',
+      headers: { 'accept-encoding': 'identity' },
+    });
     assert.equal(graphiql.status, 200);
     assert.equal(await graphiql.text(), '');
     assert.ok(Number(graphiql.headers.get('content-length')) > 1_000_000);
 
     const unknown = await fetch(`${stack.base}/graphql/_explorer/graphiql.0000000000000000.min.js`);
     assert.equal(unknown.status, 404);
-    assert.deepEqual(await unknown.json(), { errors: [{ message: 'No such explorer asset.', extensions: { code: 'NOT_FOUND' } }] });
+    assert.deepEqual(await unknown.json(), {
+      errors: [{ message: 'No such explorer asset.', extensions: { code: 'NOT_FOUND' } }],
+    });
     const posted = await fetch(`${stack.base}${file('graphiql')}`, { method: 'POST', body: 'x' });
     assert.equal(posted.status, 405);
     assert.equal(posted.headers.get('allow'), 'GET, HEAD');
@@ -128,7 +147,11 @@ describe('the explorer page and its assets', () => {
       assert.equal((await get(`${g.base}/`, navigation)).status, 404);
       const gone = await get(`${g.base}/${asset}`, '*/*');
       assert.equal(gone.status, 404);
-      assert.deepEqual(await gone.json(), { errors: [{ message: `No endpoint at /${asset}. GraphQL is served at /graphql.`, extensions: { code: 'NOT_FOUND' } }] });
+      assert.deepEqual(await gone.json(), {
+        errors: [
+          { message: `No endpoint at /${asset}. GraphQL is served at /graphql.`, extensions: { code: 'NOT_FOUND' } },
+        ],
+      });
     });
   }
 

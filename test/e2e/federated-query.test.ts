@@ -19,10 +19,21 @@ const everything = /* GraphQL */ `
       upc
       name
       price
-      category { name }
+      category {
+        name
+      }
       inStock
       shippingEstimate
-      reviews(first: 2) { id body rating author { id username name } }
+      reviews(first: 2) {
+        id
+        body
+        rating
+        author {
+          id
+          username
+          name
+        }
+      }
     }
   }
 `;
@@ -47,12 +58,14 @@ describe('one query across all four subgraphs', () => {
       category: { name: C.get(p.categoryId)!.name },
       inStock: S.get(`${p.sku}|${p.variant}`)!.quantity > 0,
       shippingEstimate: shipping(p),
-      reviews: reviewsOf(p.upc).slice(0, 2).map((r) => ({
-        id: r.id,
-        body: r.body,
-        rating: r.rating,
-        author: { id: r.authorId, username: U.get(r.authorId)!.username, name: U.get(r.authorId)!.name },
-      })),
+      reviews: reviewsOf(p.upc)
+        .slice(0, 2)
+        .map((r) => ({
+          id: r.id,
+          body: r.body,
+          rating: r.rating,
+          author: { id: r.authorId, username: U.get(r.authorId)!.username, name: U.get(r.authorId)!.name },
+        })),
     }));
     assert.deepEqual(res.body, { data: { topProducts: expected } });
     assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
@@ -65,10 +78,19 @@ describe('one query across all four subgraphs', () => {
       stack.subgraphs.accounts.stats(),
     ]);
     const authors = expected.flatMap((p) => p.reviews.map((r) => r.author.id));
-    assert.deepEqual({ requests: products.requests, entityCalls: products.entityCalls }, { requests: 1, entityCalls: 0 });
-    assert.deepEqual({ requests: inventory.requests, entityCalls: inventory.entityCalls, entityKeys: inventory.entityKeys }, { requests: 1, entityCalls: 1, entityKeys: 5 });
+    assert.deepEqual(
+      { requests: products.requests, entityCalls: products.entityCalls },
+      { requests: 1, entityCalls: 0 },
+    );
+    assert.deepEqual(
+      { requests: inventory.requests, entityCalls: inventory.entityCalls, entityKeys: inventory.entityKeys },
+      { requests: 1, entityCalls: 1, entityKeys: 5 },
+    );
     assert.deepEqual(inventory.batches, { stock: { calls: 1, keys: 5 } });
-    assert.deepEqual({ requests: reviewsStats.requests, entityCalls: reviewsStats.entityCalls, entityKeys: reviewsStats.entityKeys }, { requests: 1, entityCalls: 1, entityKeys: 5 });
+    assert.deepEqual(
+      { requests: reviewsStats.requests, entityCalls: reviewsStats.entityCalls, entityKeys: reviewsStats.entityKeys },
+      { requests: 1, entityCalls: 1, entityKeys: 5 },
+    );
     assert.deepEqual(reviewsStats.batches, { reviewsByProduct: { calls: 1, keys: 5 } });
     assert.equal(accounts.requests, 1);
     assert.equal(accounts.entityCalls, 1);
@@ -76,7 +98,13 @@ describe('one query across all four subgraphs', () => {
     assert.deepEqual(accounts.batches, { users: { calls: 1, keys: new Set(authors).size } });
     // @requires: inventory received price and weight in its representations, from products.
     const reps = inventory.received[0]!.variables.representations;
-    assert.deepEqual(reps[0], { __typename: 'Product', sku: P[0]!.sku, variant: P[0]!.variant, price: P[0]!.price, weight: P[0]!.weight });
+    assert.deepEqual(reps[0], {
+      __typename: 'Product',
+      sku: P[0]!.sku,
+      variant: P[0]!.variant,
+      price: P[0]!.price,
+      weight: P[0]!.weight,
+    });
     // @provides: usernames came from reviews, so accounts was asked only for `name`.
     assert.match(accounts.received[0]!.query, /\{name\}/);
     assert.doesNotMatch(accounts.received[0]!.query, /username/);
@@ -84,7 +112,8 @@ describe('one query across all four subgraphs', () => {
 
   it('resolves a union whose members take fields from other subgraphs', async () => {
     const res = await gql(stack.url, {
-      query: '{ search(text: "desk", first: 3) { __typename ... on Category { id name } ... on Product { upc name inStock reviewCount } } }',
+      query:
+        '{ search(text: "desk", first: 3) { __typename ... on Category { id name } ... on Product { upc name inStock reviewCount } } }',
     });
     assert.equal(res.status, 200);
     const hits = P.filter((p) => p.name.toLowerCase().includes('desk')).slice(0, 2);
@@ -92,16 +121,25 @@ describe('one query across all four subgraphs', () => {
       data: {
         search: [
           { __typename: 'Category', id: 'c5', name: 'Desks' },
-          ...hits.map((p) => ({ __typename: 'Product', upc: p.upc, name: p.name, inStock: S.get(`${p.sku}|${p.variant}`)!.quantity > 0, reviewCount: reviewsOf(p.upc).length })),
+          ...hits.map((p) => ({
+            __typename: 'Product',
+            upc: p.upc,
+            name: p.name,
+            inStock: S.get(`${p.sku}|${p.variant}`)!.quantity > 0,
+            reviewCount: reviewsOf(p.upc).length,
+          })),
         ],
       },
     });
   });
 
   it('applies a mutation whose result is visible in the next query', async () => {
-    const before = await gql(stack.url, { query: '{ product(upc: "7") { reviewCount reviews(first: 100) { body } } }' });
+    const before = await gql(stack.url, {
+      query: '{ product(upc: "7") { reviewCount reviews(first: 100) { body } } }',
+    });
     const created = await gql(stack.url, {
-      query: 'mutation Add($input: CreateReviewInput!) { createReview(input: $input) { id body rating author { username name } product { upc name } } }',
+      query:
+        'mutation Add($input: CreateReviewInput!) { createReview(input: $input) { id body rating author { username name } product { upc name } } }',
       variables: { input: { productUpc: '7', authorId: '3', body: 'Sturdy and quiet.', rating: 4 } },
     });
     assert.equal(created.status, 200);
@@ -116,7 +154,9 @@ describe('one query across all four subgraphs', () => {
         },
       },
     });
-    const afterRes = await gql(stack.url, { query: '{ product(upc: "7") { reviewCount reviews(first: 100) { body } } }' });
+    const afterRes = await gql(stack.url, {
+      query: '{ product(upc: "7") { reviewCount reviews(first: 100) { body } } }',
+    });
     assert.equal(afterRes.body.data.product.reviewCount, before.body.data.product.reviewCount + 1);
     assert.deepEqual(afterRes.body.data.product.reviews.at(-1), { body: 'Sturdy and quiet.' });
   });
@@ -128,7 +168,13 @@ describe('one query across all four subgraphs', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
       data: null,
-      errors: [{ message: 'rating must be an integer from 1 to 5', path: ['createReview'], extensions: { code: 'BAD_USER_INPUT', serviceName: 'reviews' } }],
+      errors: [
+        {
+          message: 'rating must be an integer from 1 to 5',
+          path: ['createReview'],
+          extensions: { code: 'BAD_USER_INPUT', serviceName: 'reviews' },
+        },
+      ],
     });
   });
 });

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { products, users } from '../../subgraphs/shared/dataset.ts';
 import { eventually, gql, type GqlResponse } from '../../harness/http.ts';
-import { fragmentChain, introspectionChain, nestedChain, rootChain, schemaChain, selectionsWritten } from '../../harness/hostile-documents.ts';
+import {
+  fragmentChain,
+  introspectionChain,
+  nestedChain,
+  rootChain,
+  schemaChain,
+  selectionsWritten,
+} from '../../harness/hostile-documents.ts';
 import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../../harness/jwks.ts';
 import type { Proc } from '../../harness/process.ts';
 import { startStack, type Stack } from '../../harness/stack.ts';
@@ -10,10 +17,22 @@ import { startStack, type Stack } from '../../harness/stack.ts';
 const U = users();
 const P = products();
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
-const limitError = (code: string, message: string, extensions: Record<string, unknown>) => ({ errors: [{ message, extensions: { ...extensions, code } }] });
-const expanded = (n: number) => limitError('MAX_EXPANDED_FIELDS_EXCEEDED', `Operation selects ${n} fields once its fragments are expanded; the maximum is 2000.`, { expandedFields: n, max: 2000 });
-const aliases = (n: number) => limitError('MAX_ALIASES_EXCEEDED', `Operation uses ${n} aliases; the maximum is 30.`, { aliases: n, max: 30 });
-const rootFields = (n: number) => limitError('MAX_ROOT_FIELDS_EXCEEDED', `Operation selects ${n} root fields; the maximum is 20.`, { rootFields: n, max: 20 });
+const limitError = (code: string, message: string, extensions: Record<string, unknown>) => ({
+  errors: [{ message, extensions: { ...extensions, code } }],
+});
+const expanded = (n: number) =>
+  limitError(
+    'MAX_EXPANDED_FIELDS_EXCEEDED',
+    `Operation selects ${n} fields once its fragments are expanded; the maximum is 2000.`,
+    { expandedFields: n, max: 2000 },
+  );
+const aliases = (n: number) =>
+  limitError('MAX_ALIASES_EXCEEDED', `Operation uses ${n} aliases; the maximum is 30.`, { aliases: n, max: 30 });
+const rootFields = (n: number) =>
+  limitError('MAX_ROOT_FIELDS_EXCEEDED', `Operation selects ${n} root fields; the maximum is 20.`, {
+    rootFields: n,
+    max: 20,
+  });
 
 /**
  * Each refused document costs exactly one visit per selection written in it: the limits read
@@ -21,13 +40,33 @@ const rootFields = (n: number) => limitError('MAX_ROOT_FIELDS_EXCEEDED', `Operat
  */
 const refused: Array<{ name: string; query: string; body: unknown }> = [
   { name: '2^16 chain in users, User.email at the end', query: nestedChain(16), body: expanded(2 ** 16 + 1) },
-  { name: '2^20 chain in users, User.email at the end (issue 12)', query: nestedChain(20), body: expanded(2 ** 20 + 1) },
-  { name: '2^16 chain in users with an alias per fragment', query: nestedChain(16, 2, true), body: aliases(2 ** 16 - 1) },
-  { name: '2^20 chain in users with an alias per fragment', query: nestedChain(20, 2, true), body: aliases(2 ** 20 - 1) },
+  {
+    name: '2^20 chain in users, User.email at the end (issue 12)',
+    query: nestedChain(20),
+    body: expanded(2 ** 20 + 1),
+  },
+  {
+    name: '2^16 chain in users with an alias per fragment',
+    query: nestedChain(16, 2, true),
+    body: aliases(2 ** 16 - 1),
+  },
+  {
+    name: '2^20 chain in users with an alias per fragment',
+    query: nestedChain(20, 2, true),
+    body: aliases(2 ** 20 - 1),
+  },
   { name: '2^16 chain at the root, Query.me at the end', query: rootChain(16), body: rootFields(2 ** 16) },
   { name: '2^20 chain at the root, Query.me at the end', query: rootChain(20), body: rootFields(2 ** 20) },
-  { name: '2^16 chain at the root with an alias per fragment', query: rootChain(16, 2, true), body: aliases(2 ** 16 - 1) },
-  { name: '2^20 chain at the root with an alias per fragment', query: rootChain(20, 2, true), body: aliases(2 ** 20 - 1) },
+  {
+    name: '2^16 chain at the root with an alias per fragment',
+    query: rootChain(16, 2, true),
+    body: aliases(2 ** 16 - 1),
+  },
+  {
+    name: '2^20 chain at the root with an alias per fragment',
+    query: rootChain(20, 2, true),
+    body: aliases(2 ** 20 - 1),
+  },
   { name: '3^13 chain in users', query: nestedChain(13, 3), body: expanded(3 ** 13 + 1) },
   { name: '3^13 chain at the root', query: rootChain(13, 3), body: rootFields(3 ** 13) },
   { name: '2^16 chain of __schema at the root', query: introspectionChain(16), body: rootFields(2 ** 16) },
@@ -68,7 +107,13 @@ describe('hostile documents against a gateway with every policy on', () => {
   /** The analysis work the gateway logged for the request that got `res`. */
   const work = (g: { proc: Proc }, res: GqlResponse) => {
     const requestId = res.headers.get('x-request-id');
-    return eventually(async () => g.proc.logs().find((l) => l['msg'] === 'operation analysed' && l['requestId'] === requestId) as { nodesVisited: number; cached: boolean } | undefined, 5000, `the analysis line of ${requestId}`);
+    return eventually(
+      async () =>
+        g.proc.logs().find((l) => l['msg'] === 'operation analysed' && l['requestId'] === requestId) as
+          { nodesVisited: number; cached: boolean } | undefined,
+      5000,
+      `the analysis line of ${requestId}`,
+    );
   };
   const normal = { query: '{ topProducts(first: 2) { name } }' };
   const normalAnswer = { data: { topProducts: [{ name: P[0]!.name }, { name: P[1]!.name }] } };
@@ -103,10 +148,19 @@ describe('hostile documents against a gateway with every policy on', () => {
   const answered = nestedChain(10);
   const answeredBound = selectionsWritten(answered) + 8 * 2_000;
   it('filter mode: a 2^10 chain ending in User.email is answered with one null and one error', async (t) => {
-    const [res, other] = await Promise.all([gql(gateways.filter.url, { query: answered }), gql(gateways.filter.url, normal)]);
+    const [res, other] = await Promise.all([
+      gql(gateways.filter.url, { query: answered }),
+      gql(gateways.filter.url, normal),
+    ]);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
-      errors: [{ message: 'Unauthorized field or type: User.email', path: ['users', '@', 'email'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }],
+      errors: [
+        {
+          message: 'Unauthorized field or type: User.email',
+          path: ['users', '@', 'email'],
+          extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+        },
+      ],
       data: { users: [{ email: null }] },
     });
     assert.deepEqual(other.body, normalAnswer);
@@ -119,7 +173,12 @@ describe('hostile documents against a gateway with every policy on', () => {
     const res = await gql(gateways.reject.url, { query: answered });
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, {
-      errors: [{ message: 'The operation selects fields that need an authenticated caller: users.@.email.', extensions: { code: 'UNAUTHENTICATED', unauthorizedPaths: ['users.@.email'] } }],
+      errors: [
+        {
+          message: 'The operation selects fields that need an authenticated caller: users.@.email.',
+          extensions: { code: 'UNAUTHENTICATED', unauthorizedPaths: ['users.@.email'] },
+        },
+      ],
     });
     const { nodesVisited } = await work(gateways.reject, res);
     assert.ok(nodesVisited <= answeredBound, `${nodesVisited} nodes visited`);
@@ -136,7 +195,10 @@ describe('hostile documents against a gateway with every policy on', () => {
 
   it('a small introspection chain is answered (8 root __schema selections, 8 × 10 cost)', async () => {
     const res = await gql(gateways.filter.url, { query: introspectionChain(3) }, { 'x-tessera-cost': 'true' });
-    assert.deepEqual(res.body, { data: { __schema: { queryType: { name: 'Query' } } }, extensions: { cost: { estimated: 80, max: 5000 } } });
+    assert.deepEqual(res.body, {
+      data: { __schema: { queryType: { name: 'Query' } } },
+      extensions: { cost: { estimated: 80, max: 5000 } },
+    });
   });
 
   it('maxExpandedFields 2000: 2000 fields are served, 2001 refused', async () => {
@@ -163,15 +225,36 @@ describe('the cost estimate cannot be gamed', () => {
   });
   const reset = () => Promise.all(Object.values(stack.subgraphs).map((s) => s.resetStats()));
   const slicingError = (coordinate: string, value: string) => ({
-    errors: [{ message: `${coordinate} was given first: ${value}; a slicing argument must be a non-negative number.`, extensions: { code: 'INVALID_SLICING_ARGUMENT' } }],
+    errors: [
+      {
+        message: `${coordinate} was given first: ${value}; a slicing argument must be a non-negative number.`,
+        extensions: { code: 'INVALID_SLICING_ARGUMENT' },
+      },
+    ],
   });
 
   const cases: Array<[string, { query: string; variables?: Record<string, unknown> }, unknown]> = [
-    ['a negative literal', { query: '{ topProducts(first: -1) { name reviews(first: 50) { body } } }' }, slicingError('Query.topProducts', '-1')],
-    ['a negative variable', { query: 'query($n: Int) { topProducts(first: $n) { name } }', variables: { n: -100 } }, slicingError('Query.topProducts', '-100')],
+    [
+      'a negative literal',
+      { query: '{ topProducts(first: -1) { name reviews(first: 50) { body } } }' },
+      slicingError('Query.topProducts', '-1'),
+    ],
+    [
+      'a negative variable',
+      { query: 'query($n: Int) { topProducts(first: $n) { name } }', variables: { n: -100 } },
+      slicingError('Query.topProducts', '-100'),
+    ],
     ['a null literal', { query: '{ users(first: null) { id } }' }, slicingError('Query.users', 'null')],
-    ['a null variable', { query: 'query($n: Int) { topProducts(first: 2) { reviews(first: $n) { id } } }', variables: { n: null } }, slicingError('Product.reviews', 'null')],
-    ['a null where the argument is optional (assumedSize)', { query: '{ users(first: 1) { reviews(first: null) { id } } }' }, slicingError('User.reviews', 'null')],
+    [
+      'a null variable',
+      { query: 'query($n: Int) { topProducts(first: 2) { reviews(first: $n) { id } } }', variables: { n: null } },
+      slicingError('Product.reviews', 'null'),
+    ],
+    [
+      'a null where the argument is optional (assumedSize)',
+      { query: '{ users(first: 1) { reviews(first: null) { id } } }' },
+      slicingError('User.reviews', 'null'),
+    ],
   ];
   for (const [name, request, body] of cases) {
     it(`${name} slicing argument is 400 INVALID_SLICING_ARGUMENT, never costed as an empty list, and reaches no subgraph`, async () => {
@@ -179,7 +262,8 @@ describe('the cost estimate cannot be gamed', () => {
       const res = await gql(stack.url, request);
       assert.equal(res.status, 400);
       assert.deepEqual(res.body, body);
-      for (const s of Object.values(stack.subgraphs)) assert.equal((await s.stats()).requests, 0, `${s.name} was not called`);
+      for (const s of Object.values(stack.subgraphs))
+        assert.equal((await s.stats()).requests, 0, `${s.name} was not called`);
     });
   }
 
@@ -187,20 +271,37 @@ describe('the cost estimate cannot be gamed', () => {
     const empty = await gql(stack.url, { query: '{ topProducts(first: 0) { name } }' }, { 'x-tessera-cost': 'true' });
     assert.deepEqual(empty.body, { data: { topProducts: [] }, extensions: { cost: { estimated: 0, max: 1000 } } });
     const byDefault = await gql(stack.url, { query: '{ topProducts { name } }' }, { 'x-tessera-cost': 'true' });
-    assert.deepEqual(byDefault.body, { data: { topProducts: P.slice(0, 5).map((p) => ({ name: p.name })) }, extensions: { cost: { estimated: 5, max: 1000 } } });
+    assert.deepEqual(byDefault.body, {
+      data: { topProducts: P.slice(0, 5).map((p) => ({ name: p.name })) },
+      extensions: { cost: { estimated: 5, max: 1000 } },
+    });
   });
 
   it('introspection costs introspectionCost (60 here) per __schema/__type selection, aliases included', async () => {
-    const res = await gql(stack.url, { query: '{ a: __type(name: "User") { name } b: __type(name: "Product") { name } __schema { queryType { name } } }' }, { 'x-tessera-cost': 'true' });
+    const res = await gql(
+      stack.url,
+      {
+        query:
+          '{ a: __type(name: "User") { name } b: __type(name: "Product") { name } __schema { queryType { name } } }',
+      },
+      { 'x-tessera-cost': 'true' },
+    );
     assert.deepEqual(res.body, {
       data: { a: { name: 'User' }, b: { name: 'Product' }, __schema: { queryType: { name: 'Query' } } },
       extensions: { cost: { estimated: 180, max: 1000 } },
     });
     // 17 aliased __schema selections (within maxAliases and maxRootFields) cost 1020: over the maximum, refused.
-    const flood = await gql(stack.url, { query: `{ ${Array.from({ length: 17 }, (_, i) => `s${i}: __schema { queryType { name } }`).join(' ')} }` });
+    const flood = await gql(stack.url, {
+      query: `{ ${Array.from({ length: 17 }, (_, i) => `s${i}: __schema { queryType { name } }`).join(' ')} }`,
+    });
     assert.equal(flood.status, 400);
     assert.deepEqual(flood.body, {
-      errors: [{ message: 'Operation estimated cost 1020 exceeds the maximum of 1000.', extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 1020, max: 1000 } } }],
+      errors: [
+        {
+          message: 'Operation estimated cost 1020 exceeds the maximum of 1000.',
+          extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 1020, max: 1000 } },
+        },
+      ],
     });
   });
 });

@@ -26,7 +26,11 @@ describe('supergraph hot reload', () => {
     await stack.subgraphs.products.fault({ delayMs: 1500, times: 1 });
     await stack.subgraphs.products.resetStats();
     const slow = gql(stack.url, { query: '{ topProducts(first: 2) { name inStock } }' });
-    await eventually(async () => (await stack.subgraphs.products.stats()).requests === 1, 5000, 'the slow request to reach products');
+    await eventually(
+      async () => (await stack.subgraphs.products.stats()).requests === 1,
+      5000,
+      'the slow request to reach products',
+    );
 
     // …the supergraph changes under it…
     stack.writeSupergraph();
@@ -38,10 +42,20 @@ describe('supergraph hot reload', () => {
     // …and it still completes, whole and correct.
     const slowRes = await slow;
     assert.equal(slowRes.status, 200);
-    assert.deepEqual(slowRes.body, { data: { topProducts: [{ name: 'Table', inStock: true }, { name: 'Couch', inStock: true }] } });
+    assert.deepEqual(slowRes.body, {
+      data: {
+        topProducts: [
+          { name: 'Table', inStock: true },
+          { name: 'Couch', inStock: true },
+        ],
+      },
+    });
 
     // A broken file is rejected with a log line; generation 2 keeps serving.
-    writeFileSync(stack.supergraphFile, 'schema @link(url: "https://specs.apollo.dev/link/v1.0") { query: Query }\ntype Query {');
+    writeFileSync(
+      stack.supergraphFile,
+      'schema @link(url: "https://specs.apollo.dev/link/v1.0") { query: Query }\ntype Query {',
+    );
     const rejected = await stack.gateway.waitForLog(/supergraph update rejected/, 5000);
     assert.equal(rejected['code'], 'SUPERGRAPH_INVALID');
     assert.equal(rejected['level'], 'error');
@@ -66,6 +80,8 @@ describe('SIGHUP reloads the supergraph when file watching is off', () => {
     stack.gateway.child.kill('SIGHUP');
     const line = await stack.gateway.waitForLog('supergraph reloaded', 5000);
     assert.equal(line['reason'], 'SIGHUP');
-    assert.deepEqual((await gql(stack.url, categoryQuery)).body, { data: { topProducts: [{ name: 'Table', category: { name: 'Tables' } }] } });
+    assert.deepEqual((await gql(stack.url, categoryQuery)).body, {
+      data: { topProducts: [{ name: 'Table', category: { name: 'Tables' } }] },
+    });
   });
 });

@@ -13,13 +13,19 @@ const HEADERS_TIMEOUT_MS = 500;
 
 const timeoutBody = (message: string) => ({ errors: [{ message, extensions: { code: 'REQUEST_TIMEOUT' } }] });
 const BODY_TIMEOUT = timeoutBody(`The request body was not received within ${REQUEST_TIMEOUT_MS} ms.`);
-const postHead = (extra: string) => `POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n${extra}\r\n`;
+const postHead = (extra: string) =>
+  `POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n${extra}\r\n`;
 
 describe('HTTP front: request and header timeouts, connection cap, metrics listener', () => {
   let stack: Stack;
   let port: number;
   before(async () => {
-    stack = await startStack({ config: { server: { requestTimeoutMs: REQUEST_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS }, log: { requests: true } } });
+    stack = await startStack({
+      config: {
+        server: { requestTimeoutMs: REQUEST_TIMEOUT_MS, headersTimeoutMs: HEADERS_TIMEOUT_MS },
+        log: { requests: true },
+      },
+    });
     port = Number(new URL(stack.url).port);
   });
   after(async () => {
@@ -27,7 +33,12 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
   });
 
   /** Sends `next()` every `everyMs` until the server closes the connection (or `max` sends, which means it never did). */
-  async function dripUntilClosed(conn: RawConnection, next: (i: number) => string, everyMs: number, max: number): Promise<number> {
+  async function dripUntilClosed(
+    conn: RawConnection,
+    next: (i: number) => string,
+    everyMs: number,
+    max: number,
+  ): Promise<number> {
     let sent = 0;
     while (conn.isOpen && sent < max) {
       if (!(await conn.write(next(sent)))) break;
@@ -82,7 +93,11 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
       const second = await conn.response();
       assert.equal(second?.status, 408);
       assert.match(second.headers['x-request-id'] ?? '', /^[\w-]{36}$/);
-      assert.notEqual(second.headers['x-request-id'], first.headers['x-request-id'], 'the answer of the second request, not a stray line');
+      assert.notEqual(
+        second.headers['x-request-id'],
+        first.headers['x-request-id'],
+        'the answer of the second request, not a stray line',
+      );
       assert.deepEqual(JSON.parse(second.body), BODY_TIMEOUT);
       await conn.closed;
     });
@@ -97,7 +112,10 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
       const res = await conn.response();
       assert.equal(res?.status, 408);
       assert.equal(res.headers['connection'], 'close');
-      assert.deepEqual(JSON.parse(res.body), timeoutBody(`The request headers were not received within ${HEADERS_TIMEOUT_MS} ms.`));
+      assert.deepEqual(
+        JSON.parse(res.body),
+        timeoutBody(`The request headers were not received within ${HEADERS_TIMEOUT_MS} ms.`),
+      );
       await conn.closed;
       assert.ok(sent < 1_000, `cut after ${sent} header bytes`);
     });
@@ -114,7 +132,11 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
   it('/metrics is not served on the public port, only on the metrics listener (loopback)', async () => {
     const pub = await getJson(`${stack.base}/metrics`);
     assert.equal(pub.status, 404);
-    assert.deepEqual(pub.body, { errors: [{ message: 'No endpoint at /metrics. GraphQL is served at /graphql.', extensions: { code: 'NOT_FOUND' } }] });
+    assert.deepEqual(pub.body, {
+      errors: [
+        { message: 'No endpoint at /metrics. GraphQL is served at /graphql.', extensions: { code: 'NOT_FOUND' } },
+      ],
+    });
 
     const url = new URL(stack.metricsUrl);
     assert.equal(url.hostname, '127.0.0.1');
@@ -128,7 +150,9 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
     assert.match(text, /^tessera_http_open_connections \d+$/m);
     const elsewhere = await getJson(new URL('/graphql', stack.metricsUrl).href);
     assert.equal(elsewhere.status, 404);
-    assert.deepEqual(elsewhere.body, { errors: [{ message: 'Metrics are served at /metrics.', extensions: { code: 'NOT_FOUND' } }] });
+    assert.deepEqual(elsewhere.body, {
+      errors: [{ message: 'Metrics are served at /metrics.', extensions: { code: 'NOT_FOUND' } }],
+    });
     const listening = stack.gateway.logs().find((l) => l['msg'] === 'metrics listening');
     assert.equal(listening?.['url'], stack.metricsUrl);
   });
@@ -162,12 +186,20 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
     assert.equal(await fourth.response(), null, '...and the gateway closes it without an answer');
     assert.equal(fourth.pending, 0);
     assert.equal(await metric(g.metricsUrl, 'tessera_http_connections_dropped_total'), 1);
-    assert.ok(g.proc.logs().some((l) => l['msg'] === 'connection dropped: server.maxConnections reached' && l['maxConnections'] === 3));
+    assert.ok(
+      g.proc
+        .logs()
+        .some((l) => l['msg'] === 'connection dropped: server.maxConnections reached' && l['maxConnections'] === 3),
+    );
 
     for (const conn of open) await served(conn); // the three keep working
     open[0]!.close();
     await open[0]!.closed;
-    await eventually(async () => (await metric(g.metricsUrl, 'tessera_http_open_connections')) === 2, 5_000, 'the gateway to see the close');
+    await eventually(
+      async () => (await metric(g.metricsUrl, 'tessera_http_open_connections')) === 2,
+      5_000,
+      'the gateway to see the close',
+    );
     await using again = await RawConnection.open(gPort);
     await served(again); // a freed slot is usable
     for (const conn of open) conn.close();
@@ -179,15 +211,24 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
     const taken = (blocker.server.address() as AddressInfo).port;
     await assert.rejects(stack.startGateway({ metrics: { port: taken } }), (err: Error) => {
       assert.match(err.message, /process exited \(1\)/);
-      assert.ok(err.message.includes(`cannot listen on 127.0.0.1:${taken} (\`metrics.host\`/\`metrics.port\`): EADDRINUSE`), err.message);
+      assert.ok(
+        err.message.includes(`cannot listen on 127.0.0.1:${taken} (\`metrics.host\`/\`metrics.port\`): EADDRINUSE`),
+        err.message,
+      );
       return true;
     });
   });
 
   it('refuses a config whose headers timeout exceeds its request timeout (Node would throw at start)', () => {
     assert.throws(
-      () => parseConfig({ server: { requestTimeoutMs: 5_000, headersTimeoutMs: 6_000 }, supergraph: { file: 'x.graphql' } }),
-      (err: unknown) => err instanceof ConfigError && err.problems.includes('server.headersTimeoutMs: must be at most `server.requestTimeoutMs`'),
+      () =>
+        parseConfig({
+          server: { requestTimeoutMs: 5_000, headersTimeoutMs: 6_000 },
+          supergraph: { file: 'x.graphql' },
+        }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.includes('server.headersTimeoutMs: must be at most `server.requestTimeoutMs`'),
     );
   });
 });

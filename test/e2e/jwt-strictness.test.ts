@@ -7,8 +7,13 @@ import { startStack, type Stack } from '../../harness/stack.ts';
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const me = { query: '{ me { id } }' };
 /** `me` resolves from the x-user-id header that the verified `sub` becomes. */
-const issuerOf = (jwksUrl: string) => ({ issuers: [{ issuer: ISSUER, jwksUrl, audiences: [AUDIENCE] }], forwardClaims: [{ claim: 'sub', header: 'x-user-id' }] });
-const refused = (reason: string) => ({ errors: [{ message: `Invalid token: ${reason}.`, extensions: { code: 'UNAUTHENTICATED' } }] });
+const issuerOf = (jwksUrl: string) => ({
+  issuers: [{ issuer: ISSUER, jwksUrl, audiences: [AUDIENCE] }],
+  forwardClaims: [{ claim: 'sub', header: 'x-user-id' }],
+});
+const refused = (reason: string) => ({
+  errors: [{ message: `Invalid token: ${reason}.`, extensions: { code: 'UNAUTHENTICATED' } }],
+});
 
 describe('JWT strictness: exp, iat, typ, and keys the issuer removed', () => {
   const idp = new JwksServer();
@@ -21,7 +26,11 @@ describe('JWT strictness: exp, iat, typ, and keys the issuer removed', () => {
     idp.keys = [keyA];
     await idp.start();
     stack = await startStack({ noGateway: true });
-    strict = (await stack.startGateway({ policies: { auth: { ...issuerOf(idp.url), clockToleranceSec: 30, allowedTypes: ['JWT', 'at+jwt'] } } })).url;
+    strict = (
+      await stack.startGateway({
+        policies: { auth: { ...issuerOf(idp.url), clockToleranceSec: 30, allowedTypes: ['JWT', 'at+jwt'] } },
+      })
+    ).url;
   });
   after(async () => {
     await stack?.[Symbol.asyncDispose]();
@@ -36,15 +45,27 @@ describe('JWT strictness: exp, iat, typ, and keys the issuer removed', () => {
       ['iat beyond the 30 s tolerance', await sign(keyA, { iat: now + 90 }), 'token issued in the future (iat)'],
       ['iat not a number', await sign(keyA, { iat: 'yesterday' as unknown as number }), 'claim "iat" is not a number'],
       ['refresh token', await sign(keyA, {}, { typ: 'refresh+jwt' }), 'token type (typ) "refresh+jwt" is not accepted'],
-      ['refresh token, full media type', await sign(keyA, {}, { typ: 'application/refresh+jwt' }), 'token type (typ) "application/refresh+jwt" is not accepted'],
-      ['an ID token type', await sign(keyA, {}, { typ: 'id_token+jwt' }), 'token type (typ) "id_token+jwt" is not accepted'],
+      [
+        'refresh token, full media type',
+        await sign(keyA, {}, { typ: 'application/refresh+jwt' }),
+        'token type (typ) "application/refresh+jwt" is not accepted',
+      ],
+      [
+        'an ID token type',
+        await sign(keyA, {}, { typ: 'id_token+jwt' }),
+        'token type (typ) "id_token+jwt" is not accepted',
+      ],
       ['no typ', await sign(keyA, {}, { typ: undefined }), 'token has no type (typ)'],
     ];
     for (const [name, token, reason] of catalogue) {
       const res = await gql(strict, me, bearer(token));
       assert.equal(res.status, 401, name);
       assert.deepEqual(res.body, refused(reason), name);
-      assert.equal(res.headers.get('www-authenticate'), `Bearer error="invalid_token", error_description="${reason.replaceAll('"', "'")}"`, name);
+      assert.equal(
+        res.headers.get('www-authenticate'),
+        `Bearer error="invalid_token", error_description="${reason.replaceAll('"', "'")}"`,
+        name,
+      );
     }
   });
 
@@ -80,7 +101,9 @@ describe('JWT strictness: exp, iat, typ, and keys the issuer removed', () => {
     rotating.keys = [keyA, keyB];
     await rotating.start();
     try {
-      const g = await stack.startGateway({ policies: { auth: { ...issuerOf(rotating.url), jwks: { maxAgeMs: 1_000, cooldownMs: 0 } } } });
+      const g = await stack.startGateway({
+        policies: { auth: { ...issuerOf(rotating.url), jwks: { maxAgeMs: 1_000, cooldownMs: 0 } } },
+      });
       await g.proc.waitForLog('JWKS fetched');
       // From here every JWKS fetch waits: the gateway can only serve from what it already has.
       let release!: () => void;
@@ -88,21 +111,33 @@ describe('JWT strictness: exp, iat, typ, and keys the issuer removed', () => {
       const token = await sign(keyB, { sub: '8' });
       assert.deepEqual((await gql(g.url, me, bearer(token))).body, { data: { me: { id: '8' } } });
       rotating.keys = [keyA];
-      assert.deepEqual((await gql(g.url, me, bearer(token))).body, { data: { me: { id: '8' } } }, 'served until a refresh brings the new key set');
+      assert.deepEqual(
+        (await gql(g.url, me, bearer(token))).body,
+        { data: { me: { id: '8' } } },
+        'served until a refresh brings the new key set',
+      );
 
       rotating.gate = null;
       release();
       // The next refresh: due once the keys are older than maxAgeMs, started by any token (cached ones too).
-      const changed = await eventually(async () => {
-        await gql(g.url, me, bearer(token));
-        return g.proc.logs().find((l) => l['msg'] === 'JWKS fetched' && l['changed'] === true && l['reason'] !== 'start-up');
-      }, 10_000, 'a JWKS refresh that sees the removed key');
+      const changed = await eventually(
+        async () => {
+          await gql(g.url, me, bearer(token));
+          return g.proc
+            .logs()
+            .find((l) => l['msg'] === 'JWKS fetched' && l['changed'] === true && l['reason'] !== 'start-up');
+        },
+        10_000,
+        'a JWKS refresh that sees the removed key',
+      );
       assert.equal(changed['keys'], 1);
       const res = await gql(g.url, me, bearer(token));
       assert.equal(res.status, 401);
       assert.deepEqual(res.body, refused('no key of the issuer matches the token (kid)'));
       // Tokens of the key that stayed are not affected.
-      assert.deepEqual((await gql(g.url, me, bearer(await sign(keyA, { sub: '9' })))).body, { data: { me: { id: '9' } } });
+      assert.deepEqual((await gql(g.url, me, bearer(await sign(keyA, { sub: '9' })))).body, {
+        data: { me: { id: '9' } },
+      });
       await g.proc.kill();
     } finally {
       await rotating.stop();

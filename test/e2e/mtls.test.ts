@@ -9,7 +9,9 @@ import { runCli } from '../../harness/process.ts';
 import { startStack, type Stack } from '../../harness/stack.ts';
 
 const query = { query: '{ users(first: 2) { id name } topProducts(first: 1) { upc } }' };
-const users = allUsers().slice(0, 2).map((u) => ({ id: u.id, name: u.name }));
+const users = allUsers()
+  .slice(0, 2)
+  .map((u) => ({ id: u.id, name: u.name }));
 
 describe('mTLS to a subgraph that requires client certificates', () => {
   let pki: TestPki;
@@ -28,18 +30,24 @@ describe('mTLS to a subgraph that requires client certificates', () => {
   it('the subgraph really is HTTPS and really demands a client certificate', async () => {
     assert.match(stack.subgraphs.accounts.url, /^https:\/\/127\.0\.0\.1:\d+\/graphql$/);
     const anonymous = new Agent({ connect: { ca: readFileSync(pki.ca, 'utf8') } });
-    await assert.rejects(undiciFetch(stack.subgraphs.accounts.url.replace('/graphql', '/health'), { dispatcher: anonymous }));
+    await assert.rejects(
+      undiciFetch(stack.subgraphs.accounts.url.replace('/graphql', '/health'), { dispatcher: anonymous }),
+    );
   });
 
   it('works with the right client certificate (files in config)', async () => {
-    const gw = await stack.startGateway({ subgraphs: { accounts: { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } } } });
+    const gw = await stack.startGateway({
+      subgraphs: { accounts: { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } } },
+    });
     const res = await gql(gw.url, query);
     assert.deepEqual(res.body, { data: { users, topProducts: [{ upc: '1' }] } });
   });
 
   it('works with PEM strings inline in config', async () => {
     const pem = (f: string) => readFileSync(f, 'utf8');
-    const gw = await stack.startGateway({ subgraphs: { accounts: { tls: { ca: pem(pki.ca), cert: pem(pki.clientCert), key: pem(pki.clientKey) } } } });
+    const gw = await stack.startGateway({
+      subgraphs: { accounts: { tls: { ca: pem(pki.ca), cert: pem(pki.clientCert), key: pem(pki.clientKey) } } },
+    });
     assert.deepEqual((await gql(gw.url, query)).body, { data: { users, topProducts: [{ upc: '1' }] } });
   });
 
@@ -54,21 +62,35 @@ describe('mTLS to a subgraph that requires client certificates', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, {
         data: null,
-        errors: [{ message: 'Subgraph "accounts" is unavailable', path: ['users'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'accounts' } }],
+        errors: [
+          {
+            message: 'Subgraph "accounts" is unavailable',
+            path: ['users'],
+            extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'accounts' },
+          },
+        ],
       });
       const line = await gw.proc.waitForLog('subgraph request failed');
       assert.equal(line['subgraph'], 'accounts');
       assert.match(String(line['cause']), /certificate|alert|ECONNRESET|UND_ERR_SOCKET|SELF_SIGNED|UNABLE_TO_VERIFY/i);
       // The other subgraphs still serve.
-      assert.deepEqual((await gql(gw.url, { query: '{ topProducts(first: 1) { upc } }' })).body, { data: { topProducts: [{ upc: '1' }] } });
+      assert.deepEqual((await gql(gw.url, { query: '{ topProducts(first: 1) { upc } }' })).body, {
+        data: { topProducts: [{ upc: '1' }] },
+      });
     });
   }
 
   it('a bad certificate path fails start-up naming the key', async () => {
-    writeFileSync(`${stack.dir}/bad.yaml`, `supergraph: { file: ${stack.supergraphFile} }\nsubgraphs:\n  accounts:\n    tls: { cert: ${pki.dir}/nope.crt, key: ${pki.clientKey} }\n`);
+    writeFileSync(
+      `${stack.dir}/bad.yaml`,
+      `supergraph: { file: ${stack.supergraphFile} }\nsubgraphs:\n  accounts:\n    tls: { cert: ${pki.dir}/nope.crt, key: ${pki.clientKey} }\n`,
+    );
     await using bad = runCli(['gateway', '--config', `${stack.dir}/bad.yaml`]);
     assert.equal(await bad.exited, 78);
-    assert.equal(bad.stderr.join(''), `CONFIG_INVALID: ${stack.dir}/bad.yaml has 1 problem\n  subgraphs.accounts.tls.cert: cannot read ${pki.dir}/nope.crt (ENOENT)\n`);
+    assert.equal(
+      bad.stderr.join(''),
+      `CONFIG_INVALID: ${stack.dir}/bad.yaml has 1 problem\n  subgraphs.accounts.tls.cert: cannot read ${pki.dir}/nope.crt (ENOENT)\n`,
+    );
   });
 
   it('serves the gateway itself over TLS, optionally requiring client certificates', async () => {
@@ -79,9 +101,21 @@ describe('mTLS to a subgraph that requires client certificates', () => {
     assert.match(gw.url, /^https:/);
     const pem = (f: string) => readFileSync(f, 'utf8');
     const withCert = new Agent({ connect: { ca: pem(pki.ca), cert: pem(pki.clientCert), key: pem(pki.clientKey) } });
-    const res = await undiciFetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query), dispatcher: withCert });
+    const res = await undiciFetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(query),
+      dispatcher: withCert,
+    });
     assert.deepEqual(await res.json(), { data: { users, topProducts: [{ upc: '1' }] } });
     const noCert = new Agent({ connect: { ca: pem(pki.ca) } });
-    await assert.rejects(undiciFetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query), dispatcher: noCert }));
+    await assert.rejects(
+      undiciFetch(gw.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(query),
+        dispatcher: noCert,
+      }),
+    );
   });
 });

@@ -6,12 +6,20 @@ import { describe, it } from 'node:test';
 import { cleanEnv, run } from '../../harness/package.ts';
 import { repoRoot } from '../../harness/process.ts';
 
-const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string }; bin: Record<string, string>; scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  engines: { node: string };
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+};
 const required = Number(/^>=(\d+)$/.exec(pkg.engines.node)![1]);
 
 /** A Node older than the required one on this machine (Debian's, under /usr/bin), with its version. */
 function olderNode(): { path: string; version: string } | undefined {
-  const candidates = new Set(['/usr/bin/node', '/usr/local/bin/node', ...(process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'node'))]);
+  const candidates = new Set([
+    '/usr/bin/node',
+    '/usr/local/bin/node',
+    ...(process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'node')),
+  ]);
   for (const path of candidates) {
     if (!existsSync(path)) continue;
     try {
@@ -26,8 +34,13 @@ function olderNode(): { path: string; version: string } | undefined {
 
 const old = olderNode();
 // The CI machines ship Node 20 next to the Node 24 that .ci/run installs: there, this must run.
-if (!old && process.env['CI']) throw new Error(`CI is set but no Node older than ${required} was found: the launcher's version check would go untested`);
-const skip = old ? false : `no Node older than ${required} on this machine (the launcher's check needs one to run against)`;
+if (!old && process.env['CI'])
+  throw new Error(
+    `CI is set but no Node older than ${required} was found: the launcher's version check would go untested`,
+  );
+const skip = old
+  ? false
+  : `no Node older than ${required} on this machine (the launcher's check needs one to run against)`;
 
 describe(`every entry point refuses a Node older than ${required} in one line`, { skip }, () => {
   const line = (rerun: string) =>
@@ -36,8 +49,14 @@ describe(`every entry point refuses a Node older than ${required} in one line`, 
   const oldEnv = () => cleanEnv({ PATH: `${dirname(old!.path)}${delimiter}${process.env['PATH'] ?? ''}` });
 
   it('the tessera launcher (what `bin` and the Docker image run)', async () => {
-    const res = await run(old!.path, [join(repoRoot, pkg.bin['tessera']!), 'gateway', '--config', 'my config.yaml'], { cwd: repoRoot });
-    assert.deepEqual(res, { code: 1, stdout: '', stderr: line(`npx -y node@${required} ${join(repoRoot, 'bin/tessera.js')} gateway --config 'my config.yaml'`) });
+    const res = await run(old!.path, [join(repoRoot, pkg.bin['tessera']!), 'gateway', '--config', 'my config.yaml'], {
+      cwd: repoRoot,
+    });
+    assert.deepEqual(res, {
+      code: 1,
+      stdout: '',
+      stderr: line(`npx -y node@${required} ${join(repoRoot, 'bin/tessera.js')} gateway --config 'my config.yaml'`),
+    });
   });
 
   it('npm start, npm test and npm run build stop at the check, before Node reads any TypeScript', async () => {
@@ -45,8 +64,13 @@ describe(`every entry point refuses a Node older than ${required} in one line`, 
       const res = await run('npm', ['run', script], { cwd: repoRoot, env: oldEnv(), timeoutMs: 60_000 });
       assert.notEqual(res.code, 0, script);
       // npm adds its own "> tessera-gateway start" banner and exit-code lines around ours.
-      const ours = res.stderr.split('\n').filter((l) => l.startsWith('tessera ') || /ERR_|Could not find|\.ts\b/.test(l));
-      const rerun = script === 'start' ? `npx -y node@${required} ${join(repoRoot, 'bin/tessera.js')} dev` : `npx -y node@${required} "$(command -v npm)" run ${script}`;
+      const ours = res.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('tessera ') || /ERR_|Could not find|\.ts\b/.test(l));
+      const rerun =
+        script === 'start'
+          ? `npx -y node@${required} ${join(repoRoot, 'bin/tessera.js')} dev`
+          : `npx -y node@${required} "$(command -v npm)" run ${script}`;
       assert.deepEqual(ours, [line(rerun).trimEnd()], `${script}: ${res.stderr}`);
     }
   });

@@ -17,7 +17,16 @@ describe('operation limits and static cost, before any planning', () => {
           operationLimits: { maxDepth: 4, maxAliases: 2, maxRootFields: 2, maxTokens: 60, maxDirectivesPerField: 1 },
           cost: { maxCost: 100 },
           // No `redis`: the in-memory store. Each API key the tests send is issued (a budget of its own).
-          rateLimit: { windowMs: 60_000, costPerWindow: 1_000, requestsPerWindow: 25, identifyBy: [{ header: 'x-api-key' }, 'ip'], apiKeys: ['memory-key', 'another-key', 'count-key', 'subgraph-cap'].map((k) => ({ sha256: createHash('sha256').update(k).digest('hex'), name: k })) },
+          rateLimit: {
+            windowMs: 60_000,
+            costPerWindow: 1_000,
+            requestsPerWindow: 25,
+            identifyBy: [{ header: 'x-api-key' }, 'ip'],
+            apiKeys: ['memory-key', 'another-key', 'count-key', 'subgraph-cap'].map((k) => ({
+              sha256: createHash('sha256').update(k).digest('hex'),
+              name: k,
+            })),
+          },
         },
         // The gateway protects inventory: two requests, then one per 100 s.
         subgraphs: { inventory: { rateLimit: { requestsPerSecond: 0.01, burst: 2 } } },
@@ -31,12 +40,37 @@ describe('operation limits and static cost, before any planning', () => {
   const names = (n: number) => Array.from({ length: n }, () => 'name').join(' ');
 
   const cases: Array<{ limit: string; code: string; atLimit: string; over: string }> = [
-    { limit: 'maxDepth 4', code: 'MAX_DEPTH_EXCEEDED', atLimit: '{ topProducts(first: 1) { category { products(first: 1) { name } } } }', over: '{ topProducts(first: 1) { category { products(first: 1) { category { name } } } } }' },
-    { limit: 'maxAliases 2', code: 'MAX_ALIASES_EXCEEDED', atLimit: '{ a: topProducts(first: 1) { x: name } }', over: '{ a: topProducts(first: 1) { x: name y: upc } }' },
-    { limit: 'maxRootFields 2', code: 'MAX_ROOT_FIELDS_EXCEEDED', atLimit: '{ topProducts(first: 1) { name } users(first: 1) { id } }', over: '{ topProducts(first: 1) { name } users(first: 1) { id } __typename }' },
+    {
+      limit: 'maxDepth 4',
+      code: 'MAX_DEPTH_EXCEEDED',
+      atLimit: '{ topProducts(first: 1) { category { products(first: 1) { name } } } }',
+      over: '{ topProducts(first: 1) { category { products(first: 1) { category { name } } } } }',
+    },
+    {
+      limit: 'maxAliases 2',
+      code: 'MAX_ALIASES_EXCEEDED',
+      atLimit: '{ a: topProducts(first: 1) { x: name } }',
+      over: '{ a: topProducts(first: 1) { x: name y: upc } }',
+    },
+    {
+      limit: 'maxRootFields 2',
+      code: 'MAX_ROOT_FIELDS_EXCEEDED',
+      atLimit: '{ topProducts(first: 1) { name } users(first: 1) { id } }',
+      over: '{ topProducts(first: 1) { name } users(first: 1) { id } __typename }',
+    },
     // `{ topProducts ( first : 1 ) {` is 8 tokens, the closing braces 2: 50 names make 60.
-    { limit: 'maxTokens 60', code: 'MAX_TOKENS_EXCEEDED', atLimit: `{ topProducts(first: 1) { ${names(50)} } }`, over: `{ topProducts(first: 1) { ${names(51)} } }` },
-    { limit: 'maxDirectivesPerField 1', code: 'MAX_DIRECTIVES_EXCEEDED', atLimit: '{ topProducts(first: 1) { name @include(if: true) } }', over: '{ topProducts(first: 1) { name @include(if: true) @skip(if: false) } }' },
+    {
+      limit: 'maxTokens 60',
+      code: 'MAX_TOKENS_EXCEEDED',
+      atLimit: `{ topProducts(first: 1) { ${names(50)} } }`,
+      over: `{ topProducts(first: 1) { ${names(51)} } }`,
+    },
+    {
+      limit: 'maxDirectivesPerField 1',
+      code: 'MAX_DIRECTIVES_EXCEEDED',
+      atLimit: '{ topProducts(first: 1) { name @include(if: true) } }',
+      over: '{ topProducts(first: 1) { name @include(if: true) @skip(if: false) } }',
+    },
   ];
   for (const c of cases) {
     it(`${c.limit}: at the limit passes, one over is refused with ${c.code}`, async () => {
@@ -59,7 +93,15 @@ describe('operation limits and static cost, before any planning', () => {
     const res = await gql(stack.url, { query: huge });
     assert.equal(res.status, 400);
     // Token 61 starts at column 121: the parser stopped there, not at the end of the 5 MB.
-    assert.deepEqual(res.body, { errors: [{ message: 'The document has more than 60 tokens; parsing stopped there.', locations: [{ line: 1, column: 121 }], extensions: { code: 'MAX_TOKENS_EXCEEDED' } }] });
+    assert.deepEqual(res.body, {
+      errors: [
+        {
+          message: 'The document has more than 60 tokens; parsing stopped there.',
+          locations: [{ line: 1, column: 121 }],
+          extensions: { code: 'MAX_TOKENS_EXCEEDED' },
+        },
+      ],
+    });
     const after = await gql(stack.url, { query: '{ topProducts(first: 1) { name } }' });
     assert.deepEqual(after.body, { data: { topProducts: [{ name: P[0]!.name }] } });
   });
@@ -67,16 +109,28 @@ describe('operation limits and static cost, before any planning', () => {
   it('refuses an operation estimated above maxCost before calling any subgraph', async () => {
     await reset();
     // 10 products × (1 + 10 reviews × (1 + author 1)) = 210
-    const res = await gql(stack.url, { query: '{ topProducts(first: 10) { reviews(first: 10) { author { name } } } }' });
+    const res = await gql(stack.url, {
+      query: '{ topProducts(first: 10) { reviews(first: 10) { author { name } } } }',
+    });
     assert.equal(res.status, 400);
     assert.deepEqual(res.body, {
-      errors: [{ message: 'Operation estimated cost 210 exceeds the maximum of 100.', extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 210, max: 100 } } }],
+      errors: [
+        {
+          message: 'Operation estimated cost 210 exceeds the maximum of 100.',
+          extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 210, max: 100 } },
+        },
+      ],
     });
-    for (const s of Object.values(stack.subgraphs)) assert.equal((await s.stats()).requests, 0, `${s.name} was not called`);
+    for (const s of Object.values(stack.subgraphs))
+      assert.equal((await s.stats()).requests, 0, `${s.name} was not called`);
   });
 
   it('reports the estimate in extensions.cost when the client asks, and in a metric', async () => {
-    const res = await gql(stack.url, { query: '{ topProducts(first: 3) { name reviews(first: 2) { body } } }' }, { 'x-tessera-cost': 'true' });
+    const res = await gql(
+      stack.url,
+      { query: '{ topProducts(first: 3) { name reviews(first: 2) { body } } }' },
+      { 'x-tessera-cost': 'true' },
+    );
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.extensions, { cost: { estimated: 3 * (1 + 2), max: 100 } });
     const plain = await gql(stack.url, { query: '{ topProducts(first: 1) { name } }' });
@@ -120,7 +174,13 @@ describe('operation limits and static cost, before any planning', () => {
     assert.deepEqual(bodies[1], bodies[0]);
     assert.deepEqual(bodies[2], {
       data: { topProducts: [{ upc: P[0]!.upc, inStock: null }] },
-      errors: [{ message: 'Subgraph "inventory" is over the gateway\'s request-rate limit for it', path: ['topProducts', 0, 'inStock'], extensions: { code: 'SUBGRAPH_RATE_LIMITED', serviceName: 'inventory' } }],
+      errors: [
+        {
+          message: 'Subgraph "inventory" is over the gateway\'s request-rate limit for it',
+          path: ['topProducts', 0, 'inStock'],
+          extensions: { code: 'SUBGRAPH_RATE_LIMITED', serviceName: 'inventory' },
+        },
+      ],
     });
     assert.equal((await stack.subgraphs.inventory.stats()).requests, 2);
   });

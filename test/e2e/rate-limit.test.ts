@@ -33,11 +33,21 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 function assertLimited(res: GqlResponse, cost: number, spentSinceMs: number): void {
   assert.equal(res.status, 429);
   const retryAfter = Number(res.headers.get('retry-after'));
-  assert.deepEqual(res.body, { errors: [{ message: `Rate limit exceeded: this operation costs ${cost} and the cost budget for this window is spent. Retry in ${retryAfter} s.`, extensions: { code: 'RATE_LIMITED', cost } }] });
+  assert.deepEqual(res.body, {
+    errors: [
+      {
+        message: `Rate limit exceeded: this operation costs ${cost} and the cost budget for this window is spent. Retry in ${retryAfter} s.`,
+        extensions: { code: 'RATE_LIMITED', cost },
+      },
+    ],
+  });
   assert.equal(res.headers.get('ratelimit-policy'), slowPolicy);
   const fits = cost * 3_600; // seconds until `cost` units have refilled, from the first spend
   const elapsed = Math.ceil((Date.now() - spentSinceMs) / 1000);
-  assert.ok(retryAfter <= fits && retryAfter >= fits - elapsed, `Retry-After ${retryAfter}, expected ${fits - elapsed}..${fits}`);
+  assert.ok(
+    retryAfter <= fits && retryAfter >= fits - elapsed,
+    `Retry-After ${retryAfter}, expected ${fits - elapsed}..${fits}`,
+  );
   assert.equal(res.headers.get('ratelimit'), `"cost";r=0;t=${retryAfter + 72_000 - fits}`);
 }
 
@@ -65,7 +75,11 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
       auth: { issuers: [{ issuer: ISSUER, jwksUrl: jwks.url, audiences: [AUDIENCE] }] },
       operationLimits: { maxDepth: 4 },
       cost: { maxCost: 1000 },
-      rateLimit: { identifyBy: [{ claim: 'sub' }, { header: 'x-api-key' }, 'ip'], trustedProxies: ['127.0.0.1'], ...rateLimit },
+      rateLimit: {
+        identifyBy: [{ claim: 'sub' }, { header: 'x-api-key' }, 'ip'],
+        trustedProxies: ['127.0.0.1'],
+        ...rateLimit,
+      },
     },
   });
 
@@ -76,7 +90,12 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
     await redis.start();
     token = async (claims) => ({ authorization: `Bearer ${await sign(key, claims)}` });
     stack = await startStack({ noGateway: true });
-    const slow = { windowMs: SLOW_WINDOW_MS, costPerWindow: 20, tiers: { claim: 'plan', plans: { pro: { costPerWindow: 40 } } }, refusedCost: 5 };
+    const slow = {
+      windowMs: SLOW_WINDOW_MS,
+      costPerWindow: 20,
+      tiers: { claim: 'plan', plans: { pro: { costPerWindow: 40 } } },
+      refusedCost: 5,
+    };
     const apiKeys = [
       { sha256: sha256('acme-secret-1'), name: 'acme', tier: 'pro' },
       { sha256: sha256('beta-secret-1').toUpperCase(), name: 'beta' },
@@ -151,15 +170,32 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
     }
   });
 
-  it('rotating unverified API keys never get more than the client IP\'s one budget', async () => {
+  it("rotating unverified API keys never get more than the client IP's one budget", async () => {
     const from = { 'x-forwarded-for': '198.51.100.10' };
     const t0 = Date.now();
     const results: GqlResponse[] = [];
-    for (let i = 0; i < 6; i++) results.push(await gql(open.url, five, { ...from, 'x-api-key': `rotated-${i}-${Math.random()}` }));
-    assert.deepEqual(results.map((r) => [r.status, remaining(r)]), [[200, '15'], [200, '10'], [200, '5'], [200, '0'], [429, '0'], [429, '0']]);
+    for (let i = 0; i < 6; i++)
+      results.push(await gql(open.url, five, { ...from, 'x-api-key': `rotated-${i}-${Math.random()}` }));
+    assert.deepEqual(
+      results.map((r) => [r.status, remaining(r)]),
+      [
+        [200, '15'],
+        [200, '10'],
+        [200, '5'],
+        [200, '0'],
+        [429, '0'],
+        [429, '0'],
+      ],
+    );
     assertLimited(results[5]!, 5, t0);
     assertLimited(await gql(open.url, five, from), 5, t0); // no key at all: the same budget
-    assert.ok(open.proc.logs().some((l) => String(l['msg']).startsWith('rate limits: `identifyBy` names a header but no `apiKeys` are configured')));
+    assert.ok(
+      open.proc
+        .logs()
+        .some((l) =>
+          String(l['msg']).startsWith('rate limits: `identifyBy` names a header but no `apiKeys` are configured'),
+        ),
+    );
   });
 
   it('verified API keys get their own budget (and tier); an unknown key is refused with 401', async () => {
@@ -183,7 +219,11 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
     for (const [name, headers] of unknown) {
       const bad = await gql(keyed.url, five, headers);
       assert.equal(bad.status, 401, name);
-      assert.deepEqual(bad.body, { errors: [{ message: 'The API key in x-api-key is not valid.', extensions: { code: 'UNAUTHENTICATED' } }] }, name);
+      assert.deepEqual(
+        bad.body,
+        { errors: [{ message: 'The API key in x-api-key is not valid.', extensions: { code: 'UNAUTHENTICATED' } }] },
+        name,
+      );
       assert.equal(bad.headers.get('ratelimit'), null, `${name}: refused before any budget is looked at`);
     }
   });
@@ -192,33 +232,76 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
     const via = (xff: string) => gql(open.url, five, { 'x-forwarded-for': xff });
     let t0 = Date.now();
     const sameNet = [];
-    for (const xff of ['2001:db8:1:2::1', '[2001:db8:1:2::2]:4711', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:a::b, 127.0.0.1', '2001:db8:1:2::5']) sameNet.push(await via(xff));
-    assert.deepEqual(sameNet.map((r) => [r.status, remaining(r)]), [[200, '15'], [200, '10'], [200, '5'], [200, '0'], [429, '0']]);
+    for (const xff of [
+      '2001:db8:1:2::1',
+      '[2001:db8:1:2::2]:4711',
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:db8:1:2:a::b, 127.0.0.1',
+      '2001:db8:1:2::5',
+    ])
+      sameNet.push(await via(xff));
+    assert.deepEqual(
+      sameNet.map((r) => [r.status, remaining(r)]),
+      [
+        [200, '15'],
+        [200, '10'],
+        [200, '5'],
+        [200, '0'],
+        [429, '0'],
+      ],
+    );
     assertLimited(sameNet[4]!, 5, t0);
     const nextNet = await via('2001:db8:1:3::1');
     assert.deepEqual([nextNet.status, remaining(nextNet)], [200, '15']);
 
     t0 = Date.now();
     const v4 = [];
-    for (const xff of ['198.51.100.20', '::ffff:198.51.100.20', '198.51.100.20:5555', '[::ffff:198.51.100.20]:80', '::ffff:c633:6414']) v4.push(await via(xff));
-    assert.deepEqual(v4.map((r) => [r.status, remaining(r)]), [[200, '15'], [200, '10'], [200, '5'], [200, '0'], [429, '0']]);
+    for (const xff of [
+      '198.51.100.20',
+      '::ffff:198.51.100.20',
+      '198.51.100.20:5555',
+      '[::ffff:198.51.100.20]:80',
+      '::ffff:c633:6414',
+    ])
+      v4.push(await via(xff));
+    assert.deepEqual(
+      v4.map((r) => [r.status, remaining(r)]),
+      [
+        [200, '15'],
+        [200, '10'],
+        [200, '5'],
+        [200, '0'],
+        [429, '0'],
+      ],
+    );
     assertLimited(v4[4]!, 5, t0);
   });
 
   it('refused documents spend refusedCost: repeated until the budget is gone, the next admissible operation gets 429', async () => {
     const from = { 'x-forwarded-for': '198.51.100.40' };
     const t0 = Date.now();
-    const expensive = { errors: [{ message: 'Operation estimated cost 1200 exceeds the maximum of 1000.', extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 1200, max: 1000 } } }] };
+    const expensive = {
+      errors: [
+        {
+          message: 'Operation estimated cost 1200 exceeds the maximum of 1000.',
+          extensions: { code: 'COST_ESTIMATED_TOO_EXPENSIVE', cost: { estimated: 1200, max: 1000 } },
+        },
+      ],
+    };
     const refusals = [];
-    for (const doc of [tooExpensive, tooDeep, tooExpensive, tooDeep, tooExpensive]) refusals.push(await gql(open.url, doc, from));
+    for (const doc of [tooExpensive, tooDeep, tooExpensive, tooDeep, tooExpensive])
+      refusals.push(await gql(open.url, doc, from));
     // The refusal is what the client gets, also once the budget is spent (the last one): RateLimit shows it.
-    assert.deepEqual(refusals.map((r) => [r.status, r.body.errors[0].extensions.code, remaining(r)]), [
-      [400, 'COST_ESTIMATED_TOO_EXPENSIVE', '15'],
-      [400, 'MAX_DEPTH_EXCEEDED', '10'],
-      [400, 'COST_ESTIMATED_TOO_EXPENSIVE', '5'],
-      [400, 'MAX_DEPTH_EXCEEDED', '0'],
-      [400, 'COST_ESTIMATED_TOO_EXPENSIVE', '0'],
-    ]);
+    assert.deepEqual(
+      refusals.map((r) => [r.status, r.body.errors[0].extensions.code, remaining(r)]),
+      [
+        [400, 'COST_ESTIMATED_TOO_EXPENSIVE', '15'],
+        [400, 'MAX_DEPTH_EXCEEDED', '10'],
+        [400, 'COST_ESTIMATED_TOO_EXPENSIVE', '5'],
+        [400, 'MAX_DEPTH_EXCEEDED', '0'],
+        [400, 'COST_ESTIMATED_TOO_EXPENSIVE', '0'],
+      ],
+    );
     assert.deepEqual(refusals[4]!.body, expensive);
     for (const r of refusals) assert.equal(r.headers.get('ratelimit-policy'), slowPolicy);
     assert.equal(refusals[4]!.headers.get('retry-after'), null);
@@ -227,7 +310,9 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
 
   it('admits exactly N of 200 parallel requests against a budget of N, across two replicas', async () => {
     const headers = await token({ sub: 'dave' });
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => gql(i % 2 ? open.url : closed.url, typename, headers)));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => gql(i % 2 ? open.url : closed.url, typename, headers)),
+    );
     const statuses = results.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 200).length, 20);
     assert.equal(statuses.filter((s) => s === 429).length, 180);
@@ -238,13 +323,17 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
     // earlier Redis call still pending: before the deadline was the request's own, those waited
     // for the earlier call's timeout and then their own (up to 2 × 1000 ms).
     const headers = await token({ sub: 'erin' });
-    const warned = (g: Gateway) => g.proc.logs().filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length;
+    const warned = (g: Gateway) =>
+      g.proc.logs().filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length;
     const warnedBefore = [warned(open), warned(closed)];
     redis.pause();
     const sent: Array<Promise<{ mode: string; res: GqlResponse; ms: number }>> = [];
     try {
       for (let i = 0; i < 40; i++) {
-        for (const [mode, g] of [['open', open], ['closed', closed]] as const) {
+        for (const [mode, g] of [
+          ['open', open],
+          ['closed', closed],
+        ] as const) {
           const t = performance.now();
           sent.push(gql(g.url, typename, headers).then((res) => ({ mode, res, ms: performance.now() - t })));
         }
@@ -252,54 +341,119 @@ describe('cost-based rate limits shared through a real Redis', { skip: hasRedis 
       }
       const results = await Promise.all(sent);
       const slowest = Math.max(...results.map((r) => r.ms));
-      assert.ok(slowest < 1_500, `the slowest request took ${Math.round(slowest)} ms; the deadline is 1000 ms from the request's own call`);
+      assert.ok(
+        slowest < 1_500,
+        `the slowest request took ${Math.round(slowest)} ms; the deadline is 1000 ms from the request's own call`,
+      );
       for (const { mode, res } of results) {
         if (mode === 'open') {
-          assert.deepEqual([res.status, res.body, res.headers.get('ratelimit')], [200, { data: { __typename: 'Query' } }, null]);
+          assert.deepEqual(
+            [res.status, res.body, res.headers.get('ratelimit')],
+            [200, { data: { __typename: 'Query' } }, null],
+          );
         } else {
-          assert.deepEqual([res.status, res.body, res.headers.get('retry-after')], [503, { errors: [{ message: 'Rate limits cannot be checked right now; retry shortly.', extensions: { code: 'RATE_LIMIT_UNAVAILABLE' } }] }, '1']);
+          assert.deepEqual(
+            [res.status, res.body, res.headers.get('retry-after')],
+            [
+              503,
+              {
+                errors: [
+                  {
+                    message: 'Rate limits cannot be checked right now; retry shortly.',
+                    extensions: { code: 'RATE_LIMIT_UNAVAILABLE' },
+                  },
+                ],
+              },
+              '1',
+            ],
+          );
         }
       }
     } finally {
       redis.resume();
     }
     await sleep(100);
-    assert.deepEqual([warned(open), warned(closed)], [warnedBefore[0]! + 1, warnedBefore[1]! + 1], 'one warning per outage, not per request');
-    const metered = await eventually(async () => {
-      const r = await gql(open.url, typename, await token({ sub: 'erin-after' }));
-      return r.headers.get('ratelimit') !== null && r;
-    }, 10_000, 'metering to resume');
+    assert.deepEqual(
+      [warned(open), warned(closed)],
+      [warnedBefore[0]! + 1, warnedBefore[1]! + 1],
+      'one warning per outage, not per request',
+    );
+    const metered = await eventually(
+      async () => {
+        const r = await gql(open.url, typename, await token({ sub: 'erin-after' }));
+        return r.headers.get('ratelimit') !== null && r;
+      },
+      10_000,
+      'metering to resume',
+    );
     assert.equal(remaining(metered), '19');
-    await eventually(async () => (await gql(closed.url, typename, await token({ sub: 'erin-after-2' }))).status === 200, 10_000, 'the fail-closed gateway to recover');
+    await eventually(
+      async () => (await gql(closed.url, typename, await token({ sub: 'erin-after-2' }))).status === 200,
+      10_000,
+      'the fail-closed gateway to recover',
+    );
   });
 
   it('Redis killed and restarted: fail-open serves unmetered, fail-closed answers 503, both recover without a restart', async () => {
-    const warnedBefore = open.proc.logs().filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length;
+    const warnedBefore = open.proc
+      .logs()
+      .filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length;
     await redis.kill();
     const served = [];
     for (let i = 0; i < 5; i++) served.push(await gql(open.url, five, await token({ sub: 'frank' })));
-    assert.deepEqual(served.map((r) => r.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      served.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(served[4]!.headers.get('ratelimit'), null, 'no budget was metered');
     await sleep(100);
-    assert.equal(open.proc.logs().filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length, warnedBefore + 1, 'logged once, not per request');
+    assert.equal(
+      open.proc.logs().filter((l) => String(l['msg']).startsWith('rate-limit store unavailable')).length,
+      warnedBefore + 1,
+      'logged once, not per request',
+    );
     const refused = await gql(closed.url, five, await token({ sub: 'frank' }));
     assert.equal(refused.status, 503);
-    assert.deepEqual(refused.body, { errors: [{ message: 'Rate limits cannot be checked right now; retry shortly.', extensions: { code: 'RATE_LIMIT_UNAVAILABLE' } }] });
+    assert.deepEqual(refused.body, {
+      errors: [
+        {
+          message: 'Rate limits cannot be checked right now; retry shortly.',
+          extensions: { code: 'RATE_LIMIT_UNAVAILABLE' },
+        },
+      ],
+    });
     assert.equal(refused.headers.get('retry-after'), '1');
 
     // Redis back on the same port (empty): limits apply again without restarting any gateway.
     await redis.start();
-    await eventually(async () => (await gql(open.url, five, await token({ sub: 'gina' }))).headers.get('ratelimit') !== null, 10_000, 'metering to resume');
+    await eventually(
+      async () => (await gql(open.url, five, await token({ sub: 'gina' }))).headers.get('ratelimit') !== null,
+      10_000,
+      'metering to resume',
+    );
     const hank = await token({ sub: 'hank' });
     const t0 = Date.now();
     const afterRestart = [];
     for (let i = 0; i < 5; i++) afterRestart.push(await gql(open.url, five, hank));
-    assert.deepEqual(afterRestart.map((r) => [r.status, remaining(r)]), [[200, '15'], [200, '10'], [200, '5'], [200, '0'], [429, '0']]);
+    assert.deepEqual(
+      afterRestart.map((r) => [r.status, remaining(r)]),
+      [
+        [200, '15'],
+        [200, '10'],
+        [200, '5'],
+        [200, '0'],
+        [429, '0'],
+      ],
+    );
     assertLimited(afterRestart[4]!, 5, t0);
-    const back = await eventually(async () => {
-      const r = await gql(closed.url, typename, await token({ sub: 'ivy' }));
-      return r.status === 200 && r;
-    }, 10_000, 'the fail-closed gateway to recover');
+    const back = await eventually(
+      async () => {
+        const r = await gql(closed.url, typename, await token({ sub: 'ivy' }));
+        return r.status === 200 && r;
+      },
+      10_000,
+      'the fail-closed gateway to recover',
+    );
     assert.deepEqual(back.body, { data: { __typename: 'Query' } });
   });
 });

@@ -15,12 +15,20 @@ const U = new Map(users().map((u) => [u.id, u]));
 const S = new Map(stock().map((s) => [`${s.sku}|${s.variant}`, s]));
 const expected = {
   data: {
-    topProducts: products().slice(0, 3).map((p) => ({
-      upc: p.upc,
-      name: p.name,
-      inStock: S.get(`${p.sku}|${p.variant}`)!.quantity > 0,
-      reviews: reviews().filter((r) => r.productUpc === p.upc).slice(0, 1).map((r) => ({ body: r.body, author: { username: U.get(r.authorId)!.username, name: U.get(r.authorId)!.name } })),
-    })),
+    topProducts: products()
+      .slice(0, 3)
+      .map((p) => ({
+        upc: p.upc,
+        name: p.name,
+        inStock: S.get(`${p.sku}|${p.variant}`)!.quantity > 0,
+        reviews: reviews()
+          .filter((r) => r.productUpc === p.upc)
+          .slice(0, 1)
+          .map((r) => ({
+            body: r.body,
+            author: { username: U.get(r.authorId)!.username, name: U.get(r.authorId)!.name },
+          })),
+      })),
   },
 };
 
@@ -56,9 +64,15 @@ describe('supergraph reloads under load', () => {
       while (!stop) {
         inFlight++;
         try {
-          const res = await pool.request({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+          const res = await pool.request({
+            path: '/graphql',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query }),
+          });
           const text = await res.body.text();
-          if (res.statusCode !== 200 || !isDeepStrictEqual(parseOr(text, null), expected)) failures.push(`${res.statusCode} ${text.slice(0, 300)}`);
+          if (res.statusCode !== 200 || !isDeepStrictEqual(parseOr(text, null), expected))
+            failures.push(`${res.statusCode} ${text.slice(0, 300)}`);
         } catch (err) {
           failures.push(`client error: ${(err as Error).message}`);
         } finally {
@@ -75,7 +89,11 @@ describe('supergraph reloads under load', () => {
         writeGeneration(stack, i);
         inFlightAtReload.push(inFlight);
         stack.gateway.child.kill('SIGHUP');
-        await eventually(async () => stack.gateway.logs().filter((l) => l['msg'] === 'supergraph reloaded').length >= i, 10_000, `reload ${i}`);
+        await eventually(
+          async () => stack.gateway.logs().filter((l) => l['msg'] === 'supergraph reloaded').length >= i,
+          10_000,
+          `reload ${i}`,
+        );
         await sleep(150);
       }
       await sleep(300);
@@ -85,17 +103,32 @@ describe('supergraph reloads under load', () => {
       await pool.close();
     }
 
-    assert.ok(inFlightAtReload.every((n) => n > 0), `every reload happened under load (in flight at each: ${inFlightAtReload.join(',')})`);
-    assert.deepEqual({ failed: failures.length, firstFailures: failures.slice(0, 3) }, { failed: 0, firstFailures: [] }, `${failures.length} of ${total} requests failed`);
+    assert.ok(
+      inFlightAtReload.every((n) => n > 0),
+      `every reload happened under load (in flight at each: ${inFlightAtReload.join(',')})`,
+    );
+    assert.deepEqual(
+      { failed: failures.length, firstFailures: failures.slice(0, 3) },
+      { failed: 0, firstFailures: [] },
+      `${failures.length} of ${total} requests failed`,
+    );
     t.diagnostic(`reload-under-load: ${total} requests over 20 reloads, ${failures.length} failed`);
 
     // Every superseded generation drained and closed, none by the timeout; one client per subgraph
     // is left. The ten URL changes made 4 clients each; the ten schema-only reloads made none.
-    await eventually(async () => (await metric(stack.metricsUrl, 'tessera_supergraph_generations')) === 1, 5000, 'superseded generations to close');
-    for (const n of allSubgraphs) assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: n }), 1, n);
+    await eventually(
+      async () => (await metric(stack.metricsUrl, 'tessera_supergraph_generations')) === 1,
+      5000,
+      'superseded generations to close',
+    );
+    for (const n of allSubgraphs)
+      assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: n }), 1, n);
     assert.equal(await metric(stack.metricsUrl, 'tessera_supergraph_drain_timeouts_total'), 0);
     const closed = stack.gateway.logs().filter((l) => l['msg'] === 'superseded supergraph generation closed');
-    assert.deepEqual(closed.map((l) => l['generation']), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      closed.map((l) => l['generation']),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     const created = stack.gateway.logs().filter((l) => l['msg'] === 'subgraph client created');
     assert.equal(created.length, 4 + 10 * 4);
   });
@@ -104,16 +137,28 @@ describe('supergraph reloads under load', () => {
     // @apollo/gateway keeps the data source it was given for a name and URL, and hands it back
     // when the subgraph returns: that must reach a live client, not the one closed when it left.
     await using stack = await startStack({ config: { supergraph: { watch: false } } });
-    const compose = (names: typeof allSubgraphs) => writeFileAtomic(stack.supergraphFile, composeOrThrow(names.map((n) => ({ name: n, url: stack.subgraphs[n].url, sdl: exampleSdl(n) }))));
+    const compose = (names: typeof allSubgraphs) =>
+      writeFileAtomic(
+        stack.supergraphFile,
+        composeOrThrow(names.map((n) => ({ name: n, url: stack.subgraphs[n].url, sdl: exampleSdl(n) }))),
+      );
     const stockQuery = { query: '{ topProducts(first: 2) { upc inStock } }' };
     const reload = async (i: number) => {
       stack.gateway.child.kill('SIGHUP');
-      await eventually(async () => stack.gateway.logs().filter((l) => l['msg'] === 'supergraph reloaded').length >= i, 10_000, `reload ${i}`);
+      await eventually(
+        async () => stack.gateway.logs().filter((l) => l['msg'] === 'supergraph reloaded').length >= i,
+        10_000,
+        `reload ${i}`,
+      );
     };
 
     compose(allSubgraphs.filter((n) => n !== 'inventory'));
     await reload(1);
-    await eventually(async () => (await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: 'inventory' })) === 0, 5000, 'the inventory client to close');
+    await eventually(
+      async () => (await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: 'inventory' })) === 0,
+      5000,
+      'the inventory client to close',
+    );
     const without = await gql(stack.url, stockQuery);
     assert.equal(without.status, 400);
     assert.equal(without.body.errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
@@ -121,7 +166,14 @@ describe('supergraph reloads under load', () => {
     compose(allSubgraphs);
     await reload(2);
     const back = await gql(stack.url, stockQuery);
-    assert.deepEqual(back.body, { data: { topProducts: [{ upc: '1', inStock: true }, { upc: '2', inStock: true }] } });
+    assert.deepEqual(back.body, {
+      data: {
+        topProducts: [
+          { upc: '1', inStock: true },
+          { upc: '2', inStock: true },
+        ],
+      },
+    });
     assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_clients', { subgraph: 'inventory' }), 1);
   });
 });

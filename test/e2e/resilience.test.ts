@@ -26,7 +26,8 @@ describe('timeouts and retries', () => {
   after(async () => {
     await stack?.[Symbol.asyncDispose]();
   });
-  const reset = () => Promise.all(Object.values(stack.subgraphs).map((s) => Promise.all([s.resetStats(), s.fault(null)])));
+  const reset = () =>
+    Promise.all(Object.values(stack.subgraphs).map((s) => Promise.all([s.resetStats(), s.fault(null)])));
 
   it('a hanging subgraph ends at the per-attempt timeout, retried once, with SUBGRAPH_TIMEOUT', async () => {
     await reset();
@@ -37,7 +38,13 @@ describe('timeouts and retries', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
       data: { topProducts: [{ name: 'Table', reviewCount: null }] },
-      errors: [{ message: 'Subgraph "reviews" did not respond in time', path: ['topProducts', 0, 'reviewCount'], extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'reviews' } }],
+      errors: [
+        {
+          message: 'Subgraph "reviews" did not respond in time',
+          path: ['topProducts', 0, 'reviewCount'],
+          extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'reviews' },
+        },
+      ],
     });
     assert.equal((await stack.subgraphs.reviews.stats()).requests, 2, 'two attempts of 300 ms');
     assert.ok(elapsed >= 600 && elapsed < 1500, `ended after ${elapsed} ms, expected about 2 × 300 ms`);
@@ -49,7 +56,13 @@ describe('timeouts and retries', () => {
     const started = Date.now();
     const res = await gql(stack.url, { query: '{ topProducts(first: 1) { name inStock } }' });
     const elapsed = Date.now() - started;
-    assert.deepEqual(res.body.errors, [{ message: 'Subgraph "inventory" did not respond in time', path: ['topProducts', 0, 'inStock'], extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'inventory' } }]);
+    assert.deepEqual(res.body.errors, [
+      {
+        message: 'Subgraph "inventory" did not respond in time',
+        path: ['topProducts', 0, 'inStock'],
+        extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'inventory' },
+      },
+    ]);
     assert.deepEqual(res.body.data, { topProducts: [{ name: 'Table', inStock: null }] });
     assert.equal((await stack.subgraphs.inventory.stats()).requests, 1, 'no retry once the deadline is spent');
     assert.ok(elapsed >= 400 && elapsed < 1200, `ended after ${elapsed} ms, expected about 400 ms`);
@@ -67,7 +80,13 @@ describe('timeouts and retries', () => {
     const failed = await gql(stack.url, { query: '{ topProducts(first: 2) { upc } }' });
     assert.deepEqual(failed.body, {
       data: null,
-      errors: [{ message: 'Subgraph "products" answered HTTP 503', path: ['topProducts'], extensions: { code: 'SUBGRAPH_HTTP_ERROR', status: 503, serviceName: 'products' } }],
+      errors: [
+        {
+          message: 'Subgraph "products" answered HTTP 503',
+          path: ['topProducts'],
+          extensions: { code: 'SUBGRAPH_HTTP_ERROR', status: 503, serviceName: 'products' },
+        },
+      ],
     });
     assert.equal((await stack.subgraphs.products.stats()).requests, 3, 'maxAttempts is 3');
   });
@@ -88,7 +107,13 @@ describe('timeouts and retries', () => {
     const res = await gql(stack.url, mutation);
     assert.deepEqual(res.body, {
       data: null,
-      errors: [{ message: 'Subgraph "reviews" answered HTTP 503', path: ['createReview'], extensions: { code: 'SUBGRAPH_HTTP_ERROR', status: 503, serviceName: 'reviews' } }],
+      errors: [
+        {
+          message: 'Subgraph "reviews" answered HTTP 503',
+          path: ['createReview'],
+          extensions: { code: 'SUBGRAPH_HTTP_ERROR', status: 503, serviceName: 'reviews' },
+        },
+      ],
     });
     assert.equal((await stack.subgraphs.reviews.stats()).requests, 1, 'the mutation reached the subgraph exactly once');
 
@@ -104,7 +129,12 @@ describe('circuit breaker', () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack({
-      config: { subgraphs: { all: { retry: { maxAttempts: 1 } }, inventory: { breaker: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 1000 } } } },
+      config: {
+        subgraphs: {
+          all: { retry: { maxAttempts: 1 } },
+          inventory: { breaker: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 1000 } },
+        },
+      },
     });
   });
   after(async () => {
@@ -115,7 +145,8 @@ describe('circuit breaker', () => {
     const inventory = stack.subgraphs.inventory;
     const query = { query: '{ topProducts(first: 1) { name inStock } }' };
     await inventory.fault({ status: 503 });
-    for (let i = 0; i < 4; i++) assert.equal((await gql(stack.url, query)).body.errors[0].extensions.code, 'SUBGRAPH_HTTP_ERROR');
+    for (let i = 0; i < 4; i++)
+      assert.equal((await gql(stack.url, query)).body.errors[0].extensions.code, 'SUBGRAPH_HTTP_ERROR');
     await stack.gateway.waitForLog('circuit breaker open', 2000);
     assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_breaker_state', { subgraph: 'inventory' }), 2);
 
@@ -124,14 +155,28 @@ describe('circuit breaker', () => {
       const res = await gql(stack.url, query);
       assert.deepEqual(res.body, {
         data: { topProducts: [{ name: 'Table', inStock: null }] },
-        errors: [{ message: 'Subgraph "inventory" is failing; its circuit breaker is open', path: ['topProducts', 0, 'inStock'], extensions: { code: 'SUBGRAPH_CIRCUIT_OPEN', serviceName: 'inventory' } }],
+        errors: [
+          {
+            message: 'Subgraph "inventory" is failing; its circuit breaker is open',
+            path: ['topProducts', 0, 'inStock'],
+            extensions: { code: 'SUBGRAPH_CIRCUIT_OPEN', serviceName: 'inventory' },
+          },
+        ],
       });
     }
     assert.equal((await inventory.stats()).requests, 0, 'no request reached the subgraph while open');
     // All five were refused inside the client (none reached the subgraph, above) and counted as such.
-    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_request_duration_seconds_count', { subgraph: 'inventory', outcome: 'SUBGRAPH_CIRCUIT_OPEN' }), 5);
+    assert.equal(
+      await metric(stack.metricsUrl, 'tessera_subgraph_request_duration_seconds_count', {
+        subgraph: 'inventory',
+        outcome: 'SUBGRAPH_CIRCUIT_OPEN',
+      }),
+      5,
+    );
     // Other subgraphs are unaffected.
-    assert.deepEqual((await gql(stack.url, { query: '{ topProducts(first: 1) { name reviewCount } }' })).body, { data: { topProducts: [{ name: 'Table', reviewCount: 3 }] } });
+    assert.deepEqual((await gql(stack.url, { query: '{ topProducts(first: 1) { name reviewCount } }' })).body, {
+      data: { topProducts: [{ name: 'Table', reviewCount: 3 }] },
+    });
 
     await inventory.fault(null);
     await sleep(1100);
@@ -139,7 +184,13 @@ describe('circuit breaker', () => {
     await stack.gateway.waitForLog('circuit breaker closed', 2000);
     assert.ok(stack.gateway.logs().some((l) => l['msg'] === 'circuit breaker half-open'));
     assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_breaker_state', { subgraph: 'inventory' }), 0);
-    assert.equal(await metric(stack.metricsUrl, 'tessera_subgraph_breaker_transitions_total', { subgraph: 'inventory', state: 'open' }), 1);
+    assert.equal(
+      await metric(stack.metricsUrl, 'tessera_subgraph_breaker_transitions_total', {
+        subgraph: 'inventory',
+        state: 'open',
+      }),
+      1,
+    );
     assert.equal((await inventory.stats()).requests, 1, 'one half-open probe');
   });
 });
@@ -147,7 +198,12 @@ describe('circuit breaker', () => {
 describe('retry budget', () => {
   it('under a dead subgraph, retries stay within budgetRatio of requests', async () => {
     await using stack = await startStack({
-      config: { subgraphs: { all: { breaker: { enabled: false } }, reviews: { retry: { maxAttempts: 3, baseDelayMs: 0, budgetRatio: 0.1, budgetMinPerSecond: 0 } } } },
+      config: {
+        subgraphs: {
+          all: { breaker: { enabled: false } },
+          reviews: { retry: { maxAttempts: 3, baseDelayMs: 0, budgetRatio: 0.1, budgetMinPerSecond: 0 } },
+        },
+      },
     });
     await stack.subgraphs.reviews.proc.kill();
     for (let i = 0; i < 50; i++) {
@@ -155,7 +211,9 @@ describe('retry budget', () => {
       assert.equal(res.body.errors[0].extensions.code, 'SUBGRAPH_UNAVAILABLE');
     }
     const retries = await metric(stack.metricsUrl, 'tessera_subgraph_retries_total', { subgraph: 'reviews' });
-    const refused = await metric(stack.metricsUrl, 'tessera_subgraph_retry_budget_exhausted_total', { subgraph: 'reviews' });
+    const refused = await metric(stack.metricsUrl, 'tessera_subgraph_retry_budget_exhausted_total', {
+      subgraph: 'reviews',
+    });
     assert.ok(retries >= 4 && retries <= 5, `retries ${retries} ≤ 10% of 50 requests (100 without a budget)`);
     // Each of the 50 failed first attempts asked for a retry (a granted retry that failed may ask
     // again): the budget refused at least the 45 that did not fit.
@@ -173,7 +231,16 @@ describe('in-flight deduplication and header propagation', () => {
     stack = await startStack({
       config: {
         subgraphs: {
-          all: { headers: { propagate: [{ named: 'x-tenant', rename: 'x-tenant-id' }, { matching: '^x-feature-' }, { named: 'x-locale', default: 'en' }], set: { 'x-gateway': 'tessera' } } },
+          all: {
+            headers: {
+              propagate: [
+                { named: 'x-tenant', rename: 'x-tenant-id' },
+                { matching: '^x-feature-' },
+                { named: 'x-locale', default: 'en' },
+              ],
+              set: { 'x-gateway': 'tessera' },
+            },
+          },
           inventory: { dedupe: false },
         },
       },
@@ -189,7 +256,14 @@ describe('in-flight deduplication and header propagation', () => {
     const query = { query: '{ topProducts(first: 2) { name inStock } }' };
     const [a, b] = await Promise.all([gql(stack.url, query), gql(stack.url, query)]);
     assert.deepEqual(a.body, b.body);
-    assert.deepEqual(a.body, { data: { topProducts: [{ name: 'Table', inStock: true }, { name: 'Couch', inStock: true }] } });
+    assert.deepEqual(a.body, {
+      data: {
+        topProducts: [
+          { name: 'Table', inStock: true },
+          { name: 'Couch', inStock: true },
+        ],
+      },
+    });
     assert.equal((await stack.subgraphs.products.stats()).requests, 1, 'products served both from one request');
     assert.equal((await stack.subgraphs.inventory.stats()).requests, 2, 'inventory has dedupe off');
     assert.ok((await metric(stack.metricsUrl, 'tessera_subgraph_dedupe_hits_total', { subgraph: 'products' })) >= 1);
@@ -210,13 +284,17 @@ describe('in-flight deduplication and header propagation', () => {
 
   it('forwards only allow-listed headers, renamed, plus static ones and the request id', async () => {
     await stack.subgraphs.accounts.resetStats();
-    await gql(stack.url, { query: '{ users(first: 1) { id } }' }, {
-      'x-tenant': 'acme',
-      'x-feature-beta': 'on',
-      authorization: 'Bearer secret',
-      cookie: 'session=1',
-      'x-request-id': 'hdr-test-1',
-    });
+    await gql(
+      stack.url,
+      { query: '{ users(first: 1) { id } }' },
+      {
+        'x-tenant': 'acme',
+        'x-feature-beta': 'on',
+        authorization: 'Bearer secret',
+        cookie: 'session=1',
+        'x-request-id': 'hdr-test-1',
+      },
+    );
     const [received] = (await stack.subgraphs.accounts.stats()).received;
     const h = received!.headers;
     assert.equal(h['x-tenant-id'], 'acme');

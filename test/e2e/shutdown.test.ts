@@ -7,26 +7,43 @@ import { startStack } from '../../harness/stack.ts';
 
 describe('graceful shutdown', () => {
   it('on SIGTERM: readiness 503, the in-flight request completes, new connections are refused, exit 0', async () => {
-    await using stack = await startStack({ config: { server: { shutdown: { readinessDelayMs: 600, drainTimeoutMs: 10_000 } } } });
+    await using stack = await startStack({
+      config: { server: { shutdown: { readinessDelayMs: 600, drainTimeoutMs: 10_000 } } },
+    });
     await stack.subgraphs.reviews.fault({ delayMs: 1500, times: 1 });
     const inFlight = gql(stack.url, { query: '{ topProducts(first: 1) { name reviewCount } }' });
-    await eventually(async () => (await stack.subgraphs.reviews.stats()).requests >= 1, 5000, 'the request to reach reviews');
+    await eventually(
+      async () => (await stack.subgraphs.reviews.stats()).requests >= 1,
+      5000,
+      'the request to reach reviews',
+    );
 
     stack.gateway.child.kill('SIGTERM');
-    const ready = await eventually(async () => {
-      const r = await getJson(`${stack.base}/ready`);
-      return r.status === 503 ? r : null;
-    }, 500, '/ready to turn 503');
+    const ready = await eventually(
+      async () => {
+        const r = await getJson(`${stack.base}/ready`);
+        return r.status === 503 ? r : null;
+      },
+      500,
+      '/ready to turn 503',
+    );
     assert.deepEqual(ready.body, { status: 'draining', supergraphGeneration: 1 });
     assert.equal(ready.headers.get('connection'), 'close');
 
     const res = await inFlight;
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { data: { topProducts: [{ name: 'Table', reviewCount: 3 }] } });
-    assert.equal(res.headers.get('connection'), 'close', 'a request that arrived before the signal is answered with close too');
+    assert.equal(
+      res.headers.get('connection'),
+      'close',
+      'a request that arrived before the signal is answered with close too',
+    );
 
     assert.equal(await stack.gateway.exited, 0);
-    await assert.rejects(fetch(`${stack.base}/health`), (err: Error & { cause?: { code?: string } }) => err.cause?.code === 'ECONNREFUSED');
+    await assert.rejects(
+      fetch(`${stack.base}/health`),
+      (err: Error & { cause?: { code?: string } }) => err.cause?.code === 'ECONNREFUSED',
+    );
     const messages = stack.gateway.logs().map((l) => l['msg']);
     assert.ok(messages.indexOf('shutting down: readiness is now 503') < messages.indexOf('gateway stopped'));
   });
@@ -34,11 +51,19 @@ describe('graceful shutdown', () => {
   it('gives up on a request that outlives drainTimeoutMs and still exits 0', async () => {
     await using stack = await startStack({ config: { server: { shutdown: { drainTimeoutMs: 300 } } } });
     await stack.subgraphs.products.fault({ hang: true });
-    const hung = fetch(stack.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ topProducts { name } }' }) }).then(
+    const hung = fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ topProducts { name } }' }),
+    }).then(
       () => 'answered',
       (err: Error & { cause?: { code?: string } }) => err.cause?.code,
     );
-    await eventually(async () => (await stack.subgraphs.products.stats()).requests >= 1, 5000, 'the request to reach products');
+    await eventually(
+      async () => (await stack.subgraphs.products.stats()).requests >= 1,
+      5000,
+      'the request to reach products',
+    );
     const started = Date.now();
     stack.gateway.child.kill('SIGTERM');
     assert.equal(await stack.gateway.exited, 0);
@@ -51,16 +76,29 @@ describe('graceful shutdown', () => {
     await using stack = await startStack();
     const pool = new Pool(stack.base, { connections: 30 });
     const body = JSON.stringify({ query: '{ topProducts(first: 2) { upc name reviewCount } }' });
-    const expected = { data: { topProducts: [{ upc: '1', name: 'Table', reviewCount: 3 }, { upc: '2', name: 'Couch', reviewCount: 3 }] } };
+    const expected = {
+      data: {
+        topProducts: [
+          { upc: '1', name: 'Table', reviewCount: 3 },
+          { upc: '2', name: 'Couch', reviewCount: 3 },
+        ],
+      },
+    };
     let signalled = false;
     let refused = false;
     const seen = { before: 0, after: 0, closeAfter: 0, resets: [] as string[], refusals: 0, wrong: [] as string[] };
     const worker = async () => {
       while (!refused) {
         try {
-          const res = await pool.request({ path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await pool.request({
+            path: '/graphql',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           const text = await res.body.text();
-          if ((res.statusCode !== 200 || text !== `${JSON.stringify(expected)}\n`) && seen.wrong.length < 5) seen.wrong.push(`${res.statusCode} ${text.slice(0, 200)}`);
+          if ((res.statusCode !== 200 || text !== `${JSON.stringify(expected)}\n`) && seen.wrong.length < 5)
+            seen.wrong.push(`${res.statusCode} ${text.slice(0, 200)}`);
           if (!signalled) seen.before++;
           else {
             seen.after++;
@@ -94,7 +132,10 @@ describe('graceful shutdown', () => {
     assert.deepEqual(seen.resets, [], 'no request was reset');
     assert.deepEqual(seen.wrong, []);
     assert.ok(seen.refusals >= 1, 'after the stop, connecting is refused');
-    assert.ok(seen.closeAfter >= 1 && seen.closeAfter <= seen.after, `${seen.closeAfter} of ${seen.after} answers after the signal said close`);
+    assert.ok(
+      seen.closeAfter >= 1 && seen.closeAfter <= seen.after,
+      `${seen.closeAfter} of ${seen.after} answers after the signal said close`,
+    );
     await idle.closed; // the gateway closed the idle socket itself; the process could not exit otherwise
     assert.equal(idle.pending, 0, 'without writing anything on it');
   });

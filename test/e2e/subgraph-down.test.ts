@@ -24,7 +24,13 @@ describe('a dead subgraph degrades only its own fields', () => {
     assert.equal(partial.status, 200);
     assert.deepEqual(partial.body, {
       data: { topProducts: whole.body.data.topProducts.map((p: Record<string, unknown>) => ({ ...p, reviews: null })) },
-      errors: [{ message: 'Subgraph "reviews" is unavailable', path: ['topProducts', 0, 'reviews'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'reviews' } }],
+      errors: [
+        {
+          message: 'Subgraph "reviews" is unavailable',
+          path: ['topProducts', 0, 'reviews'],
+          extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'reviews' },
+        },
+      ],
     });
     assert.doesNotMatch(partial.text, new RegExp(String(reviewsPort)), 'no internal address leaks to the client');
     // The log line is written after the response, so it may reach the test a moment later.
@@ -42,7 +48,13 @@ describe('a dead subgraph degrades only its own fields', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
       data: null,
-      errors: [{ message: 'Subgraph "accounts" is unavailable', path: ['users'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'accounts' } }],
+      errors: [
+        {
+          message: 'Subgraph "accounts" is unavailable',
+          path: ['users'],
+          extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'accounts' },
+        },
+      ],
     });
     await stack.restartSubgraph('accounts');
   });

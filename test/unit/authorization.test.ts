@@ -9,13 +9,15 @@ import { patchResponse, planFilter } from '../../policies/authorization/filter.t
 import { composeSupergraph } from '../../supergraph/compose.ts';
 
 // Shapes the example subgraphs lack: a list with nullable items, a non-null root field.
-const composed = composeSupergraph([{
-  name: 'feed',
-  url: 'http://feed/graphql',
-  sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@authenticated", "@requiresScopes"])
+const composed = composeSupergraph([
+  {
+    name: 'feed',
+    url: 'http://feed/graphql',
+    sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@authenticated", "@requiresScopes"])
     type Query { feed: [Item]! secretCount: Int! @authenticated }
     type Item { id: ID! name: String secret: String! @requiresScopes(scopes: [["s"]]) }`,
-}]);
+  },
+]);
 if (!composed.ok) throw new Error(composed.errors.map((e) => e.message).join('\n'));
 const schema = composed.apiSchema();
 const rules = readAuthRules(parse(composed.supergraphSdl));
@@ -30,11 +32,19 @@ describe('authorization filter: null propagation', () => {
   it('a denied non-null field in a list of nullable items nulls those items, not the list', () => {
     const plan = anonymousPlan('{ feed { id secret name } }');
     assert.equal(print(plan.document), '{\n  feed {\n    id\n    name\n  }\n}');
-    const response = { data: { feed: [{ id: '1', name: 'a' }, null, { id: '3', name: 'c' }] } as Record<string, unknown> };
+    const response = {
+      data: { feed: [{ id: '1', name: 'a' }, null, { id: '3', name: 'c' }] } as Record<string, unknown>,
+    };
     patchResponse(plan, response);
     assert.deepEqual(response, {
       data: { feed: [null, null, null] },
-      errors: [{ message: 'Unauthorized field or type: Item.secret', path: ['feed', '@', 'secret'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }],
+      errors: [
+        {
+          message: 'Unauthorized field or type: Item.secret',
+          path: ['feed', '@', 'secret'],
+          extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+        },
+      ],
     });
   });
 
@@ -44,7 +54,16 @@ describe('authorization filter: null propagation', () => {
     assert.equal(print(plan.document), '{\n  __tessera_typename: __typename\n}');
     const response = { data: { __tessera_typename: 'Query' } as Record<string, unknown> | null };
     patchResponse(plan, response);
-    assert.deepEqual(response, { data: null, errors: [{ message: 'Unauthorized field or type: Query.secretCount', path: ['secretCount'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }] });
+    assert.deepEqual(response, {
+      data: null,
+      errors: [
+        {
+          message: 'Unauthorized field or type: Query.secretCount',
+          path: ['secretCount'],
+          extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+        },
+      ],
+    });
   });
 
   it('a selection left empty keeps a typename marker, stripped from the response', () => {

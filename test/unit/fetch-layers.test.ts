@@ -15,7 +15,15 @@ import { PipelineRunner } from '../../gateway/pipeline/runner.ts';
 import { classifyFailure } from '../../gateway/subgraph-client/classify-failure.ts';
 import { BOTTOM, clientLayers } from '../../gateway/subgraph-client/client.ts';
 import { SubgraphClients } from '../../gateway/subgraph-client/clients.ts';
-import { compose, subgraphRequest, type ClientScope, type FetchLayer, type SubgraphAnswer, type SubgraphFetch, type SubgraphRequest } from '../../gateway/subgraph-client/fetch.ts';
+import {
+  compose,
+  subgraphRequest,
+  type ClientScope,
+  type FetchLayer,
+  type SubgraphAnswer,
+  type SubgraphFetch,
+  type SubgraphRequest,
+} from '../../gateway/subgraph-client/fetch.ts';
 import { answerCheck } from '../../gateway/subgraph-client/layers/answer-check.ts';
 import { breaker } from '../../gateway/subgraph-client/layers/breaker.ts';
 import { deadline } from '../../gateway/subgraph-client/layers/deadline.ts';
@@ -32,14 +40,19 @@ import { composeSupergraph } from '../../supergraph/compose.ts';
 
 type Settings = Parameters<typeof resolveSubgraphSettings>[0]['subgraphs'][string];
 
-function scopeFor(own: Settings = {}): ClientScope & { metrics: Metrics; lines: Array<Record<string, unknown>>; close(): Promise<void> } {
+function scopeFor(
+  own: Settings = {},
+): ClientScope & { metrics: Metrics; lines: Array<Record<string, unknown>>; close(): Promise<void> } {
   const config = parseConfig({ supergraph: { file: 'unused.graphql' }, subgraphs: { s: own } });
   const settings: SubgraphSettings = resolveSubgraphSettings(config, 's', 'http://127.0.0.1:1/graphql');
   const lines: Array<Record<string, unknown>> = [];
   const releases: Array<(force: boolean) => void | Promise<void>> = [];
   return {
     settings,
-    log: pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }),
+    log: pino(
+      { level: 'debug' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
     metrics: new Metrics(),
     lines,
     onClose: (release) => void releases.push(release),
@@ -64,7 +77,9 @@ function request(overrides: Partial<Parameters<typeof subgraphRequest>[0]> = {})
 }
 
 /** A fake `next`: records each request it gets and answers from `answers` in turn (the last one repeats). */
-function fakeNext(...answers: Array<SubgraphAnswer | ((r: SubgraphRequest) => Promise<SubgraphAnswer>)>): SubgraphFetch & { calls: SubgraphRequest[] } {
+function fakeNext(
+  ...answers: Array<SubgraphAnswer | ((r: SubgraphRequest) => Promise<SubgraphAnswer>)>
+): SubgraphFetch & { calls: SubgraphRequest[] } {
   const calls: SubgraphRequest[] = [];
   const next = async (r: SubgraphRequest) => {
     const a = answers[Math.min(calls.length, answers.length - 1)]!;
@@ -85,27 +100,46 @@ function clientRequest(requestId: string, log: Logger = pino({ level: 'silent' }
 }
 
 const ok = (text = '{"data":{"topProducts":[]}}', status = 200): SubgraphAnswer => ({ ok: true, status, text });
-const failed = (code: string): SubgraphAnswer => ({ ok: false, failure: classifyFailure('s', Object.assign(new Error(code), { code })), retry: transportFailure(code) });
+const failed = (code: string): SubgraphAnswer => ({
+  ok: false,
+  failure: classifyFailure('s', Object.assign(new Error(code), { code })),
+  retry: transportFailure(code),
+});
 
-async function metricValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string> = {}): Promise<number> {
-  const m = metrics[name] as unknown as { get(): Promise<{ values: Array<{ labels: Record<string, string | number>; value: number; metricName?: string }> }> };
+async function metricValue(
+  metrics: Metrics,
+  name: keyof Metrics,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const m = metrics[name] as unknown as {
+    get(): Promise<{ values: Array<{ labels: Record<string, string | number>; value: number; metricName?: string }> }>;
+  };
   const { values } = await m.get();
-  return values.filter((v) => !v.metricName?.endsWith('_bucket') && !v.metricName?.endsWith('_sum') && Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((n, v) => n + v.value, 0);
+  return values
+    .filter(
+      (v) =>
+        !v.metricName?.endsWith('_bucket') &&
+        !v.metricName?.endsWith('_sum') &&
+        Object.entries(labels).every(([k, val]) => v.labels[k] === val),
+    )
+    .reduce((n, v) => n + v.value, 0);
 }
 
 describe('compose', () => {
   it('runs layers in list order on the way down and in reverse on the way up, and builds each once per client', async () => {
     const trail: string[] = [];
     let built = 0;
-    const named = (name: string): FetchLayer => (next) => {
-      built++;
-      return async (r) => {
-        trail.push(`${name} ↓`);
-        const a = await next(r);
-        trail.push(`${name} ↑`);
-        return a;
+    const named =
+      (name: string): FetchLayer =>
+      (next) => {
+        built++;
+        return async (r) => {
+          trail.push(`${name} ↓`);
+          const a = await next(r);
+          trail.push(`${name} ↑`);
+          return a;
+        };
       };
-    };
     const scope = scopeFor();
     const fetch = compose([named('a'), named('b')], async () => (trail.push('bottom'), ok()), scope);
     await fetch(request());
@@ -132,7 +166,11 @@ describe('rate-cap', () => {
     assert.deepEqual(await fetch(request()), ok());
     assert.deepEqual(await fetch(request()), {
       ok: false,
-      failure: { code: 'SUBGRAPH_RATE_LIMITED', message: 'Subgraph "s" is over the gateway\'s request-rate limit for it', cause: 'rate limit' },
+      failure: {
+        code: 'SUBGRAPH_RATE_LIMITED',
+        message: 'Subgraph "s" is over the gateway\'s request-rate limit for it',
+        cause: 'rate limit',
+      },
     });
     assert.equal(next.calls.length, 2);
   });
@@ -143,15 +181,23 @@ describe('rate-cap', () => {
   });
 });
 
-describe('headers and the plugins\' wraps', () => {
+describe("headers and the plugins' wraps", () => {
   it('builds the outgoing headers from the rules; the request id is left to the transport', async () => {
     const next = fakeNext(ok());
-    const fetch = headers(next, scopeFor({ headers: { propagate: [{ named: 'x-tenant' }], set: { 'x-gateway': 'tessera' } } }));
+    const fetch = headers(
+      next,
+      scopeFor({ headers: { propagate: [{ named: 'x-tenant' }], set: { 'x-gateway': 'tessera' } } }),
+    );
     await fetch(request({ incomingHeaders: { 'x-tenant': 'acme', cookie: 'secret' } }));
-    assert.deepEqual(next.calls[0]!.headers, { 'content-type': 'application/json', accept: 'application/json', 'x-tenant': 'acme', 'x-gateway': 'tessera' });
+    assert.deepEqual(next.calls[0]!.headers, {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'x-tenant': 'acme',
+      'x-gateway': 'tessera',
+    });
   });
 
-  it('lets a plugin\'s wrap edit the headers that are sent', async () => {
+  it("lets a plugin's wrap edit the headers that are sent", async () => {
     const next = fakeNext(ok());
     const seen: Array<[unknown, string]> = [];
     const fetch = pluginLayer({
@@ -168,7 +214,7 @@ describe('headers and the plugins\' wraps', () => {
     assert.deepEqual(next.calls[0]!.headers, { 'x-user': 'u1' });
   });
 
-  it('turns a throwing wrap into this subgraph\'s failure, without calling next', async () => {
+  it("turns a throwing wrap into this subgraph's failure, without calling next", async () => {
     const next = fakeNext(ok());
     const fetch = pluginLayer({
       name: 'claims',
@@ -179,7 +225,14 @@ describe('headers and the plugins\' wraps', () => {
     const answer = await fetch(request());
     assert.equal(next.calls.length, 0);
     assert.ok(!answer.ok);
-    assert.deepEqual({ code: answer.failure.code, message: answer.failure.message, retry: answer.retry }, { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR', message: 'The gateway failed while calling subgraph "s"', retry: undefined });
+    assert.deepEqual(
+      { code: answer.failure.code, message: answer.failure.message, retry: answer.retry },
+      {
+        code: 'SUBGRAPH_FETCH_INTERNAL_ERROR',
+        message: 'The gateway failed while calling subgraph "s"',
+        retry: undefined,
+      },
+    );
     assert.match(answer.failure.cause, /^plugin "claims" wrapSubgraphFetch threw: Error: boom\n\s+at /);
   });
 });
@@ -230,8 +283,13 @@ describe('retry', () => {
     assert.deepEqual(answer, ok());
     assert.equal(next.calls.length, 3);
     assert.equal(await metricValue(scope.metrics, 'subgraphRetries', { subgraph: 's' }), 2);
-    const debug = scope.lines.filter((l) => l['msg'] === 'retrying subgraph request').map((l) => [l['attempt'], l['reason'], l['requestId']]);
-    assert.deepEqual(debug, [[1, 'ECONNRESET', 'req-1'], [2, 'UND_ERR_SOCKET', 'req-1']]);
+    const debug = scope.lines
+      .filter((l) => l['msg'] === 'retrying subgraph request')
+      .map((l) => [l['attempt'], l['reason'], l['requestId']]);
+    assert.deepEqual(debug, [
+      [1, 'ECONNRESET', 'req-1'],
+      [2, 'UND_ERR_SOCKET', 'req-1'],
+    ]);
   });
 
   it('stops at maxAttempts and says how many attempts were made', async () => {
@@ -247,7 +305,11 @@ describe('retry', () => {
     const answer = await retry(sent, scopeFor(fast))(request({ operationType: 'mutation' }));
     assert.equal(sent.calls.length, 1);
     assert.deepEqual(answer, failed('ECONNRESET'));
-    const http503 = fakeNext({ ok: false, failure: { code: 'SUBGRAPH_HTTP_ERROR', message: 'm', cause: 'c', status: 503 }, retry: statusFailure(503, undefined) });
+    const http503 = fakeNext({
+      ok: false,
+      failure: { code: 'SUBGRAPH_HTTP_ERROR', message: 'm', cause: 'c', status: 503 },
+      retry: statusFailure(503, undefined),
+    });
     await retry(http503, scopeFor(fast))(request({ operationType: 'mutation' }));
     assert.equal(http503.calls.length, 1);
     const refused = fakeNext(failed('ECONNREFUSED'), ok());
@@ -293,7 +355,11 @@ describe('breaker', () => {
       const open = await fetch(request());
       assert.deepEqual(open, {
         ok: false,
-        failure: { code: 'SUBGRAPH_CIRCUIT_OPEN', message: 'Subgraph "s" is failing; its circuit breaker is open', cause: 'EOPENBREAKER' },
+        failure: {
+          code: 'SUBGRAPH_CIRCUIT_OPEN',
+          message: 'Subgraph "s" is failing; its circuit breaker is open',
+          cause: 'EOPENBREAKER',
+        },
         retry: { transient: false, neverSent: true, reason: 'EOPENBREAKER' },
       });
       assert.equal(next.calls.length, 2);
@@ -319,7 +385,18 @@ describe('breaker', () => {
 
 describe('deadline', () => {
   /** A next that waits for its signal and answers the way the transport classifies the abort. */
-  const waitsForAbort = fakeNext((r) => new Promise((resolve) => r.signal!.addEventListener('abort', () => resolve({ ok: false, failure: classifyFailure('s', r.signal!.reason), retry: transportFailure((r.signal!.reason as { code: string }).code) }))));
+  const waitsForAbort = fakeNext(
+    (r) =>
+      new Promise((resolve) =>
+        r.signal!.addEventListener('abort', () =>
+          resolve({
+            ok: false,
+            failure: classifyFailure('s', r.signal!.reason),
+            retry: transportFailure((r.signal!.reason as { code: string }).code),
+          }),
+        ),
+      ),
+  );
 
   it('aborts next with its signal at the fetch deadline when that comes first', async () => {
     const scope = scopeFor({ timeoutMs: 10_000, attemptTimeoutMs: 10_000 });
@@ -327,7 +404,10 @@ describe('deadline', () => {
     r.deadlineAt = performance.now() + 20;
     const answer = await deadline(waitsForAbort, scope)(r);
     assert.ok(!answer.ok);
-    assert.deepEqual([answer.failure.code, answer.retry?.reason, answer.retry?.transient], ['SUBGRAPH_TIMEOUT', 'DEADLINE_EXCEEDED', false]);
+    assert.deepEqual(
+      [answer.failure.code, answer.retry?.reason, answer.retry?.transient],
+      ['SUBGRAPH_TIMEOUT', 'DEADLINE_EXCEEDED', false],
+    );
     assert.equal(await metricValue(scope.metrics, 'subgraphTimeouts', { subgraph: 's' }), 1);
     assert.equal(r.signal, undefined, 'the signal travels on a per-attempt copy');
   });
@@ -335,7 +415,10 @@ describe('deadline', () => {
   it('aborts at attemptTimeoutMs when the deadline is further, and the abort is retryable', async () => {
     const answer = await deadline(waitsForAbort, scopeFor({ attemptTimeoutMs: 20 }))(request());
     assert.ok(!answer.ok);
-    assert.deepEqual([answer.failure.code, answer.retry?.reason, answer.retry?.transient], ['SUBGRAPH_TIMEOUT', 'ATTEMPT_TIMEOUT', true]);
+    assert.deepEqual(
+      [answer.failure.code, answer.retry?.reason, answer.retry?.transient],
+      ['SUBGRAPH_TIMEOUT', 'ATTEMPT_TIMEOUT', true],
+    );
   });
 
   it('clears its timer when next answers in time', async () => {
@@ -372,7 +455,13 @@ describe('answer-check', () => {
       text: '{"data":{"item":{"id":"1","name":"a","count":"three"}}}',
       result: {
         data: { item: { id: '1', name: 'a', count: null } },
-        errors: [{ message: 'Subgraph "s" sent an invalid value: expected a Int, got a string', path: ['item', 'count'], extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' } }],
+        errors: [
+          {
+            message: 'Subgraph "s" sent an invalid value: expected a Int, got a string',
+            path: ['item', 'count'],
+            extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' },
+          },
+        ],
       },
     });
     assert.equal(await metricValue(scope.metrics, 'subgraphInvalidResponses', { subgraph: 's' }), 1);
@@ -389,43 +478,89 @@ describe('answer-check', () => {
 
   it('refuses a non-GraphQL body and an error status; passes a GraphQL 4xx carrying only errors, redacted', async () => {
     const fetch = (answer: SubgraphAnswer) => answerCheck(shapes)(fakeNext(answer), scopeFor())(itemQuery);
-    assert.deepEqual(await fetch(ok('<html>', 200)), { ok: false, failure: { code: 'SUBGRAPH_HTTP_ERROR', message: 'Subgraph "s" answered HTTP 200', cause: 'not a GraphQL response: <html>', status: 200 } });
-    assert.deepEqual(await fetch(ok('{"data":{"item":null}}', 404)), { ok: false, failure: { code: 'SUBGRAPH_HTTP_ERROR', message: 'Subgraph "s" answered HTTP 404', cause: 'GraphQL body with an error status', status: 404 } });
+    assert.deepEqual(await fetch(ok('<html>', 200)), {
+      ok: false,
+      failure: {
+        code: 'SUBGRAPH_HTTP_ERROR',
+        message: 'Subgraph "s" answered HTTP 200',
+        cause: 'not a GraphQL response: <html>',
+        status: 200,
+      },
+    });
+    assert.deepEqual(await fetch(ok('{"data":{"item":null}}', 404)), {
+      ok: false,
+      failure: {
+        code: 'SUBGRAPH_HTTP_ERROR',
+        message: 'Subgraph "s" answered HTTP 404',
+        cause: 'GraphQL body with an error status',
+        status: 404,
+      },
+    });
     const denied = '{"errors":[{"message":"no","extensions":{"code":"FORBIDDEN","stacktrace":["at x"]}}]}';
-    assert.deepEqual(await fetch(ok(denied, 403)), { ok: true, status: 403, text: denied, result: { errors: [{ message: 'no', extensions: { code: 'FORBIDDEN' } }] } });
+    assert.deepEqual(await fetch(ok(denied, 403)), {
+      ok: true,
+      status: 403,
+      text: denied,
+      result: { errors: [{ message: 'no', extensions: { code: 'FORBIDDEN' } }] },
+    });
   });
 
-  it('loses the whole fetch when `data` is not an object, keeping the subgraph\'s errors', async () => {
-    const answer = await answerCheck(shapes)(fakeNext(ok('{"data":"oops","errors":[{"message":"x"}]}')), scopeFor())(itemQuery);
+  it("loses the whole fetch when `data` is not an object, keeping the subgraph's errors", async () => {
+    const answer = await answerCheck(shapes)(fakeNext(ok('{"data":"oops","errors":[{"message":"x"}]}')), scopeFor())(
+      itemQuery,
+    );
     assert.deepEqual(answer, {
       ok: false,
-      failure: { code: 'SUBGRAPH_INVALID_RESPONSE', message: 'Subgraph "s" sent an invalid response', cause: 'data is a string' },
+      failure: {
+        code: 'SUBGRAPH_INVALID_RESPONSE',
+        message: 'Subgraph "s" sent an invalid response',
+        cause: 'data is a string',
+      },
       errors: [{ message: 'x', extensions: {} }],
     });
   });
 
   it('passes failures through untouched', async () => {
-    assert.deepEqual(await answerCheck(shapes)(fakeNext(failed('ECONNRESET')), scopeFor())(itemQuery), failed('ECONNRESET'));
+    assert.deepEqual(
+      await answerCheck(shapes)(fakeNext(failed('ECONNRESET')), scopeFor())(itemQuery),
+      failed('ECONNRESET'),
+    );
   });
 });
 
 describe('the operation type comes from the engine', () => {
   type Options = Parameters<typeof operationTypeOf>[0];
   const fetchOf = (operation: string | undefined, path: Array<string | number> | undefined) =>
-    ({ kind: 'incoming operation', request: { query: 'query { x }' }, incomingRequestContext: { operation: operation ? { operation } : undefined }, context: {}, pathInIncomingRequest: path }) as unknown as Options;
+    ({
+      kind: 'incoming operation',
+      request: { query: 'query { x }' },
+      incomingRequestContext: { operation: operation ? { operation } : undefined },
+      context: {},
+      pathInIncomingRequest: path,
+    }) as unknown as Options;
 
-  it('a query\'s fetches are queries; a mutation\'s root fetches are mutations and its entity fetches queries', () => {
+  it("a query's fetches are queries; a mutation's root fetches are mutations and its entity fetches queries", () => {
     assert.equal(operationTypeOf(fetchOf('query', [])), 'query');
     assert.equal(operationTypeOf(fetchOf('query', ['topProducts', '@'])), 'query');
     assert.equal(operationTypeOf(fetchOf('mutation', [])), 'mutation');
     assert.equal(operationTypeOf(fetchOf('mutation', ['createReview'])), 'query');
     // Whatever the subgraph operation's text says: the type is not read from it.
-    assert.equal(operationTypeOf({ ...fetchOf('mutation', []), request: { query: 'query { x }' } } as Options), 'mutation');
+    assert.equal(
+      operationTypeOf({ ...fetchOf('mutation', []), request: { query: 'query { x }' } } as Options),
+      'mutation',
+    );
   });
 
   it('unknown is treated as a mutation; health checks are queries', () => {
     assert.equal(operationTypeOf(fetchOf(undefined, [])), 'mutation');
-    assert.equal(operationTypeOf({ kind: 'health check', request: { query: '{ __typename }' }, context: {} } as unknown as Options), 'query');
+    assert.equal(
+      operationTypeOf({
+        kind: 'health check',
+        request: { query: '{ __typename }' },
+        context: {},
+      } as unknown as Options),
+      'query',
+    );
   });
 });
 
@@ -442,7 +577,11 @@ describe('the Apollo data source over a real subgraph', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, received, close: () => new Promise((r) => server.close(r)) };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+      received,
+      close: () => new Promise((r) => server.close(r)),
+    };
   }
   const config = parseConfig({ supergraph: { file: 'unused.graphql' } });
   const options = (operation: 'query' | 'mutation', query: string, path: string[] = [], log?: Logger) =>
@@ -457,7 +596,10 @@ describe('the Apollo data source over a real subgraph', () => {
   it('a throwing plugin wrap is a field-level error for that subgraph, and nothing is sent', async () => {
     const subgraph = await recordingSubgraph('{"data":{"topProducts":[]}}');
     const lines: Array<Record<string, unknown>> = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     const clients = new SubgraphClients(config, {
       log,
       metrics: new Metrics(),
@@ -473,12 +615,28 @@ describe('the Apollo data source over a real subgraph', () => {
     try {
       const lease = clients.lease([{ name: 'products', url: subgraph.url }]);
       // The request's logger is the gateway's (lines carry its request id).
-      const response = await apolloDataSource(clients.live('products', subgraph.url)).process(options('query', '{topProducts{upc}}', [], log));
-      assert.deepEqual(response, { errors: [{ message: 'The gateway failed while calling subgraph "products"', path: ['topProducts'], extensions: { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR' } }] });
+      const response = await apolloDataSource(clients.live('products', subgraph.url)).process(
+        options('query', '{topProducts{upc}}', [], log),
+      );
+      assert.deepEqual(response, {
+        errors: [
+          {
+            message: 'The gateway failed while calling subgraph "products"',
+            path: ['topProducts'],
+            extensions: { code: 'SUBGRAPH_FETCH_INTERNAL_ERROR' },
+          },
+        ],
+      });
       assert.equal(subgraph.received.length, 0);
       const logged = lines.find((l) => l['msg'] === 'subgraph request failed');
-      assert.deepEqual([logged?.['level'], logged?.['subgraph'], logged?.['code'], logged?.['requestId']], [40, 'products', 'SUBGRAPH_FETCH_INTERNAL_ERROR', 'req-9']);
-      assert.match(String(logged?.['cause']), /^plugin "auth" wrapSubgraphFetch threw: TypeError: Cannot read properties of undefined \(reading 'claims'\)\n\s+at /);
+      assert.deepEqual(
+        [logged?.['level'], logged?.['subgraph'], logged?.['code'], logged?.['requestId']],
+        [40, 'products', 'SUBGRAPH_FETCH_INTERNAL_ERROR', 'req-9'],
+      );
+      assert.match(
+        String(logged?.['cause']),
+        /^plugin "auth" wrapSubgraphFetch threw: TypeError: Cannot read properties of undefined \(reading 'claims'\)\n\s+at /,
+      );
       await lease.release();
     } finally {
       await clients.closeAll();
@@ -486,23 +644,45 @@ describe('the Apollo data source over a real subgraph', () => {
     }
   });
 
-  it('plugin wraps see the operation type from the engine, the final headers (the request id is the transport\'s) and the checked answer', async () => {
+  it("plugin wraps see the operation type from the engine, the final headers (the request id is the transport's) and the checked answer", async () => {
     const subgraph = await recordingSubgraph('{"data":{"createReview":{"id":"r1"}}}');
     const seen: Array<{ operationType: string; headers: Record<string, string>; result: unknown }> = [];
     const tracing: FetchLayer = (next) => async (r) => {
       const sent = { ...r.headers };
       const answer = await next(r);
-      seen.push({ operationType: r.operationType, headers: sent, result: answer.ok ? answer.result : answer.failure.code });
+      seen.push({
+        operationType: r.operationType,
+        headers: sent,
+        result: answer.ok ? answer.result : answer.failure.code,
+      });
       return answer;
     };
-    const claims = pluginLayer({ name: 'auth', wrapSubgraphFetch: (next) => (r) => ((r.headers['x-claims'] = '{}'), next(r)) });
-    const clients = new SubgraphClients(config, { log: pino({ level: 'silent' }), metrics: new Metrics(), wrap: [claims, tracing] });
+    const claims = pluginLayer({
+      name: 'auth',
+      wrapSubgraphFetch: (next) => (r) => ((r.headers['x-claims'] = '{}'), next(r)),
+    });
+    const clients = new SubgraphClients(config, {
+      log: pino({ level: 'silent' }),
+      metrics: new Metrics(),
+      wrap: [claims, tracing],
+    });
     try {
       const lease = clients.lease([{ name: 'reviews', url: subgraph.url }]);
-      const response = await apolloDataSource(clients.live('reviews', subgraph.url)).process(options('mutation', 'mutation{createReview{id}}'));
+      const response = await apolloDataSource(clients.live('reviews', subgraph.url)).process(
+        options('mutation', 'mutation{createReview{id}}'),
+      );
       assert.deepEqual(response, { data: { createReview: { id: 'r1' } } });
-      assert.deepEqual(seen, [{ operationType: 'mutation', headers: { 'content-type': 'application/json', accept: 'application/json', 'x-claims': '{}' }, result: { data: { createReview: { id: 'r1' } } } }]);
-      assert.deepEqual(subgraph.received.map((r) => [r.headers['x-claims'], r.headers['x-request-id'], r.body]), [['{}', 'req-9', '{"query":"mutation{createReview{id}}","variables":{}}']]);
+      assert.deepEqual(seen, [
+        {
+          operationType: 'mutation',
+          headers: { 'content-type': 'application/json', accept: 'application/json', 'x-claims': '{}' },
+          result: { data: { createReview: { id: 'r1' } } },
+        },
+      ]);
+      assert.deepEqual(
+        subgraph.received.map((r) => [r.headers['x-claims'], r.headers['x-request-id'], r.body]),
+        [['{}', 'req-9', '{"query":"mutation{createReview{id}}","variables":{}}']],
+      );
       await lease.release();
     } finally {
       await clients.closeAll();

@@ -12,7 +12,10 @@ import { eventually, sleep } from '../../harness/http.ts';
 
 function recordingLog() {
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
@@ -51,7 +54,12 @@ describe('supergraph generations', () => {
     onSecond();
     await flush();
     assert.deepEqual(r.released, ['g1']);
-    assert.deepEqual(lines.filter((l) => l['msg'] === 'superseded supergraph generation closed').map((l) => [l['generation'], l['inFlight']]), [[1, 0]]);
+    assert.deepEqual(
+      lines
+        .filter((l) => l['msg'] === 'superseded supergraph generation closed')
+        .map((l) => [l['generation'], l['inFlight']]),
+      [[1, 0]],
+    );
     g.stop();
   });
 
@@ -98,8 +106,20 @@ describe('supergraph generations', () => {
     assert.deepEqual(r.released, []);
     await eventually(async () => r.released.length === 1, 5000, 'the drain timeout');
     assert.deepEqual(r.released, ['g1']);
-    const warning = lines.find((l) => l['msg'] === 'superseded supergraph generation did not drain in time; closing its subgraph clients with requests still running');
-    assert.deepEqual({ level: warning?.['level'], generation: warning?.['generation'], inFlight: warning?.['inFlight'], drainTimeoutMs: warning?.['drainTimeoutMs'] }, { level: 40, generation: 1, inFlight: 2, drainTimeoutMs: 100 });
+    const warning = lines.find(
+      (l) =>
+        l['msg'] ===
+        'superseded supergraph generation did not drain in time; closing its subgraph clients with requests still running',
+    );
+    assert.deepEqual(
+      {
+        level: warning?.['level'],
+        generation: warning?.['generation'],
+        inFlight: warning?.['inFlight'],
+        drainTimeoutMs: warning?.['drainTimeoutMs'],
+      },
+      { level: 40, generation: 1, inFlight: 2, drainTimeoutMs: 100 },
+    );
     assert.equal((await metrics.supergraphDrainTimeouts.get()).values[0]?.value, 1);
     assert.equal((await metrics.supergraphGenerationsLive.get()).values[0]?.value, 1);
     // The straggler ending later changes nothing.
@@ -116,19 +136,30 @@ describe('subgraph clients across generations', () => {
   it('shares one client per subgraph and URL between generations, and closes it with the last one', async () => {
     const metrics = new Metrics();
     const clients = new SubgraphClients(config, { log: recordingLog().log, metrics });
-    const gen1 = clients.lease([{ name: 'a', url: 'http://127.0.0.1:1/graphql' }, { name: 'b', url: 'http://127.0.0.1:2/graphql' }]);
+    const gen1 = clients.lease([
+      { name: 'a', url: 'http://127.0.0.1:1/graphql' },
+      { name: 'b', url: 'http://127.0.0.1:2/graphql' },
+    ]);
     // A schema-only reload: same URLs, no new client.
-    const gen2 = clients.lease([{ name: 'a', url: 'http://127.0.0.1:1/graphql' }, { name: 'b', url: 'http://127.0.0.1:2/graphql' }]);
+    const gen2 = clients.lease([
+      { name: 'a', url: 'http://127.0.0.1:1/graphql' },
+      { name: 'b', url: 'http://127.0.0.1:2/graphql' },
+    ]);
     assert.deepEqual(clients.count(), { a: 1, b: 1 });
     // A reload that moves b: a second client for b while the older generations drain.
-    const gen3 = clients.lease([{ name: 'a', url: 'http://127.0.0.1:1/graphql' }, { name: 'b', url: 'http://127.0.0.1:3/graphql' }]);
+    const gen3 = clients.lease([
+      { name: 'a', url: 'http://127.0.0.1:1/graphql' },
+      { name: 'b', url: 'http://127.0.0.1:3/graphql' },
+    ]);
     assert.deepEqual(clients.count(), { a: 1, b: 2 });
     await gen1.release();
     assert.deepEqual(clients.count(), { a: 1, b: 2 });
     await gen2.release();
     await gen2.release(); // idempotent
     assert.deepEqual(clients.count(), { a: 1, b: 1 });
-    const gauge = Object.fromEntries((await metrics.subgraphClients.get()).values.map((v) => [v.labels['subgraph'], v.value]));
+    const gauge = Object.fromEntries(
+      (await metrics.subgraphClients.get()).values.map((v) => [v.labels['subgraph'], v.value]),
+    );
     assert.deepEqual(gauge, { a: 1, b: 1 });
     await gen3.release();
     assert.deepEqual(clients.count(), {});
@@ -150,7 +181,9 @@ describe('subgraph clients across generations', () => {
     try {
       const handle = apolloDataSource(clients.live('a', url));
       // Apollo's request-kind enum is not exported by name from its CommonJS entry; this is its value.
-      const healthCheck = { kind: 'health check', request: { query: '{ ok }' }, context: {} } as unknown as Parameters<typeof handle.process>[0];
+      const healthCheck = { kind: 'health check', request: { query: '{ ok }' }, context: {} } as unknown as Parameters<
+        typeof handle.process
+      >[0];
       const fetchOnce = () => handle.process(healthCheck);
       const withA = clients.lease([{ name: 'a', url }]);
       assert.deepEqual(await fetchOnce(), { data: { ok: true } });

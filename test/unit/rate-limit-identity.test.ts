@@ -12,7 +12,8 @@ const key = (raw: string, bits = 64) => {
 };
 
 /** The request fields the resolver reads; everything else of a RequestPhase is irrelevant to it. */
-const request = (remoteAddress: string, headers: Record<string, string> = {}, identity: Identity = anonymous) => ({ remoteAddress, headers, identity }) as unknown as RequestPhase;
+const request = (remoteAddress: string, headers: Record<string, string> = {}, identity: Identity = anonymous) =>
+  ({ remoteAddress, headers, identity }) as unknown as RequestPhase;
 
 describe('rate-limit client addresses', () => {
   it('reads every spelling of an address, with or without a port, and nothing else', () => {
@@ -48,10 +49,11 @@ describe('rate-limit client addresses', () => {
     assert.equal(key('ffff::1', 1), '8000::/1');
   });
 
-  it('a prefix key contains exactly the addresses node\'s BlockList puts in that subnet (random addresses)', () => {
+  it("a prefix key contains exactly the addresses node's BlockList puts in that subnet (random addresses)", () => {
     let seed = 7;
     const rand16 = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 0xffff;
-    const randomV6 = (base?: number[]) => Array.from({ length: 8 }, (_, i) => (base && i < 4 && rand16() % 2 ? base[i]! : rand16()));
+    const randomV6 = (base?: number[]) =>
+      Array.from({ length: 8 }, (_, i) => (base && i < 4 && rand16() % 2 ? base[i]! : rand16()));
     for (let n = 0; n < 300; n++) {
       const bits = [16, 33, 48, 56, 64, 80, 127][n % 7]!;
       const words = randomV6();
@@ -68,7 +70,12 @@ describe('rate-limit client addresses', () => {
 });
 
 describe('rate-limit identity', () => {
-  const ip = identityResolver({ sources: ['ip'], trustedProxies: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8'], ipv6PrefixLength: 64, apiKeys: undefined });
+  const ip = identityResolver({
+    sources: ['ip'],
+    trustedProxies: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8'],
+    ipv6PrefixLength: 64,
+    apiKeys: undefined,
+  });
 
   it('believes X-Forwarded-For only from a trusted peer, right to left, in any spelling', () => {
     const cases: Array<[string, string | undefined, string]> = [
@@ -84,18 +91,29 @@ describe('rate-limit identity', () => {
       ['127.0.0.1', '203.0.113.1, garbage, 10.1.1.1', 'ip:10.1.1.1'],
       ['not-an-address', undefined, 'ip:unknown'],
     ];
-    for (const [peer, xff, expected] of cases) assert.equal(ip.resolve(request(peer, xff ? { 'x-forwarded-for': xff } : {})).key, expected, `${peer} / ${xff}`);
+    for (const [peer, xff, expected] of cases)
+      assert.equal(ip.resolve(request(peer, xff ? { 'x-forwarded-for': xff } : {})).key, expected, `${peer} / ${xff}`);
   });
 
   it('an unverified header never opens a budget: without apiKeys it bills the client IP', () => {
-    const who = identityResolver({ sources: [{ claim: 'sub' }, { header: 'X-Api-Key' }, 'ip'], trustedProxies: [], ipv6PrefixLength: 64, apiKeys: undefined });
-    const keys = new Set(Array.from({ length: 50 }, (_, i) => who.resolve(request('192.0.2.1', { 'x-api-key': `rotated-${i}` })).key));
+    const who = identityResolver({
+      sources: [{ claim: 'sub' }, { header: 'X-Api-Key' }, 'ip'],
+      trustedProxies: [],
+      ipv6PrefixLength: 64,
+      apiKeys: undefined,
+    });
+    const keys = new Set(
+      Array.from({ length: 50 }, (_, i) => who.resolve(request('192.0.2.1', { 'x-api-key': `rotated-${i}` })).key),
+    );
     assert.deepEqual([...keys], ['ip:192.0.2.1']);
     who.checkApiKey(request('192.0.2.1', { 'x-api-key': 'anything' })); // nothing to check against
     const alice: Identity = { subject: 'alice', authenticated: true, scopes: new Set(), claims: { sub: 'alice' } };
     assert.equal(who.resolve(request('192.0.2.1', { 'x-api-key': 'k' }, alice)).key, 'claim:sub:alice');
     // An unverified claim (anonymous identity) is not a claim.
-    assert.equal(who.resolve(request('192.0.2.1', {}, { ...anonymous, claims: { sub: 'mallory' } })).key, 'ip:192.0.2.1');
+    assert.equal(
+      who.resolve(request('192.0.2.1', {}, { ...anonymous, claims: { sub: 'mallory' } })).key,
+      'ip:192.0.2.1',
+    );
   });
 
   it('with apiKeys, a known key is its own identity (with its tier) and an unknown one is refused', () => {
@@ -105,12 +123,23 @@ describe('rate-limit identity', () => {
       { sha256: sha('old-key-of-acme'), name: 'acme' },
       { sha256: sha('key-of-beta'), name: 'beta' },
     ];
-    const who = identityResolver({ sources: [{ header: 'x-api-key' }, 'ip'], trustedProxies: [], ipv6PrefixLength: 64, apiKeys });
-    assert.deepEqual(who.resolve(request('192.0.2.1', { 'x-api-key': 'key-of-acme' })), { key: 'api-key:acme', apiKey: apiKeys[0] });
+    const who = identityResolver({
+      sources: [{ header: 'x-api-key' }, 'ip'],
+      trustedProxies: [],
+      ipv6PrefixLength: 64,
+      apiKeys,
+    });
+    assert.deepEqual(who.resolve(request('192.0.2.1', { 'x-api-key': 'key-of-acme' })), {
+      key: 'api-key:acme',
+      apiKey: apiKeys[0],
+    });
     assert.equal(who.resolve(request('192.0.2.2', { 'x-api-key': 'old-key-of-acme' })).key, 'api-key:acme');
     assert.equal(who.resolve(request('192.0.2.1', { 'x-api-key': 'key-of-beta' })).key, 'api-key:beta');
     assert.equal(who.resolve(request('192.0.2.1')).key, 'ip:192.0.2.1');
-    assert.throws(() => who.checkApiKey(request('192.0.2.1', { 'x-api-key': 'key-of-acme ' })), new UnknownApiKeyError('The API key in x-api-key is not valid.'));
+    assert.throws(
+      () => who.checkApiKey(request('192.0.2.1', { 'x-api-key': 'key-of-acme ' })),
+      new UnknownApiKeyError('The API key in x-api-key is not valid.'),
+    );
     who.checkApiKey(request('192.0.2.1', { 'x-api-key': 'key-of-beta' }));
     who.checkApiKey(request('192.0.2.1'));
   });
@@ -129,7 +158,13 @@ describe('rate-limit and auth config', () => {
   const hex = createHash('sha256').update('k').digest('hex');
 
   it('defaults: exp required, typ unchecked, refused documents cost 1, IPv6 by /64', () => {
-    const c = parseConfig({ supergraph: { file: 'x' }, policies: { auth: { issuers: [{ issuer: 'i', jwksUrl: 'https://idp.example/jwks.json', audiences: ['a'] }] }, rateLimit: {} } });
+    const c = parseConfig({
+      supergraph: { file: 'x' },
+      policies: {
+        auth: { issuers: [{ issuer: 'i', jwksUrl: 'https://idp.example/jwks.json', audiences: ['a'] }] },
+        rateLimit: {},
+      },
+    });
     assert.equal(c.policies.auth!.requireExp, true);
     assert.equal(c.policies.auth!.allowedTypes, undefined);
     assert.equal(c.policies.rateLimit!.refusedCost, 1);
@@ -154,6 +189,8 @@ describe('rate-limit and auth config', () => {
         'policies.rateLimit.apiKeys.2.tier: no plan "gold" in `tiers.plans`',
       ],
     );
-    assert.deepEqual(problems({ apiKeys: [{ sha256: hex, name: 'a' }] }), ['policies.rateLimit.apiKeys: `apiKeys` needs a `{ header }` source in `identifyBy` to read them from']);
+    assert.deepEqual(problems({ apiKeys: [{ sha256: hex, name: 'a' }] }), [
+      'policies.rateLimit.apiKeys: `apiKeys` needs a `{ header }` source in `identifyBy` to read them from',
+    ]);
   });
 });

@@ -1,15 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RetryBudget } from '../../gateway/subgraph-client/retry-budget.ts';
-import { backoffMs, mayRetry, parseRetryAfter, statusFailure, transportFailure } from '../../gateway/subgraph-client/retry-policy.ts';
+import {
+  backoffMs,
+  mayRetry,
+  parseRetryAfter,
+  statusFailure,
+  transportFailure,
+} from '../../gateway/subgraph-client/retry-policy.ts';
 
-const retry = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1000, budgetRatio: 0.2, budgetMinPerSecond: 0, budgetWindowMs: 10_000 };
+const retry = {
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 1000,
+  budgetRatio: 0.2,
+  budgetMinPerSecond: 0,
+  budgetWindowMs: 10_000,
+};
 
 describe('retry policy', () => {
   it('retries queries on transient failures only', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']) assert.equal(mayRetry(transportFailure(code), false), true, code);
-    for (const status of [429, 502, 503, 504]) assert.equal(mayRetry(statusFailure(status, undefined), false), true, String(status));
-    for (const status of [500, 501]) assert.equal(mayRetry(statusFailure(status, undefined), false), false, String(status));
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT'])
+      assert.equal(mayRetry(transportFailure(code), false), true, code);
+    for (const status of [429, 502, 503, 504])
+      assert.equal(mayRetry(statusFailure(status, undefined), false), true, String(status));
+    for (const status of [500, 501])
+      assert.equal(mayRetry(statusFailure(status, undefined), false), false, String(status));
     assert.equal(mayRetry(transportFailure('DEPTH_ZERO_SELF_SIGNED_CERT'), false), false);
     assert.equal(mayRetry(transportFailure('EOPENBREAKER'), false), false);
   });
@@ -17,16 +33,33 @@ describe('retry policy', () => {
   it('retries a mutation only when the request provably never left', () => {
     assert.equal(mayRetry(transportFailure('ECONNREFUSED'), true), true);
     assert.equal(mayRetry(transportFailure('UND_ERR_CONNECT_TIMEOUT'), true), true);
-    for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT']) assert.equal(mayRetry(transportFailure(code), true), false, code);
-    for (const status of [429, 502, 503, 504]) assert.equal(mayRetry(statusFailure(status, '1'), true), false, String(status));
+    for (const code of ['ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT'])
+      assert.equal(mayRetry(transportFailure(code), true), false, code);
+    for (const status of [429, 502, 503, 504])
+      assert.equal(mayRetry(statusFailure(status, '1'), true), false, String(status));
   });
 
   it('backs off exponentially with full jitter, capped, or as Retry-After says', () => {
-    assert.equal(backoffMs(1, retry, transportFailure('ECONNRESET'), () => 0.999), 99);
-    assert.equal(backoffMs(3, retry, transportFailure('ECONNRESET'), () => 0.5), 200);
-    assert.equal(backoffMs(10, retry, transportFailure('ECONNRESET'), () => 0.999), 999);
-    assert.equal(backoffMs(1, retry, transportFailure('ECONNRESET'), () => 0), 0);
-    assert.equal(backoffMs(1, retry, statusFailure(503, '2'), () => 0.5), 2000);
+    assert.equal(
+      backoffMs(1, retry, transportFailure('ECONNRESET'), () => 0.999),
+      99,
+    );
+    assert.equal(
+      backoffMs(3, retry, transportFailure('ECONNRESET'), () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffMs(10, retry, transportFailure('ECONNRESET'), () => 0.999),
+      999,
+    );
+    assert.equal(
+      backoffMs(1, retry, transportFailure('ECONNRESET'), () => 0),
+      0,
+    );
+    assert.equal(
+      backoffMs(1, retry, statusFailure(503, '2'), () => 0.5),
+      2000,
+    );
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -26,19 +26,33 @@ export function answerCheck(shapes: SupergraphShapes | null): FetchLayer {
       const { status, text } = answer;
       const parsed = parseGraphQLResponse(text);
       // GraphQL-over-HTTP lets a subgraph answer 4xx with a well-formed GraphQL error body.
-      if (!parsed || !((status >= 200 && status < 300) || (parsed.errors && parsed.data === undefined && status >= 400))) {
-        return { ok: false, failure: httpFailure(name, status, parsed ? 'GraphQL body with an error status' : `not a GraphQL response: ${text.slice(0, 200)}`) };
+      if (
+        !parsed ||
+        !((status >= 200 && status < 300) || (parsed.errors && parsed.data === undefined && status >= 400))
+      ) {
+        return {
+          ok: false,
+          failure: httpFailure(
+            name,
+            status,
+            parsed ? 'GraphQL body with an error status' : `not a GraphQL response: ${text.slice(0, 200)}`,
+          ),
+        };
       }
       const { errors, redacted, redactedCount } = redactErrors(parsed.errors, name, settings.errors);
       if (redactedCount > 0) {
         const detail = { subgraph: name, requestId: request.requestId, redacted: redactedCount, errors: redacted };
         const suppressed = throttle.take('redacted');
-        if (suppressed !== null) (request.log ?? log).warn({ ...detail, suppressed }, 'subgraph error details (redacted for the client)');
+        if (suppressed !== null)
+          (request.log ?? log).warn({ ...detail, suppressed }, 'subgraph error details (redacted for the client)');
         else (request.log ?? log).debug(detail, 'subgraph error details (redacted for the client)');
       }
-      if (parsed.data === undefined || parsed.data === null) return reply(answer, { ...(parsed.data === null ? { data: null } : {}), ...(errors.length ? { errors } : {}) });
+      if (parsed.data === undefined || parsed.data === null)
+        return reply(answer, { ...(parsed.data === null ? { data: null } : {}), ...(errors.length ? { errors } : {}) });
       const checker = shapes?.for(request.schema);
-      const result = checker ? checker.check(request.query, request.document, parsed.data, request.variables) : ResponseShapes.envelopeOnly(parsed.data);
+      const result = checker
+        ? checker.check(request.query, request.document, parsed.data, request.variables)
+        : ResponseShapes.envelopeOnly(parsed.data);
       if (!result.ok) {
         invalid.inc();
         return { ok: false, failure: invalidResponse(name, result.reason), errors };
@@ -48,12 +62,23 @@ export function answerCheck(shapes: SupergraphShapes | null): FetchLayer {
         const suppressed = throttle.take('SUBGRAPH_INVALID_RESPONSE');
         if (suppressed !== null) {
           (request.log ?? log).warn(
-            { subgraph: name, code: 'SUBGRAPH_INVALID_RESPONSE', requestId: request.requestId, problems: result.problems.length, first: result.problems.slice(0, 5), suppressed },
+            {
+              subgraph: name,
+              code: 'SUBGRAPH_INVALID_RESPONSE',
+              requestId: request.requestId,
+              problems: result.problems.length,
+              first: result.problems.slice(0, 5),
+              suppressed,
+            },
             'subgraph answer invalid',
           );
         }
         for (const p of result.problems) {
-          errors.push({ message: `Subgraph "${name}" sent an invalid value: ${p.message}`, path: [...p.path], extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' } });
+          errors.push({
+            message: `Subgraph "${name}" sent an invalid value: ${p.message}`,
+            path: [...p.path],
+            extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' },
+          });
         }
       }
       return reply(answer, { data: result.data, ...(errors.length ? { errors } : {}) });
@@ -66,7 +91,10 @@ function reply(answer: SubgraphReply, result: SubgraphResult): SubgraphReply {
 }
 
 /** A body that parsed as a GraphQL response envelope; what is inside is not checked yet. */
-interface RawResponse { data?: unknown; errors?: unknown }
+interface RawResponse {
+  data?: unknown;
+  errors?: unknown;
+}
 
 function parseGraphQLResponse(text: string): RawResponse | null {
   try {

@@ -23,26 +23,26 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
   const b = settings.breaker;
   if (!b.enabled) return next;
   const subgraph = settings.name;
-  const circuit = new CircuitBreaker<[SubgraphRequest], SubgraphAnswer>(
-    (request) => next(request).then(counted),
-    {
-      timeout: false,
-      errorThresholdPercentage: b.errorThresholdPercentage,
-      volumeThreshold: b.volumeThreshold,
-      rollingCountTimeout: b.rollingWindowMs,
-      rollingCountBuckets: 10,
-      resetTimeout: b.resetTimeoutMs,
-      enableSnapshots: false,
-      name: subgraph,
-    },
-  );
+  const circuit = new CircuitBreaker<[SubgraphRequest], SubgraphAnswer>((request) => next(request).then(counted), {
+    timeout: false,
+    errorThresholdPercentage: b.errorThresholdPercentage,
+    volumeThreshold: b.volumeThreshold,
+    rollingCountTimeout: b.rollingWindowMs,
+    rollingCountBuckets: 10,
+    resetTimeout: b.resetTimeoutMs,
+    enableSnapshots: false,
+    name: subgraph,
+  });
   metrics.breakerState.set({ subgraph }, STATE.close);
   for (const state of ['open', 'halfOpen', 'close'] as const) {
     circuit.on(state as 'open', () => {
       metrics.breakerState.set({ subgraph }, STATE[state]);
       metrics.breakerTransitions.inc({ subgraph, state });
       const stats = circuit.stats;
-      log[state === 'open' ? 'warn' : 'info']({ subgraph, state, failures: stats.failures, fires: stats.fires }, `circuit breaker ${state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open'}`);
+      log[state === 'open' ? 'warn' : 'info'](
+        { subgraph, state, failures: stats.failures, fires: stats.fires },
+        `circuit breaker ${state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open'}`,
+      );
     });
   }
   onClose(() => circuit.shutdown());
@@ -53,10 +53,21 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
   circuit.fallback((_request: SubgraphRequest, err: unknown): SubgraphAnswer => {
     if (err instanceof CountedFailure) return err.answer;
     const code = errorCode(err);
-    return { ok: false, failure: classifyFailure(subgraph, err), retry: { transient: false, neverSent: code === 'EOPENBREAKER', reason: code } };
+    return {
+      ok: false,
+      failure: classifyFailure(subgraph, err),
+      retry: { transient: false, neverSent: code === 'EOPENBREAKER', reason: code },
+    };
   });
   // A shut-down circuit rejects before its fallback; the client is closing, nothing is sent.
-  const shutDown: Promise<SubgraphAnswer> = Promise.resolve({ ok: false, failure: classifyFailure(subgraph, Object.assign(new Error('circuit shut down with its client'), { code: 'ESHUTDOWN' })), retry: { transient: false, neverSent: false, reason: 'ESHUTDOWN' } });
+  const shutDown: Promise<SubgraphAnswer> = Promise.resolve({
+    ok: false,
+    failure: classifyFailure(
+      subgraph,
+      Object.assign(new Error('circuit shut down with its client'), { code: 'ESHUTDOWN' }),
+    ),
+    retry: { transient: false, neverSent: false, reason: 'ESHUTDOWN' },
+  });
   return (request) => (circuit.isShutdown ? shutDown : circuit.fire(request));
 };
 

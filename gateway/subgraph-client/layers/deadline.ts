@@ -13,9 +13,10 @@ export const deadline: FetchLayer = (next, { settings, metrics }) => {
   return async (request) => {
     const remaining = request.deadlineAt - performance.now();
     const abort = new AbortController();
-    const timer = remaining <= attemptTimeoutMs
-      ? setTimeout(() => abort.abort(deadlineExceeded(timeoutMs)), Math.max(0, remaining))
-      : setTimeout(() => abort.abort(attemptTimeout(attemptTimeoutMs)), attemptTimeoutMs);
+    const timer =
+      remaining <= attemptTimeoutMs
+        ? setTimeout(() => abort.abort(deadlineExceeded(timeoutMs)), Math.max(0, remaining))
+        : setTimeout(() => abort.abort(attemptTimeout(attemptTimeoutMs)), attemptTimeoutMs);
     try {
       const answer = await next({ ...request, signal: abort.signal });
       if (!answer.ok && answer.failure.code === 'SUBGRAPH_TIMEOUT') timeouts.inc();

@@ -11,7 +11,11 @@ export const rateCap: FetchLayer = (next, { settings }) => {
   // One answer for every refusal: answers are read-only, and a refusal under load should cost nothing.
   const refused: Promise<SubgraphAnswer> = Promise.resolve({
     ok: false,
-    failure: { code: 'SUBGRAPH_RATE_LIMITED', message: `Subgraph "${settings.name}" is over the gateway's request-rate limit for it`, cause: 'rate limit' },
+    failure: {
+      code: 'SUBGRAPH_RATE_LIMITED',
+      message: `Subgraph "${settings.name}" is over the gateway's request-rate limit for it`,
+      cause: 'rate limit',
+    },
   });
   return (request) => (bucket.take() ? next(request) : refused);
 };

@@ -12,12 +12,17 @@ import { backoffMs, mayRetry, type AttemptFailure } from '../retry-policy.ts';
  */
 export const retry: FetchLayer = (next, { settings, metrics, log }) => {
   const { name, retry: policy, timeoutMs } = settings;
-  const budget = new RetryBudget({ ratio: policy.budgetRatio, minPerSecond: policy.budgetMinPerSecond, windowMs: policy.budgetWindowMs });
+  const budget = new RetryBudget({
+    ratio: policy.budgetRatio,
+    minPerSecond: policy.budgetMinPerSecond,
+    windowMs: policy.budgetWindowMs,
+  });
   // Label children resolved once: prom-client hashes label objects on every un-cached call.
   const success = metrics.subgraphDuration.labels({ subgraph: name, outcome: 'success' });
   const inFlight = metrics.subgraphInFlight.labels({ subgraph: name });
   const budgetExhausted = metrics.subgraphRetryBudgetExhausted.labels({ subgraph: name });
-  const failed = (code: ClassifiedFailure['code']) => metrics.subgraphDuration.labels({ subgraph: name, outcome: code });
+  const failed = (code: ClassifiedFailure['code']) =>
+    metrics.subgraphDuration.labels({ subgraph: name, outcome: code });
 
   return async (request) => {
     const isMutation = request.operationType !== 'query';
@@ -37,9 +42,15 @@ export const retry: FetchLayer = (next, { settings, metrics, log }) => {
         const why: AttemptFailure = answer.retry ?? { transient: false, neverSent: false, reason: answer.failure.code };
         const done = (): SubgraphFailed => {
           failed(answer.failure.code).observe((performance.now() - started) / 1000);
-          return attempts > 1 ? { ...answer, failure: { ...answer.failure, cause: `${answer.failure.cause} (after ${attempts} attempts)` } } : answer;
+          return attempts > 1
+            ? {
+                ...answer,
+                failure: { ...answer.failure, cause: `${answer.failure.cause} (after ${attempts} attempts)` },
+              }
+            : answer;
         };
-        if (attempts >= policy.maxAttempts || performance.now() >= deadlineAt || !mayRetry(why, isMutation)) return done();
+        if (attempts >= policy.maxAttempts || performance.now() >= deadlineAt || !mayRetry(why, isMutation))
+          return done();
         const delay = backoffMs(attempts, policy, why);
         if (performance.now() + delay >= deadlineAt) return done();
         if (!budget.tryRetry()) {
@@ -47,7 +58,10 @@ export const retry: FetchLayer = (next, { settings, metrics, log }) => {
           return done();
         }
         metrics.subgraphRetries.inc({ subgraph: name, reason: why.reason });
-        (request.log ?? log).debug({ subgraph: name, attempt: attempts, reason: why.reason, delayMs: delay, requestId: request.requestId }, 'retrying subgraph request');
+        (request.log ?? log).debug(
+          { subgraph: name, attempt: attempts, reason: why.reason, delayMs: delay, requestId: request.requestId },
+          'retrying subgraph request',
+        );
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       }
     } finally {
