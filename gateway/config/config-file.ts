@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * The one way Tessera reads a YAML config (gateway `tessera.yaml`, registry `registry.yaml`, compose
@@ -11,6 +11,9 @@ import type { z } from 'zod';
  */
 
 /** Start-up refusal: every problem, each with the key path it concerns. */
+/** A listen address, as the gateway's and the registry's `server.host` accept it. */
+export const listenHost = z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' });
+
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   /** The file (or `config` for a value built in code). */

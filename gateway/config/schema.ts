@@ -3,7 +3,7 @@ import { headerName, headerValue } from '../../policies/config-values.ts';
 import { policiesConfigSchema } from '../../policies/registry.ts';
 import { compileOriginPattern } from '../http/cors.ts';
 import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
-import type { DeepReadonly } from './config-file.ts';
+import { listenHost, type DeepReadonly } from './config-file.ts';
 import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
 
 /** A PEM value: inline text, or a path to a file (read and checked at start-up by load.ts). */
@@ -333,10 +333,7 @@ const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits,
 const configShape = z.strictObject({
   server: z
     .strictObject({
-      host: z
-        .union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' })
-        .describe('Listen address.')
-        .default('0.0.0.0'),
+      host: listenHost.describe('Listen address.').default('0.0.0.0'),
       port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one).').default(4000),
       bodyLimitBytes: z
         .int()

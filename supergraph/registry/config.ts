@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { readConfigFile, type ConfigSpec, type DeepReadonly } from '../../gateway/config/config-file.ts';
+import { listenHost, readConfigFile, type ConfigSpec, type DeepReadonly } from '../../gateway/config/config-file.ts';
 import { permissions, registryName } from './names.ts';
 
 export { registryName };
@@ -10,10 +10,7 @@ export const registryConfigSchema = z
   .strictObject({
     server: z
       .strictObject({
-        host: z
-          .union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'an IP address or a host name' })
-          .describe('Listen address.')
-          .default('0.0.0.0'),
+        host: listenHost.describe('Listen address.').default('0.0.0.0'),
         port: z.int().min(0).max(65535).describe('Listen port (0 picks a free one).').default(4100),
         bodyLimitBytes: z
           .int()
