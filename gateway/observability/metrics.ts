@@ -14,6 +14,7 @@ export class Metrics {
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly requestDuration: Histogram<string>;
   readonly inFlight = new Gauge({
     name: 'tessera_http_in_flight_requests',
     help: 'HTTP requests being served.',
@@ -63,6 +64,8 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
+  /** The breaker state per subgraph as the breaker layer last set it (for spans and the health view). */
+  readonly breakerStates = new Map<string, 'closed' | 'half-open' | 'open'>();
   readonly breakerTransitions = new Counter({
     name: 'tessera_subgraph_breaker_transitions_total',
     help: 'Circuit breaker state changes per subgraph, by new state (each is also logged).',
@@ -122,8 +125,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `labels`: the optional labels of the request histogram (`metrics.labels`). */
+  constructor(labels: { operation?: boolean; client?: boolean } = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
+    this.requestDuration = new Histogram({
+      name: 'tessera_http_request_duration_seconds',
+      help: 'Every /graphql request, from its first byte to the answer, by operation type (none when refused before one was chosen), outcome (success; partial: data and errors; refused: no operation ran, e.g. 400, 401, 429; error: a 5xx or data null) and status class (2xx, 4xx, 5xx). With `metrics.labels.operation` / `.client`, also by operation name and client name (each capped at `metrics.labels.maxValues` values; later ones are `other`).',
+      labelNames: [
+        'operation_type',
+        'outcome',
+        'status_class',
+        ...(labels.operation ? ['operation'] : []),
+        ...(labels.client ? ['client'] : []),
+      ],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
   }
 
   /** Lets policy modules add their own metrics without importing prom-client's registry. */

@@ -11,6 +11,7 @@ import { deadline } from './layers/deadline.ts';
 import { headers } from './layers/headers.ts';
 import { rateCap } from './layers/rate-cap.ts';
 import { retry } from './layers/retry.ts';
+import { tracingLayers } from './layers/tracing.ts';
 import type { SupergraphShapes } from './response-shape.ts';
 import { transport } from './transport.ts';
 
@@ -21,6 +22,8 @@ export interface ClientDeps {
   readonly shapes?: SupergraphShapes | null;
   /** Plugin-supplied layers (the pipeline's `wrapSubgraphFetch`), outermost first. */
   readonly wrap?: readonly FetchLayer[];
+  /** `telemetry.tracing.enabled`: add the two tracing layers (layers/tracing.ts). */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -41,17 +44,24 @@ export interface ClientDeps {
  *   and the breaker counts attempts, not fetches.
  * - deadline below breaker: a timed-out attempt counts as the subgraph's failure.
  * - transport at the bottom: the undici pool, the size cap, the body read.
+ *
+ * With tracing on, two more: `trace-fetch` first (a span per fetch, whatever answers it) and
+ * `trace-attempt` between retry and breaker (a client span per attempt, and its `traceparent`
+ * header; below dedupe, so the header never splits a dedupe key).
  */
 export function clientLayers(
-  deps: Pick<ClientDeps, 'shapes' | 'wrap'>,
+  deps: Pick<ClientDeps, 'shapes' | 'wrap' | 'tracing'>,
 ): Array<{ readonly name: string; readonly layer: FetchLayer }> {
+  const traced = deps.tracing ? tracingLayers() : null;
   return [
+    ...(traced ? [{ name: 'trace-fetch', layer: traced.fetch }] : []),
     { name: 'rate-cap', layer: rateCap },
     { name: 'headers', layer: headers },
     ...(deps.wrap ?? []).map((layer) => ({ name: 'plugin-wrap', layer })),
     { name: 'answer-check', layer: answerCheck(deps.shapes ?? null) },
     { name: 'dedupe', layer: dedupe },
     { name: 'retry', layer: retry },
+    ...(traced ? [{ name: 'trace-attempt', layer: traced.attempt }] : []),
     { name: 'breaker', layer: breaker },
     { name: 'deadline', layer: deadline },
   ];

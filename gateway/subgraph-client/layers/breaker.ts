@@ -37,6 +37,7 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
   for (const state of ['open', 'halfOpen', 'close'] as const) {
     circuit.on(state as 'open', () => {
       metrics.breakerState.set({ subgraph }, STATE[state]);
+      metrics.breakerStates.set(subgraph, state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open');
       metrics.breakerTransitions.inc({ subgraph, state });
       const stats = circuit.stats;
       log[state === 'open' ? 'warn' : 'info'](
