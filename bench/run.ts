@@ -89,6 +89,13 @@ if (layout.load) spawnSync('taskset', ['-a', '-p', '-c', layout.load, String(pro
 
 process.on('SIGINT', () => process.exit(130));
 
+/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function peakRssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -251,6 +258,11 @@ interface Sample {
   non2xx: number;
   mismatches: number;
   total: number;
+  /**
+   * CPU time the gateway process spent per request, in ms (user + system, from /proc): unlike
+   * req/s it hardly moves when other processes share the machine. Absent for the direct target.
+   */
+  cpuMsPerRequest?: number;
 }
 const wrongBodies = new Map<string, string>();
 
@@ -347,10 +359,12 @@ for (const q of queryNames) {
   const samples = new Map<string, Sample[]>(active.map((t) => [t.name, []]));
   for (let r = 1; r <= rounds; r++) {
     for (const t of r % 2 ? active : [...active].reverse()) {
+      const cpu0 = cpuMs(t.child.pid!);
       const s = await load(t.url, query, expected.get(t.name)!, duration);
+      s.cpuMsPerRequest = (cpuMs(t.child.pid!) - cpu0) / Math.max(1, s.total);
       samples.get(t.name)!.push(s);
       log(
-        `  round ${r}/${rounds} ${t.name.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  errors ${s.errors}  non-2xx ${s.non2xx}  mismatches ${s.mismatches}`,
+        `  round ${r}/${rounds} ${t.name.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  cpu ${s.cpuMsPerRequest.toFixed(3)} ms/req  errors ${s.errors}  non-2xx ${s.non2xx}  mismatches ${s.mismatches}`,
       );
       if (s.errors || s.non2xx || s.mismatches) {
         if (isOurs(t.name)) failures++;
@@ -381,13 +395,14 @@ for (const q of queryNames) {
           non2xx: sum(rs, 'non2xx'),
           mismatches: sum(rs, 'mismatches'),
           total: sum(rs, 'total'),
+          cpuMsPerRequest: median(rs.map((s) => s.cpuMsPerRequest ?? 0)),
         },
       };
     } else results[q]![name] = { skipped: skipped.get(name) ?? 'wrong answer (see log)' };
   }
   direct?.child.kill('SIGKILL');
 }
-function sum(rs: Sample[], k: keyof Sample): number {
+function sum(rs: Sample[], k: 'errors' | 'non2xx' | 'mismatches' | 'total'): number {
   return rs.reduce((a, s) => a + s[k], 0);
 }
 
@@ -429,16 +444,16 @@ for (const q of queryNames) {
   const base = results[q]![refName];
   const b = base && 'median' in base ? base.median : undefined;
   const bMem = memory[refName];
-  md += `\n**${q}** — ${queries[q].description}\n\n| target | req/s | vs ${refName} | p50 ms | p99 ms | p99 vs ${refName} | peak RSS MB | RSS vs ${refName} | errors | non-2xx | wrong bodies |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
+  md += `\n**${q}** — ${queries[q].description}\n\n| target | req/s | vs ${refName} | p50 ms | p99 ms | p99 vs ${refName} | CPU ms/req | peak RSS MB | RSS vs ${refName} | errors | non-2xx | wrong bodies |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
   for (const name of targetNames) {
     const r = results[q]![name]!;
     if (!('median' in r)) {
-      md += `| ${name} | skipped: ${r.skipped} | | | | | | | | | |\n`;
+      md += `| ${name} | skipped: ${r.skipped} | | | | | | | | | | |\n`;
       continue;
     }
     const m = r.median;
     const mem = memory[name];
-    md += `| ${name} | ${fmt(m.rps)} | ${ratio(m.rps, b?.rps)} | ${fmt(m.p50, 1)} | ${fmt(m.p99, 1)} | ${ratio(m.p99, b?.p99)} | ${mem ? fmt(mem / 2 ** 20) : '–'} | ${mem ? ratio(mem, bMem) : '–'} | ${m.errors} | ${m.non2xx} | ${m.mismatches} |\n`;
+    md += `| ${name} | ${fmt(m.rps)} | ${ratio(m.rps, b?.rps)} | ${fmt(m.p50, 1)} | ${fmt(m.p99, 1)} | ${ratio(m.p99, b?.p99)} | ${m.cpuMsPerRequest !== undefined ? fmt(m.cpuMsPerRequest, 3) : '–'} | ${mem ? fmt(mem / 2 ** 20) : '–'} | ${mem ? ratio(mem, bMem) : '–'} | ${m.errors} | ${m.non2xx} | ${m.mismatches} |\n`;
   }
 }
 for (const [name, sink] of sinks)

@@ -429,6 +429,12 @@ const configShape = z.strictObject({
           'Open client connections at once; a new one past it is closed as soon as it is accepted, before anything is read.',
         )
         .default(10_000),
+      readyRequiresSubgraphs: z
+        .boolean()
+        .describe(
+          '`/ready` answers 503 (`subgraphs-unavailable`, naming them) while any subgraph circuit breaker is open.',
+        )
+        .default(false),
       csrfPrevention: z
         .boolean()
         .describe(

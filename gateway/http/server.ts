@@ -260,11 +260,14 @@ async function route(
     case '/health':
       return sendJson(res, 200, JSON.stringify({ status: 'ok' }));
     case '/ready': {
-      const ready = deps.lifecycle.ready;
+      // With server.readyRequiresSubgraphs, an open circuit takes the replica out of rotation.
+      const open = deps.config.server.readyRequiresSubgraphs ? deps.metrics.health.open() : [];
+      const ready = deps.lifecycle.ready && open.length === 0;
+      const status = ready ? 'ready' : deps.lifecycle.ready ? 'subgraphs-unavailable' : deps.lifecycle.phase;
       return sendJson(
         res,
         ready ? 200 : 503,
-        JSON.stringify({ status: ready ? 'ready' : deps.lifecycle.phase, ...deps.readyInfo() }),
+        JSON.stringify({ status, ...deps.readyInfo(), ...(open.length ? { openSubgraphs: open } : {}) }),
       );
     }
     default:

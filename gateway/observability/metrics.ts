@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicyMetrics } from '../../policies/policy.ts';
+import { SubgraphHealth } from './subgraph-health.ts';
 
 /**
  * Every metric Tessera exports; docs/metrics.md is generated from this registry (`npm run docs`), so
@@ -64,8 +65,8 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
-  /** The breaker state per subgraph as the breaker layer last set it (for spans and the health view). */
-  readonly breakerStates = new Map<string, 'closed' | 'half-open' | 'open'>();
+  /** Per subgraph: breaker state, last failure, recent latency (for spans, `/ready` and the health view). */
+  readonly health = new SubgraphHealth();
   readonly breakerTransitions = new Counter({
     name: 'tessera_subgraph_breaker_transitions_total',
     help: 'Circuit breaker state changes per subgraph, by new state (each is also logged).',

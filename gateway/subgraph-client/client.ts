@@ -9,6 +9,7 @@ import { breaker } from './layers/breaker.ts';
 import { dedupe } from './layers/dedupe.ts';
 import { deadline } from './layers/deadline.ts';
 import { headers } from './layers/headers.ts';
+import { health } from './layers/health.ts';
 import { rateCap } from './layers/rate-cap.ts';
 import { retry } from './layers/retry.ts';
 import { tracingLayers } from './layers/tracing.ts';
@@ -40,6 +41,7 @@ export interface ClientDeps {
  * - answer-check above dedupe: each caller parses its own copy of a shared reply (the engine
  *   merges into the objects it gets) and checks it against its own operation and schema.
  * - dedupe above retry: coalesced callers share one retry loop and one budget, not one each.
+ * - health between them: the health view counts a shared request once, with its retries.
  * - retry above breaker: each attempt passes the breaker, so an open circuit ends the retries,
  *   and the breaker counts attempts, not fetches.
  * - deadline below breaker: a timed-out attempt counts as the subgraph's failure.
@@ -60,6 +62,7 @@ export function clientLayers(
     ...(deps.wrap ?? []).map((layer) => ({ name: 'plugin-wrap', layer })),
     { name: 'answer-check', layer: answerCheck(deps.shapes ?? null) },
     { name: 'dedupe', layer: dedupe },
+    { name: 'health', layer: health },
     { name: 'retry', layer: retry },
     ...(traced ? [{ name: 'trace-attempt', layer: traced.attempt }] : []),
     { name: 'breaker', layer: breaker },

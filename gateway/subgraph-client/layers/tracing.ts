@@ -54,6 +54,7 @@ export function tracingLayers(): { fetch: FetchLayer; attempt: FetchLayer } {
     const url = new URL(settings.url);
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const role = settings.dedupe ? 'leader' : 'none';
+    const health = metrics.health.of(name);
     return async (request) => {
       const trace = request.context?.get(traceSlot);
       if (!trace) return next(request);
@@ -63,7 +64,7 @@ export function tracingLayers(): { fetch: FetchLayer; attempt: FetchLayer } {
         'subgraph.name': name,
         'tessera.attempt': n,
         'http.request.resend_count': n - 1,
-        'tessera.breaker.state': settings.breaker.enabled ? (metrics.breakerStates.get(name) ?? 'closed') : 'disabled',
+        'tessera.breaker.state': health.breaker,
         'tessera.dedupe.role': request.operationType === 'query' ? role : 'none',
         'http.request.method': 'POST',
         'server.address': url.hostname,
