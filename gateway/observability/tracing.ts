@@ -122,12 +122,20 @@ export class Tracing {
   }
 }
 
+const noSpan: EngineSpan = Object.freeze({ setAttribute: () => undefined, end: () => undefined });
+
 /** Where the request's trace lives in its context: absent when tracing is off. */
 export const traceSlot: Slot<RequestTrace> = slot<RequestTrace>('trace');
 
 /** The one trace of one request: its server span, and the spans opened under it. */
 export class RequestTrace implements EngineTrace {
   readonly server: Span;
+  /**
+   * False when the sampler dropped this trace: then no child span is made at all (their parent
+   * would drop them too), and subgraphs get the server span's context, not sampled (flag 00), so
+   * they follow the same decision. Dropped requests cost a span context and a header.
+   */
+  readonly recording: boolean;
   private readonly tracing: Tracing;
   private readonly serverContext: Context;
   /** While the engine's `graphql.execute` span is open, subgraph fetches are its children. */
@@ -137,6 +145,7 @@ export class RequestTrace implements EngineTrace {
     this.tracing = tracing;
     this.server = server;
     this.serverContext = serverContext;
+    this.recording = server.isRecording();
   }
 
   get traceId(): string {
@@ -149,6 +158,7 @@ export class RequestTrace implements EngineTrace {
 
   /** A span under the server span (or, for the engine's steps, see EngineTrace in engine/engine.ts). */
   span(name: string, attributes?: SpanAttributes): EngineSpan {
+    if (!this.recording) return noSpan;
     const span = this.tracing.tracer.startSpan(name, { attributes }, this.serverContext);
     if (name === 'graphql.execute') this.executeContext = trace.setSpan(this.serverContext, span);
     return {
@@ -177,12 +187,17 @@ export class RequestTrace implements EngineTrace {
   }
 
   /** Writes `traceparent` (and `tracestate`, `baggage` when configured) for `span` into `headers`. */
-  inject(span: Span, headers: Record<string, string>): void {
-    this.tracing.propagator.inject(trace.setSpan(this.serverContext, span), headers, headerSetter);
+  inject(span: Span | null, headers: Record<string, string>): void {
+    this.tracing.propagator.inject(
+      span ? trace.setSpan(this.serverContext, span) : this.serverContext,
+      headers,
+      headerSetter,
+    );
   }
 
   /** The GraphQL attributes of the server span, once an operation is chosen. Never variables. */
   operation(op: { name: string | null; type: string; source: string }): void {
+    if (!this.recording) return;
     this.server.setAttributes({
       'graphql.operation.name': op.name ?? '',
       'graphql.operation.type': op.type,

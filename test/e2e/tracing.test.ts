@@ -281,8 +281,44 @@ describe('tracing: OpenTelemetry spans over OTLP/HTTP, one trace through the gat
     );
   });
 
-  it('the exporter posts OTLP JSON to the configured endpoint', async () => {
-    await eventually(async () => (receiver.requests['application/json'] ?? 0) > 0, 5_000, 'an export');
-    assert.deepEqual(Object.keys(receiver.requests), ['application/json']);
+  it('a request the sampler drops still carries a traceparent to the subgraphs, not sampled (flag 00), and exports nothing', async () => {
+    const gw = await stack.startGateway({
+      log: { requests: true },
+      telemetry: {
+        tracing: {
+          enabled: true,
+          samplerRatio: 0,
+          otlp: { endpoint: receiver.url, protocol: 'http/json', batchDelayMs: 50 },
+        },
+      },
+    });
+    await stack.subgraphs.products.resetStats();
+    const { lines } = await withLogs(gw.proc, gw.url, async () => {
+      const res = await gql(gw.url, { query: 'query Unsampled { topProducts(first: 1) { upc } }' });
+      assert.deepEqual(res.body, { data: { topProducts: [{ upc: '1' }] } });
+    });
+    const line = lines.find((l) => l['msg'] === 'request completed' && l['operationName'] === 'Unsampled');
+    assert.ok(line);
+    const received = (await stack.subgraphs.products.stats()).received.map((r) => r.headers['traceparent']);
+    assert.equal(received.length, 1);
+    // Under the server span (no child spans are made for a dropped trace), flag 00.
+    assert.deepEqual(received, [`00-${String(line['traceId'])}-${String(line['spanId'])}-00`]);
+    // The sampled requests of the other tests are exported within 50 ms; give this one ten times that.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(
+      receiver.spans.some((s) => s.traceId === line['traceId']),
+      false,
+    );
+  });
+
+  it('http/protobuf: the exporter posts OTLP protobuf to the endpoint', async () => {
+    const gw = await stack.startGateway({
+      telemetry: {
+        tracing: { enabled: true, otlp: { endpoint: receiver.url, protocol: 'http/protobuf', batchDelayMs: 50 } },
+      },
+    });
+    const res = await gql(gw.url, { query: 'query Proto { topProducts(first: 1) { upc } }' });
+    assert.deepEqual(res.body, { data: { topProducts: [{ upc: '1' }] } });
+    await eventually(async () => (receiver.requests['application/x-protobuf'] ?? 0) > 0, 5_000, 'a protobuf export');
   });
 });

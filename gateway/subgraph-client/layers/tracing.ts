@@ -14,7 +14,8 @@ import type { FetchLayer, SubgraphAnswer, SubgraphRequest } from '../fetch.ts';
  *   and the `traceparent` (and `tracestate`) of that attempt's span written into the headers sent.
  *   Below dedupe, so the header never splits identical requests into different dedupe keys.
  *
- * Only present when `telemetry.tracing.enabled`; an untraced request passes through.
+ * Only present when `telemetry.tracing.enabled`; an untraced request passes through, and one the
+ * sampler dropped only gets its `traceparent` (not sampled) written.
  */
 export function tracingLayers(): { fetch: FetchLayer; attempt: FetchLayer } {
   const fetchSpans = new WeakMap<SubgraphRequest, Span>();
@@ -25,7 +26,7 @@ export function tracingLayers(): { fetch: FetchLayer; attempt: FetchLayer } {
     const shared = settings.dedupe;
     return async (request) => {
       const trace = request.context?.get(traceSlot);
-      if (!trace) return next(request);
+      if (!trace?.recording) return next(request);
       const span = trace.startFetch(`subgraph.fetch ${name}`, {
         'subgraph.name': name,
         'graphql.operation.type': request.operationType,
@@ -58,6 +59,11 @@ export function tracingLayers(): { fetch: FetchLayer; attempt: FetchLayer } {
     return async (request) => {
       const trace = request.context?.get(traceSlot);
       if (!trace) return next(request);
+      if (!trace.recording) {
+        // Not sampled: the subgraph still gets the trace (flag 00), under the server span.
+        trace.inject(null, request.headers);
+        return next(request);
+      }
       const n = (attempts.get(request) ?? 0) + 1;
       attempts.set(request, n);
       const span = trace.startAttempt(`subgraph.attempt ${name}`, fetchSpans.get(request), {
