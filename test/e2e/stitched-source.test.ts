@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { startFaultSubgraph, type FaultSubgraph } from '../../harness/fault-subgraph.ts';
+import { gql } from '../../harness/http.ts';
+import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '../../harness/jwks.ts';
+import { metric } from '../../harness/metrics.ts';
+import { plainServiceSdl, shipments, shippingOf } from '../../harness/plain-service.ts';
+import { repoRoot, runCli, runCliToEnd, runScript, type Proc } from '../../harness/process.ts';
+import { startSubgraphProc, type RunningSubgraphProc } from '../../harness/stack.ts';
+import { products } from '../../subgraphs/shared/dataset.ts';
+
+const P = products();
+const byUpc = (upc: string) => P.find((p) => p.upc === upc)!;
+
+/** The merge config of the tests' plain service, as a service team would write it in supergraph.yaml. */
+const shippingEntry = (routingUrl: string, schema: Record<string, string> | undefined) => ({
+  kind: 'graphql',
+  routing_url: routingUrl,
+  ...(schema ? { schema } : {}),
+  merge: { Product: { selectionSet: '{ upc }', fieldName: 'productsByUpc', key: 'upc', argsFromKeys: null } },
+  directives: {
+    'Product.shippingCost': ['@cost(weight: 3)'],
+    'Query.shipments': ['@listSize(slicingArguments: ["first"])'],
+    'Shipment.trackingNumber': ['@requiresScopes(scopes: [["shipping:read"]])'],
+  },
+});
+
+describe('a plain GraphQL service (kind: graphql) joined through type merging', () => {
+  let dir: string;
+  let plain: Proc;
+  let plainUrl: string;
+  let proxy: FaultSubgraph;
+  let productsProc: RunningSubgraphProc;
+  let supergraphFile: string;
+  const gateways: Proc[] = [];
+  const jwks = new JwksServer();
+  let key: SigningKey;
+
+  const received = async (): Promise<Array<{ query: string; variables: unknown }>> =>
+    ((await (await fetch(plainUrl.replace(/\/graphql$/, '/_received'))).json()) as Array<{
+      query: string;
+      variables: unknown;
+    }>).map(({ query, variables }) => ({ query, variables }));
+  const resetReceived = async () => void (await fetch(plainUrl.replace(/\/graphql$/, '/_reset'), { method: 'POST' }));
+
+  const writeConfig = (name: string, shipping: Record<string, unknown>) => {
+    const file = join(dir, name);
+    writeFileSync(
+      file,
+      stringify({
+        federation_version: '=2.9.0',
+        subgraphs: {
+          products: {
+            routing_url: productsProc.url,
+            schema: { file: join(repoRoot, 'subgraphs/products/schema.graphql') },
+          },
+          shipping,
+        },
+      }),
+    );
+    return file;
+  };
+
+  const startGateway = async (config: Record<string, unknown>) => {
+    const file = join(dir, `tessera-${gateways.length + 1}.yaml`);
+    writeFileSync(
+      file,
+      stringify({
+        server: { port: 0, host: '127.0.0.1' },
+        metrics: { port: 0 },
+        supergraph: { file: supergraphFile },
+        log: { level: 'info', requests: false },
+        ...config,
+      }),
+    );
+    const proc = runCli(['gateway', '--config', file]);
+    gateways.push(proc);
+    const line = await proc.waitForLog('gateway listening');
+    return { proc, url: String(line['url']), metricsUrl: String(line['metricsUrl']) };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-stitch-'));
+    plain = runScript(join(repoRoot, 'harness/plain-service.ts'), ['--port', '0']);
+    plainUrl = String((await plain.waitForLog('plain service listening'))['url']);
+    // The gateway reaches the service through a fault proxy; composition introspects the service itself.
+    proxy = await startFaultSubgraph(plainUrl);
+    productsProc = await startSubgraphProc('products');
+    key = await makeKey('k1');
+    jwks.keys = [key];
+    await jwks.start();
+    supergraphFile = join(dir, 'supergraph.graphql');
+    const config = writeConfig('supergraph.yaml', shippingEntry(proxy.url, { subgraph_url: plainUrl }));
+    const composed = await runCliToEnd(['compose', '--config', config, '--output', supergraphFile]);
+    assert.equal(composed.code, 0, composed.stderr);
+  });
+  after(async () => {
+    await Promise.all([...gateways.map((g) => g.kill()), plain?.kill(), productsProc?.proc.kill(), proxy?.close()]);
+    await jwks.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('served through the gateway with policies on', () => {
+    let gw: { proc: Proc; url: string; metricsUrl: string };
+    before(async () => {
+      gw = await startGateway({
+        policies: {
+          auth: { issuers: [{ issuer: ISSUER, jwksUrl: jwks.url, audiences: [AUDIENCE] }] },
+          operationLimits: { maxDepth: 4 },
+          cost: { maxCost: 60 },
+        },
+      });
+    });
+
+    it('a federated Product gets fields from the plain service, all keys in one batched call', async () => {
+      await resetReceived();
+      const res = await gql(gw.url, { query: '{ topProducts(first: 3) { upc name shippingCost deliveryDays } }' });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, {
+        data: {
+          topProducts: ['1', '2', '3'].map((upc) => ({
+            upc,
+            name: byUpc(upc).name,
+            shippingCost: shippingOf(upc)!.shippingCost,
+            deliveryDays: shippingOf(upc)!.deliveryDays,
+          })),
+        },
+      });
+      const calls = await received();
+      assert.equal(calls.length, 1, JSON.stringify(calls));
+      assert.match(calls[0]!.query, /productsByUpc\(upcs: \$upcs\)/);
+      assert.doesNotMatch(calls[0]!.query, /_entities|_service/, 'the service is only sent what it serves');
+      assert.deepEqual(calls[0]!.variables, { upcs: ['1', '2', '3'] });
+    });
+
+    it("the plain service's types reach federated fields", async () => {
+      await resetReceived();
+      const res = await gql(gw.url, {
+        query: '{ shipments(first: 3) { id status product { upc name price shippingCost } } }',
+      });
+      assert.deepEqual(res.body, {
+        data: {
+          shipments: shipments.slice(0, 3).map((s) => ({
+            id: s.id,
+            status: s.status,
+            product: {
+              upc: s.upc,
+              name: byUpc(s.upc).name,
+              price: byUpc(s.upc).price,
+              shippingCost: shippingOf(s.upc)!.shippingCost,
+            },
+          })),
+        },
+      });
+      const calls = await received();
+      assert.equal(calls.length, 1, 'one root call; name and price come from products');
+      assert.match(calls[0]!.query, /shipments\(first: \$\w+\)|shipments\(first: 3\)/);
+    });
+
+    it('cost: @cost and @listSize attached in config weigh its fields; over maxCost nothing reaches it', async () => {
+      await resetReceived();
+      const res = await gql(gw.url, { query: '{ shipments(first: 20) { product { shippingCost } } }' });
+      // 20 shipments × (Shipment 1 + Product 1 + shippingCost 3): without the attached @cost it would be 40.
+      assert.equal(res.status, 400);
+      assert.deepEqual(res.body, {
+        errors: [
+          {
+            message: 'Operation estimated cost 100 exceeds the maximum of 60.',
+            extensions: { cost: { estimated: 100, max: 60 }, code: 'COST_ESTIMATED_TOO_EXPENSIVE' },
+          },
+        ],
+      });
+      assert.deepEqual(await received(), []);
+      const cheaper = await gql(gw.url, { query: '{ shipments(first: 10) { product { shippingCost } } }' });
+      assert.equal(cheaper.body.data.shipments.length, 8, 'cost 50 passes (the service has 8 shipments)');
+    });
+
+    it('auth: @requiresScopes attached in config guards its field', async () => {
+      await resetReceived();
+      const query = '{ shipment(id: "s2") { id trackingNumber } }';
+      const anonymous = await gql(gw.url, { query });
+      // trackingNumber is non-null: its parent is nulled, and the service is never asked for it.
+      assert.deepEqual(anonymous.body, {
+        errors: [
+          {
+            message: 'Unauthorized field or type: Shipment.trackingNumber',
+            path: ['shipment', 'trackingNumber'],
+            extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' },
+          },
+        ],
+        data: { shipment: null },
+      });
+      assert.doesNotMatch(JSON.stringify(await received()), /trackingNumber/);
+      const token = await sign(key, { scope: 'shipping:read' });
+      const allowed = await gql(gw.url, { query }, { authorization: `Bearer ${token}` });
+      assert.deepEqual(allowed.body, { data: { shipment: { id: 's2', trackingNumber: 'TRK-1001' } } });
+    });
+
+    it('operation limits apply to its fields', async () => {
+      const res = await gql(gw.url, { query: '{ shipments { product { upc } } }' });
+      assert.equal(res.status, 200);
+      const deep = await gql(gw.url, {
+        query: '{ topProducts(first: 1) { category { products(first: 1) { category { name } } } } }',
+      });
+      assert.equal(deep.body.errors[0].extensions.code, 'MAX_DEPTH_EXCEEDED');
+    });
+
+    it('its fetches are counted in the subgraph metrics under its name', async () => {
+      assert.ok(
+        (await metric(gw.metricsUrl, 'tessera_subgraph_request_duration_seconds_count', {
+          subgraph: 'shipping',
+          outcome: 'success',
+        })) >= 3,
+      );
+    });
+  });
+  describe('faults: its retries and breaker are the subgraph client\'s', () => {
+    it('a failed attempt is retried: one 503, then the answer', async () => {
+      const gw = await startGateway({
+        subgraphs: { shipping: { breaker: { enabled: false }, retry: { maxAttempts: 2, baseDelayMs: 10 } } },
+      });
+      let failures = 1;
+      proxy.resetStats();
+      proxy.setFault(async (_req, forward) =>
+        failures-- > 0 ? { status: 503, json: { errors: [{ message: 'down' }] } } : { json: (await forward()).json },
+      );
+      try {
+        const res = await gql(gw.url, { query: '{ topProducts(first: 2) { upc shippingCost } }' });
+        assert.deepEqual(res.body, {
+          data: { topProducts: ['1', '2'].map((upc) => ({ upc, shippingCost: shippingOf(upc)!.shippingCost })) },
+        });
+        assert.equal(proxy.requests, 2, 'the _entities fetch was attempted twice');
+        assert.equal(await metric(gw.metricsUrl, 'tessera_subgraph_retries_total', { subgraph: 'shipping' }), 1);
+      } finally {
+        proxy.setFault(null);
+      }
+    });
+
+    it('a failing service opens its breaker; then nothing reaches it and other subgraphs serve on', async () => {
+      const gw = await startGateway({
+        subgraphs: {
+          shipping: {
+            retry: { maxAttempts: 1 },
+            breaker: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+          },
+        },
+      });
+      proxy.setFault(() => ({ status: 500, json: { errors: [{ message: 'internal detail that must not leak' }] } }));
+      try {
+        const query = { query: '{ topProducts(first: 1) { name shippingCost } }' };
+        for (let i = 0; i < 4; i++) {
+          const res = await gql(gw.url, query);
+          assert.deepEqual(res.body, {
+            // shippingCost is non-null, and so are the list items and topProducts: the null reaches data.
+            data: null,
+            errors: [
+              {
+                message: 'Subgraph "shipping" answered HTTP 500',
+                path: ['topProducts', 0, 'shippingCost'],
+                extensions: { code: 'SUBGRAPH_HTTP_ERROR', serviceName: 'shipping', status: 500 },
+              },
+            ],
+          });
+        }
+        await gw.proc.waitForLog('circuit breaker open', 2000);
+        proxy.resetStats();
+        const open = await gql(gw.url, query);
+        assert.deepEqual(open.body, {
+          data: null,
+          errors: [
+            {
+              message: 'Subgraph "shipping" is failing; its circuit breaker is open',
+              path: ['topProducts', 0, 'shippingCost'],
+              extensions: { code: 'SUBGRAPH_CIRCUIT_OPEN', serviceName: 'shipping' },
+            },
+          ],
+        });
+        assert.equal(proxy.requests, 0, 'no request reached the service while open');
+        assert.deepEqual((await gql(gw.url, { query: '{ topProducts(first: 1) { name } }' })).body, {
+          data: { topProducts: [{ name: 'Table' }] },
+        });
+        assert.equal(await metric(gw.metricsUrl, 'tessera_subgraph_breaker_state', { subgraph: 'shipping' }), 2);
+      } finally {
+        proxy.setFault(null);
+      }
+    });
+  });
+});
