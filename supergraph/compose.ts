@@ -45,7 +45,9 @@ export function composeSupergraph(subgraphs: readonly SubgraphSdl[]): ComposeRes
   const stitched = subgraphs.flatMap((s) => supergraphDescriptorLine(s.name, s.sdl) ?? []);
   return {
     ok: true,
-    supergraphSdl: stitched.length ? `${result.supergraphSdl.trimEnd()}\n\n${stitched.join('\n')}\n` : result.supergraphSdl,
+    supergraphSdl: stitched.length
+      ? `${result.supergraphSdl.trimEnd()}\n\n${stitched.join('\n')}\n`
+      : result.supergraphSdl,
     hints: result.hints.map((h) => toProblem(h.definition.code, h.message, h.nodes)),
     // What clients see (no join/link machinery, no @inaccessible): breaking changes are judged here.
     apiSchema: () => result.schema.toAPISchema().toGraphQLJSSchema(),

@@ -194,6 +194,8 @@ export async function introspectSdl(name: string, url: string, timeoutMs = 10_00
   try {
     return printSchema(buildClientSchema(body.data));
   } catch (err) {
-    throw new Error(`subgraph "${name}": the introspection result of ${url} is not a schema: ${(err as Error).message}`);
+    throw new Error(
+      `subgraph "${name}": the introspection result of ${url} is not a schema: ${(err as Error).message}`,
+    );
   }
 }

@@ -40,7 +40,9 @@ export const supergraphConfigSchema = z.strictObject({
             .optional(),
           merge: z
             .record(z.string(), mergedTypeSchema)
-            .describe('Type name → how the type merges with the same type in other subgraphs (stitching `merge` config).')
+            .describe(
+              'Type name → how the type merges with the same type in other subgraphs (stitching `merge` config).',
+            )
             .default({}),
           directives: z
             .record(z.string(), z.array(z.string().min(2)))

@@ -16,10 +16,19 @@ import {
   type GraphQLUnionType,
 } from 'graphql';
 import { internalFailure } from '../subgraph-client/classify-failure.ts';
-import type { ClientScope, SubgraphAnswer, SubgraphFailed, SubgraphFetch, SubgraphRequest } from '../subgraph-client/fetch.ts';
+import type {
+  ClientScope,
+  SubgraphAnswer,
+  SubgraphFailed,
+  SubgraphFetch,
+  SubgraphRequest,
+} from '../subgraph-client/fetch.ts';
 import { resolveMerge, type ResolvedMerge, type StitchedSourceDescriptor } from './descriptor.ts';
 
-type SubschemaConfig = Extract<NonNullable<Parameters<typeof stitchSchemas>[0]['subschemas']>[number], { schema: unknown }>;
+type SubschemaConfig = Extract<
+  NonNullable<Parameters<typeof stitchSchemas>[0]['subschemas']>[number],
+  { schema: unknown }
+>;
 type Executor = NonNullable<SubschemaConfig['executor']>;
 type MergedTypeConfig = NonNullable<SubschemaConfig['merge']>[string];
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,10 +41,12 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
   let key: SigningKey;
 
   const received = async (): Promise<Array<{ query: string; variables: unknown }>> =>
-    ((await (await fetch(plainUrl.replace(/\/graphql$/, '/_received'))).json()) as Array<{
-      query: string;
-      variables: unknown;
-    }>).map(({ query, variables }) => ({ query, variables }));
+    (
+      (await (await fetch(plainUrl.replace(/\/graphql$/, '/_received'))).json()) as Array<{
+        query: string;
+        variables: unknown;
+      }>
+    ).map(({ query, variables }) => ({ query, variables }));
   const resetReceived = async () => void (await fetch(plainUrl.replace(/\/graphql$/, '/_reset'), { method: 'POST' }));
 
   const writeConfig = (name: string, shipping: Record<string, unknown>) => {
@@ -218,7 +220,7 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
       );
     });
   });
-  describe('faults: its retries and breaker are the subgraph client\'s', () => {
+  describe("faults: its retries and breaker are the subgraph client's", () => {
     it('a failed attempt is retried: one 503, then the answer', async () => {
       const gw = await startGateway({
         subgraphs: { shipping: { breaker: { enabled: false }, retry: { maxAttempts: 2, baseDelayMs: 10 } } },
@@ -287,6 +289,79 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
       } finally {
         proxy.setFault(null);
       }
+    });
+  });
+  describe('composition (tessera compose)', () => {
+    it('file-sourced SDL: the composed subgraph carries the config directives; the supergraph, the descriptor', async () => {
+      const sdlFile = join(dir, 'shipping.graphql');
+      writeFileSync(sdlFile, plainServiceSdl);
+      const config = writeConfig('file.yaml', shippingEntry(proxy.url, { file: sdlFile }));
+      const out = join(dir, 'file-supergraph.graphql');
+      const res = await runCliToEnd(['compose', '--config', config, '--output', out]);
+      assert.equal(res.code, 0, res.stderr);
+      const sdl = readFileSync(out, 'utf8');
+      assert.match(sdl, /SHIPPING @join__graph\(name: "shipping", url: "http:\/\/127\.0\.0\.1:\d+\/graphql"\)/);
+      assert.match(sdl, /@join__type\(graph: SHIPPING, key: "upc"\)/);
+      assert.match(sdl, /shippingCost: Int! @join__field\(graph: SHIPPING\) @cost\(weight: 3\)/);
+      assert.match(sdl, /^# tessera:stitched-source shipping v1 [\w-]+$/m);
+      // Nothing of the stitching machinery reaches the API: no _entities, no descriptor type.
+      assert.doesNotMatch(sdl, /_entities|tessera__/);
+    });
+
+    it('no schema entry: the routing URL is introspected', async () => {
+      const config = writeConfig('introspect.yaml', shippingEntry(plainUrl, undefined));
+      const res = await runCliToEnd(['compose', '--config', config]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /productsByUpc\(upcs: \[String!\]!\): \[Product\]! @join__field\(graph: SHIPPING\)/);
+    });
+
+    it('a merge conflict is reported by composition, the source named, at its line in the service SDL', async () => {
+      // The service also has a Product.name, of another type than the products subgraph's.
+      const sdlFile = join(dir, 'conflict.graphql');
+      writeFileSync(sdlFile, plainServiceSdl.replace('  upc: String!\n', '  upc: String!\n  name: Int\n'));
+      const config = writeConfig('conflict.yaml', shippingEntry(proxy.url, { file: sdlFile }));
+      const out = join(dir, 'never.graphql');
+      const res = await runCliToEnd(['compose', '--config', config, '--output', out]);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /^error\[COMPOSITION_FAILED\]: composition of 2 subgraphs failed with 2 errors/);
+      assert.ok(
+        res.stderr.includes(
+          'error[FIELD_TYPE_MISMATCH]: Type of field "Product.name" is incompatible across subgraphs: it has type "String!" in subgraph "products" but type "Int" in subgraph "shipping"\n',
+        ),
+        res.stderr,
+      );
+      assert.ok(
+        res.stderr.includes(
+          'error[INVALID_FIELD_SHARING]: Non-shareable field "Product.name" is resolved from multiple subgraphs: it is resolved from subgraphs "products" and "shipping" and defined as non-shareable in all of them\n',
+        ),
+      );
+      // Line 11 of conflict.graphql is `  name: Int`: the location is in the service's own file.
+      assert.equal(readFileSync(sdlFile, 'utf8').split('\n')[10], '  name: Int');
+      assert.match(res.stderr, /^ {4}at shipping:11:3$/m);
+      assert.equal(existsSync(out), false);
+    });
+
+    it('a merge config that does not fit the service fails, each problem named with its source', async () => {
+      const entry = shippingEntry(proxy.url, { subgraph_url: plainUrl });
+      entry.merge.Product.fieldName = 'productByUpc';
+      const config = writeConfig('bad-merge.yaml', {
+        ...entry,
+        merge: { ...entry.merge, Parcel: { selectionSet: '{ id }' } },
+        directives: { ...entry.directives, 'Shipment.weight': ['@cost(weight: 1)'], Shipment: ['@key(fields: "id")'] },
+      });
+      const res = await runCliToEnd(['compose', '--config', config]);
+      assert.equal(res.code, 1);
+      assert.equal(
+        res.stderr,
+        [
+          'error[STITCHED_SOURCE_INVALID]: [shipping] merge.Product.fieldName: the service has no field Query.productByUpc',
+          'error[STITCHED_SOURCE_INVALID]: [shipping] merge.Parcel: the service has no object type "Parcel"',
+          'error[STITCHED_SOURCE_INVALID]: [shipping] directives.Shipment.weight: the service has no field Shipment.weight',
+          'error[STITCHED_SOURCE_INVALID]: [shipping] directives.Shipment: @key cannot be attached (one of @shareable, @inaccessible, @tag, @override, @authenticated, @requiresScopes, @policy, @cost, @listSize)',
+          'composition failed: subgraph "shipping" (kind graphql) is not valid; nothing was written.',
+          '',
+        ].join('\n'),
+      );
     });
   });
 });
