@@ -20,38 +20,43 @@ export const supergraphConfigSchema = z.strictObject({
   subgraphs: z
     .record(
       z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'),
-      z.union([
-        z.strictObject({
-          kind: z.literal('federation').describe('A federation subgraph (the default).').optional(),
-          routing_url: z.url(),
-          schema: schemaSource,
-        }),
-        z.strictObject({
+      z
+        .strictObject({
           kind: z
-            .literal('graphql')
+            .enum(['federation', 'graphql'])
             .describe(
-              'A plain GraphQL service (no `_service`/`_entities`): joined through type merging, see docs/stitching.md.',
-            ),
+              '`federation` (the default): a federation subgraph. `graphql`: a plain GraphQL service (no `_service`/`_entities`), joined through type merging (see docs/stitching.md).',
+            )
+            .default('federation'),
           routing_url: z.url(),
           schema: schemaSource
             .describe(
-              "The service's own SDL: `file`, `sdl`, or `subgraph_url` (read by introspection); unset: introspection of `routing_url`.",
+              "Where the SDL comes from. For `kind: graphql`, the service's own SDL (`subgraph_url` is read by introspection) and optional: unset, `routing_url` is introspected.",
             )
             .optional(),
           merge: z
             .record(z.string(), mergedTypeSchema)
             .describe(
-              'Type name → how the type merges with the same type in other subgraphs (stitching `merge` config).',
+              '`kind: graphql` only. Type name → how the type merges with the same type in other subgraphs (stitching `merge` config).',
             )
-            .default({}),
+            .optional(),
           directives: z
             .record(z.string(), z.array(z.string().min(2)))
             .describe(
-              'Schema coordinate (`Type` or `Type.field`) → Federation directives to attach there (`@cost(weight: 5)`, `@listSize(…)`, `@requiresScopes(…)`, `@shareable`…): what the service cannot declare itself.',
+              '`kind: graphql` only. Schema coordinate (`Type` or `Type.field`) → Federation directives to attach there (`@cost(weight: 5)`, `@listSize(…)`, `@requiresScopes(…)`, `@shareable`…): what the service cannot declare itself.',
             )
-            .default({}),
-        }),
-      ]),
+            .optional(),
+        })
+        .superRefine(
+          (s, ctx) => {
+            if ((s.kind ?? 'federation') !== 'federation') return;
+            if (!s.schema) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'Invalid input' });
+            for (const key of ['merge', 'directives'] as const)
+              if (s[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'only for `kind: graphql`' });
+          },
+          // Also when another key is wrong: every problem of the entry is reported at once.
+          { when: (p) => typeof p.value === 'object' && p.value !== null },
+        ),
     )
     .refine((s) => Object.keys(s).length > 0, 'at least one subgraph is required'),
 });
@@ -81,7 +86,7 @@ export function loadSupergraphConfig(file: string): SubgraphSource[] {
           : 'subgraph_url' in schema
             ? { subgraphUrl: schema.subgraph_url }
             : { sdl: schema.sdl },
-      ...(s.kind === 'graphql' ? { stitch: { merge: s.merge, directives: s.directives } } : {}),
+      ...(s.kind === 'graphql' ? { stitch: { merge: s.merge ?? {}, directives: s.directives ?? {} } } : {}),
     };
   });
 }
