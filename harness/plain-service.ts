@@ -1,9 +1,12 @@
 // A plain GraphQL service (graphql-js on node:http, no federation: no `_service`, no `_entities`),
 // the kind of service a `kind: graphql` entry of supergraph.yaml joins. Run as its own process:
 //   node harness/plain-service.ts --port 0
-// It logs one JSON line `{"msg":"plain service listening","url":…}`. `GET /_received` lists the
+// With --tls-cert/--tls-key it serves HTTPS, and with --tls-ca it demands a client certificate
+// signed by that CA (mTLS). It logs one JSON line `{"msg":"plain service listening","url":…}`. `GET /_received` lists the
 // requests it answered (query, variables, the x-* headers); `POST /_reset` forgets them.
-import { createServer, type IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { buildSchema, graphql } from 'graphql';
@@ -15,6 +18,11 @@ type Query {
   productsByUpc(upcs: [String!]!): [Product]!
   shipments(first: Int = 5): [Shipment!]!
   shipment(id: ID!): Shipment
+}
+
+type Mutation {
+  "Books a shipment (each call makes a new one: never to be sent twice)."
+  createShipment(upc: String!): Shipment!
 }
 
 type Product {
@@ -47,10 +55,17 @@ export const shipments = Array.from({ length: 8 }, (_, i) => ({
   upc: String((i % 5) + 1),
 }));
 
-function serve(port: number): void {
+interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string | undefined;
+}
+
+function serve(port: number, tls: TlsFiles | null): void {
   const schema = buildSchema(plainServiceSdl);
   const product = (upc: string) => shippingOf(upc);
   const shipment = (s: (typeof shipments)[number]) => ({ ...s, product: product(s.upc) });
+  let created = 0;
   const rootValue = {
     productsByUpc: ({ upcs }: { upcs: string[] }) => upcs.map(product),
     shipments: ({ first }: { first: number }) => shipments.slice(0, first).map(shipment),
@@ -58,9 +73,11 @@ function serve(port: number): void {
       const s = shipments.find((x) => x.id === id);
       return s ? shipment(s) : null;
     },
+    createShipment: ({ upc }: { upc: string }) =>
+      shipment({ id: `new-${++created}`, status: 'BOOKED', trackingNumber: `TRK-NEW-${created}`, upc }),
   };
   const received: Array<{ query: string; variables: unknown; headers: Record<string, string> }> = [];
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     void (async () => {
       const send = (status: number, body: unknown) => {
         const text = JSON.stringify(body);
@@ -92,10 +109,21 @@ function serve(port: number): void {
       });
       send(200, result);
     })();
-  });
+  };
+  const server = tls
+    ? createTlsServer(
+        {
+          cert: readFileSync(tls.cert),
+          key: readFileSync(tls.key),
+          ...(tls.ca ? { ca: readFileSync(tls.ca), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        listener,
+      )
+    : createServer(listener);
   server.listen(port, '127.0.0.1', () => {
     const { port: p } = server.address() as AddressInfo;
-    console.log(JSON.stringify({ msg: 'plain service listening', url: `http://127.0.0.1:${p}/graphql` }));
+    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${p}/graphql`;
+    console.log(JSON.stringify({ msg: 'plain service listening', url }));
   });
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
@@ -111,6 +139,15 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
-  serve(Number(values.port));
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '0' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+    },
+  });
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  serve(Number(values.port), cert && key ? { cert, key, ca: values['tls-ca'] } : null);
 }

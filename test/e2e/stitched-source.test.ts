@@ -47,6 +47,11 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
         variables: unknown;
       }>
     ).map(({ query, variables }) => ({ query, variables }));
+  const receivedWithHeaders = async (): Promise<Array<{ query: string; headers: Record<string, string> }>> =>
+    (await (await fetch(plainUrl.replace(/\/graphql$/, '/_received'))).json()) as Array<{
+      query: string;
+      headers: Record<string, string>;
+    }>;
   const resetReceived = async () => void (await fetch(plainUrl.replace(/\/graphql$/, '/_reset'), { method: 'POST' }));
 
   const writeConfig = (name: string, shipping: Record<string, unknown>) => {
@@ -111,7 +116,10 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
     before(async () => {
       gw = await startGateway({
         policies: {
-          auth: { issuers: [{ issuer: ISSUER, jwksUrl: jwks.url, audiences: [AUDIENCE] }] },
+          auth: {
+            issuers: [{ issuer: ISSUER, jwksUrl: jwks.url, audiences: [AUDIENCE] }],
+            forwardClaims: [{ claim: 'sub', header: 'x-user-id' }],
+          },
           operationLimits: { maxDepth: 4 },
           cost: { maxCost: 60 },
         },
@@ -197,9 +205,14 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
         data: { shipment: null },
       });
       assert.doesNotMatch(JSON.stringify(await received()), /trackingNumber/);
-      const token = await sign(key, { scope: 'shipping:read' });
-      const allowed = await gql(gw.url, { query }, { authorization: `Bearer ${token}` });
+      const token = await sign(key, { scope: 'shipping:read', sub: 'user-7' });
+      await resetReceived();
+      // A client-sent x-user-id never reaches the service: the auth policy's wrap sets the verified claim.
+      const allowed = await gql(gw.url, { query }, { authorization: `Bearer ${token}`, 'x-user-id': 'forged' });
       assert.deepEqual(allowed.body, { data: { shipment: { id: 's2', trackingNumber: 'TRK-1001' } } });
+      const [call] = await receivedWithHeaders();
+      assert.equal(call!.headers['x-user-id'], 'user-7');
+      assert.match(call!.headers['x-request-id'] ?? '', /^[\w-]{8,}$/);
     });
 
     it('operation limits apply to its fields', async () => {
@@ -237,6 +250,56 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
         });
         assert.equal(proxy.requests, 2, 'the _entities fetch was attempted twice');
         assert.equal(await metric(gw.metricsUrl, 'tessera_subgraph_retries_total', { subgraph: 'shipping' }), 1);
+      } finally {
+        proxy.setFault(null);
+      }
+    });
+
+    it('a slow service times out under its deadline: SUBGRAPH_TIMEOUT for its fields only', async () => {
+      const gw = await startGateway({
+        subgraphs: { shipping: { timeoutMs: 400, attemptTimeoutMs: 300, retry: { maxAttempts: 1 } } },
+      });
+      proxy.setFault(async (_req, forward) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        return { json: (await forward()).json };
+      });
+      try {
+        const res = await gql(gw.url, { query: '{ topProducts(first: 1) { name deliveryDays } }' });
+        assert.deepEqual(res.body, {
+          data: null,
+          errors: [
+            {
+              message: 'Subgraph "shipping" did not respond in time',
+              path: ['topProducts', 0, 'deliveryDays'],
+              extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'shipping' },
+            },
+          ],
+        });
+      } finally {
+        proxy.setFault(null);
+      }
+    });
+
+    it('a mutation through it is never retried once it may have reached the service', async () => {
+      const gw = await startGateway({ subgraphs: { shipping: { retry: { maxAttempts: 3, baseDelayMs: 10 } } } });
+      proxy.resetStats();
+      proxy.setFault(() => ({ status: 503, json: { errors: [{ message: 'down' }] } }));
+      try {
+        const res = await gql(gw.url, { query: 'mutation { createShipment(upc: "3") { id status } }' });
+        assert.deepEqual(res.body, {
+          data: null,
+          errors: [
+            {
+              message: 'Subgraph "shipping" answered HTTP 503',
+              path: ['createShipment'],
+              extensions: { code: 'SUBGRAPH_HTTP_ERROR', serviceName: 'shipping', status: 503 },
+            },
+          ],
+        });
+        assert.equal(proxy.requests, 1);
+        proxy.setFault(null);
+        const ok = await gql(gw.url, { query: 'mutation { createShipment(upc: "3") { status product { name } } }' });
+        assert.deepEqual(ok.body, { data: { createShipment: { status: 'BOOKED', product: { name: 'Chair' } } } });
       } finally {
         proxy.setFault(null);
       }
@@ -335,9 +398,10 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
           'error[INVALID_FIELD_SHARING]: Non-shareable field "Product.name" is resolved from multiple subgraphs: it is resolved from subgraphs "products" and "shipping" and defined as non-shareable in all of them\n',
         ),
       );
-      // Line 11 of conflict.graphql is `  name: Int`: the location is in the service's own file.
-      assert.equal(readFileSync(sdlFile, 'utf8').split('\n')[10], '  name: Int');
-      assert.match(res.stderr, /^ {4}at shipping:11:3$/m);
+      // The location is the line of `  name: Int` in the service's own file.
+      const line = readFileSync(sdlFile, 'utf8').split('\n').indexOf('  name: Int') + 1;
+      assert.ok(line > 1);
+      assert.ok(res.stderr.includes(`\n    at shipping:${line}:3\n`), res.stderr);
       assert.equal(existsSync(out), false);
     });
 
