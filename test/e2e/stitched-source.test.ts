@@ -10,7 +10,9 @@ import { AUDIENCE, ISSUER, JwksServer, makeKey, sign, type SigningKey } from '..
 import { metric } from '../../harness/metrics.ts';
 import { plainServiceSdl, shipments, shippingOf } from '../../harness/plain-service.ts';
 import { repoRoot, runCli, runCliToEnd, runScript, type Proc } from '../../harness/process.ts';
+import { startRegistry, tokens } from '../../harness/registry.ts';
 import { startSubgraphProc, type RunningSubgraphProc } from '../../harness/stack.ts';
+import { generatePki, type TestPki } from '../../harness/certs.ts';
 import { products } from '../../subgraphs/shared/dataset.ts';
 
 const P = products();
@@ -72,14 +74,14 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
     return file;
   };
 
-  const startGateway = async (config: Record<string, unknown>) => {
+  const startGateway = async (config: Record<string, unknown>, supergraph: unknown = { file: supergraphFile }) => {
     const file = join(dir, `tessera-${gateways.length + 1}.yaml`);
     writeFileSync(
       file,
       stringify({
         server: { port: 0, host: '127.0.0.1' },
         metrics: { port: 0 },
-        supergraph: { file: supergraphFile },
+        supergraph,
         log: { level: 'info', requests: false },
         ...config,
       }),
@@ -426,6 +428,124 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
           '',
         ].join('\n'),
       );
+    });
+  });
+  describe('mTLS: the service behind HTTPS demanding a client certificate', () => {
+    let pki: TestPki;
+    let tlsPlain: Proc;
+    let tlsSupergraph: string;
+    before(async () => {
+      pki = generatePki();
+      tlsPlain = runScript(join(repoRoot, 'harness/plain-service.ts'), [
+        ...['--port', '0', '--tls-cert', pki.serverCert, '--tls-key', pki.serverKey, '--tls-ca', pki.ca],
+      ]);
+      const url = String((await tlsPlain.waitForLog('plain service listening'))['url']);
+      assert.match(url, /^https:/);
+      const sdlFile = join(dir, 'tls-shipping.graphql');
+      writeFileSync(sdlFile, plainServiceSdl);
+      tlsSupergraph = join(dir, 'tls-supergraph.graphql');
+      const config = writeConfig('tls.yaml', shippingEntry(url, { file: sdlFile }));
+      const composed = await runCliToEnd(['compose', '--config', config, '--output', tlsSupergraph]);
+      assert.equal(composed.code, 0, composed.stderr);
+    });
+    after(async () => {
+      await tlsPlain?.kill();
+      rmSync(pki.dir, { recursive: true, force: true });
+    });
+    const query = { query: '{ topProducts(first: 1) { name shippingCost } }' };
+
+    it("works with the client certificate in the service's subgraph settings", async () => {
+      const gw = await startGateway(
+        { subgraphs: { shipping: { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } } } },
+        { file: tlsSupergraph },
+      );
+      assert.deepEqual((await gql(gw.url, query)).body, {
+        data: { topProducts: [{ name: 'Table', shippingCost: shippingOf('1')!.shippingCost }] },
+      });
+    });
+
+    it('is refused without one: SUBGRAPH_UNAVAILABLE for its fields, the TLS cause in the log', async () => {
+      const gw = await startGateway(
+        { subgraphs: { shipping: { tls: { ca: pki.ca }, retry: { maxAttempts: 1 } } } },
+        { file: tlsSupergraph },
+      );
+      assert.deepEqual((await gql(gw.url, query)).body, {
+        data: null,
+        errors: [
+          {
+            message: 'Subgraph "shipping" is unavailable',
+            path: ['topProducts', 0, 'shippingCost'],
+            extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'shipping' },
+          },
+        ],
+      });
+      const line = await gw.proc.waitForLog('subgraph request failed');
+      assert.equal(line['subgraph'], 'shipping');
+      assert.match(String(line['cause']), /certificate|alert|ECONNRESET|UND_ERR_SOCKET/i);
+    });
+  });
+
+  describe('the registry: publish and check with --config, a gateway following the variant', () => {
+    let registry: Awaited<ReturnType<typeof startRegistry>>;
+    before(async () => {
+      registry = await startRegistry(dir);
+    });
+    after(async () => {
+      await registry?.proc.kill();
+    });
+    const cli = (args: string[], token: string = tokens.admin) =>
+      runCliToEnd(args, { env: { TESSERA_REGISTRY_URL: registry.url, TESSERA_REGISTRY_TOKEN: token } });
+
+    it('publishes the plain service as a subgraph; the gateway serves it from the registry', async () => {
+      const config = writeConfig('registry.yaml', shippingEntry(proxy.url, { subgraph_url: plainUrl }));
+      const published = await cli(['subgraph', 'publish', '--graph', 'shop', '--config', config]);
+      assert.equal(published.code, 0, published.stderr);
+      assert.equal(
+        published.stdout,
+        'products: published (shop@production version 1)\nshipping: published (shop@production version 2)\n',
+      );
+      const again = await cli(['subgraph', 'publish', '--graph', 'shop', '--config', config]);
+      assert.equal(
+        again.stdout,
+        'products: unchanged (shop@production version 2)\nshipping: unchanged (shop@production version 2)\n',
+      );
+      const gw = await startGateway(
+        {},
+        {
+          registry: {
+            url: registry.url,
+            graph: 'shop',
+            token: tokens.reader,
+            pollIntervalMs: 300,
+            cacheFile: join(dir, 'last-good.graphql'),
+          },
+        },
+      );
+      await resetReceived();
+      assert.deepEqual(
+        (await gql(gw.url, { query: '{ shipments(first: 1) { id product { name shippingCost } } }' })).body,
+        {
+          data: { shipments: [{ id: 's1', product: { name: 'Table', shippingCost: shippingOf('1')!.shippingCost } }] },
+        },
+      );
+      assert.equal((await received()).length, 1);
+    });
+
+    it('check: a conflicting change of the service fails with the conflict named', async () => {
+      const sdlFile = join(dir, 'check-conflict.graphql');
+      writeFileSync(sdlFile, plainServiceSdl.replace('  upc: String!\n', '  upc: String!\n  price: String\n'));
+      const config = writeConfig('check.yaml', shippingEntry(proxy.url, { file: sdlFile }));
+      const res = await cli(['subgraph', 'check', '--graph', 'shop', '--config', config], tokens.checker);
+      assert.equal(res.code, 1, res.stderr);
+      assert.ok(
+        res.stdout.includes(
+          'Type of field "Product.price" is incompatible across subgraphs: it has type "Int!" in subgraph "products" but type "String" in subgraph "shipping"',
+        ),
+        res.stdout,
+      );
+      const same = writeConfig('check-same.yaml', shippingEntry(proxy.url, { subgraph_url: plainUrl }));
+      const pass = await cli(['subgraph', 'check', '--graph', 'shop', '--config', same], tokens.checker);
+      assert.equal(pass.code, 0, pass.stdout + pass.stderr);
     });
   });
 });
