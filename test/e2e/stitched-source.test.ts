@@ -217,6 +217,34 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
       assert.match(call!.headers['x-request-id'] ?? '', /^[\w-]{8,}$/);
     });
 
+    it('a key the service does not know, and its own errors, as for any subgraph', async () => {
+      // The service answers null for UPC 42 (productsByUpc): that entity's fields are null, as a
+      // federation subgraph's null entity would be.
+      const unknown = await gql(gw.url, { query: '{ product(upc: "42") { name deliveryDays } }' });
+      assert.deepEqual(unknown.body, {
+        errors: [
+          {
+            message: 'Cannot return null for non-nullable field Product.deliveryDays.',
+            path: ['product', 'deliveryDays'],
+            extensions: { serviceName: 'shipping', code: 'DOWNSTREAM_SERVICE_ERROR' },
+          },
+        ],
+        data: { product: null },
+      });
+      // Its GraphQL errors keep their message and path (subgraphs.<name>.errors decides), nothing else.
+      const failing = await gql(gw.url, { query: '{ shipment(id: "held") { id } }' });
+      assert.deepEqual(failing.body, {
+        errors: [
+          {
+            message: 'shipment "held" is on hold at customs',
+            path: ['shipment'],
+            extensions: { serviceName: 'shipping', code: 'DOWNSTREAM_SERVICE_ERROR' },
+          },
+        ],
+        data: { shipment: null },
+      });
+    });
+
     it('operation limits apply to its fields', async () => {
       const res = await gql(gw.url, { query: '{ shipments { product { upc } } }' });
       assert.equal(res.status, 200);
