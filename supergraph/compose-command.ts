@@ -1,7 +1,7 @@
 import { ConfigError, indent } from '../gateway/config/config-file.ts';
 import { composeSupergraph, type CompositionProblem } from './compose.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
-import { StitchedSourceError } from './stitched-source.ts';
+import { formatStitchedSourceError, StitchedSourceError } from './stitched-source.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
@@ -33,7 +33,7 @@ export async function composeCommand(opts: { config: string; output?: string }, 
   } catch (err) {
     // A plain service's merge config is checked like composition: every problem, the source named.
     if (err instanceof StitchedSourceError) {
-      for (const p of err.problems) io.stderr(`error[STITCHED_SOURCE_INVALID]: [${err.source}] ${p}\n`);
+      io.stderr(formatStitchedSourceError(err));
       io.stderr(`composition failed: subgraph "${err.source}" (kind graphql) is not valid; nothing was written.\n`);
       return EXIT.compositionFailed;
     }

@@ -31,6 +31,11 @@ export class StitchedSourceError extends Error {
   }
 }
 
+/** How the CLI reports one: a line per problem, as composition errors are reported. */
+export function formatStitchedSourceError(err: StitchedSourceError): string {
+  return err.problems.map((p) => `error[STITCHED_SOURCE_INVALID]: [${err.source}] ${p}\n`).join('');
+}
+
 const FEDERATION = 'https://specs.apollo.dev/federation/v2.9';
 /** Federation 2.9 directives config may attach (what a service would write if it spoke federation). */
 const ATTACHABLE = new Set([

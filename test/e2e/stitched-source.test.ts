@@ -571,6 +571,18 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
         ),
         res.stdout,
       );
+      const entry = shippingEntry(proxy.url, { subgraph_url: plainUrl });
+      const bad = writeConfig('check-bad.yaml', {
+        ...entry,
+        merge: { Product: { ...entry.merge.Product, key: 'sku' } },
+      });
+      const refused = await cli(['subgraph', 'check', '--graph', 'shop', '--config', bad], tokens.checker);
+      assert.deepEqual(refused, {
+        code: 1,
+        stdout: '',
+        stderr:
+          'error[STITCHED_SOURCE_INVALID]: [shipping] merge.Product.key: "sku" is not one of the key fields (upc)\n',
+      });
       const same = writeConfig('check-same.yaml', shippingEntry(proxy.url, { subgraph_url: plainUrl }));
       const pass = await cli(['subgraph', 'check', '--graph', 'shop', '--config', same], tokens.checker);
       assert.equal(pass.code, 0, pass.stdout + pass.stderr);
