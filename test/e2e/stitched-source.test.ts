@@ -588,4 +588,33 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
       assert.equal(pass.code, 0, pass.stdout + pass.stderr);
     });
   });
+  describe('hot reload', () => {
+    it("a recomposed service schema reaches a new adapter: the reload makes the service's client again", async () => {
+      // The first composition knows the service without deliveryDays (an older schema file).
+      const sdlFile = join(dir, 'reload-shipping.graphql');
+      writeFileSync(sdlFile, plainServiceSdl.replace('  "Days to deliver."\n  deliveryDays: Int!\n', ''));
+      const config = writeConfig('reload.yaml', shippingEntry(proxy.url, { file: sdlFile }));
+      const file = join(dir, 'reload-supergraph.graphql');
+      assert.equal((await runCliToEnd(['compose', '--config', config, '--output', file])).code, 0);
+      const gw = await startGateway({}, { file, watchDebounceMs: 50 });
+      const query = { query: '{ topProducts(first: 1) { upc shippingCost deliveryDays } }' };
+      assert.equal((await gql(gw.url, query)).body.errors[0].extensions.code, 'GRAPHQL_VALIDATION_FAILED');
+
+      writeFileSync(sdlFile, plainServiceSdl);
+      assert.equal((await runCliToEnd(['compose', '--config', config, '--output', file])).code, 0);
+      await gw.proc.waitForLog('supergraph reloaded', 10_000);
+      assert.deepEqual((await gql(gw.url, query)).body, {
+        data: { topProducts: [{ upc: '1', shippingCost: shippingOf('1')!.shippingCost, deliveryDays: 2 }] },
+      });
+      // The old generation's client closes once it has drained (asynchronously after the reload).
+      await gw.proc.waitForLog((l) => l['msg'] === 'subgraph client closed' && l['subgraph'] === 'shipping', 5000);
+      const clients = gw.proc
+        .logs()
+        .filter((l) => l['subgraph'] === 'shipping' && /subgraph client/.test(String(l['msg'])));
+      assert.deepEqual(
+        clients.map((l) => l['msg']),
+        ['subgraph client created', 'subgraph client created', 'subgraph client closed'],
+      );
+    });
+  });
 });
