@@ -335,6 +335,24 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
       }
     });
 
+    it("the gateway's request-rate cap for it: over the cap its fields are null and nothing is sent", async () => {
+      const gw = await startGateway({ subgraphs: { shipping: { rateLimit: { requestsPerSecond: 0.01, burst: 1 } } } });
+      proxy.resetStats();
+      const query = { query: '{ shipments(first: 1) { id } }' };
+      assert.deepEqual((await gql(gw.url, query)).body, { data: { shipments: [{ id: 's1' }] } });
+      assert.deepEqual((await gql(gw.url, query)).body, {
+        data: null,
+        errors: [
+          {
+            message: 'Subgraph "shipping" is over the gateway\'s request-rate limit for it',
+            path: ['shipments'],
+            extensions: { code: 'SUBGRAPH_RATE_LIMITED', serviceName: 'shipping' },
+          },
+        ],
+      });
+      assert.equal(proxy.requests, 1);
+    });
+
     it('a failing service opens its breaker; then nothing reaches it and other subgraphs serve on', async () => {
       const gw = await startGateway({
         subgraphs: {
