@@ -263,7 +263,7 @@ describe('a plain GraphQL service (kind: graphql) joined through type merging', 
       );
     });
   });
-  describe("faults: its retries and breaker are the subgraph client's", () => {
+  describe("faults and limits: the subgraph client's retries, deadline, breaker and rate cap", () => {
     it('a failed attempt is retried: one 503, then the answer', async () => {
       const gw = await startGateway({
         subgraphs: { shipping: { breaker: { enabled: false }, retry: { maxAttempts: 2, baseDelayMs: 10 } } },
