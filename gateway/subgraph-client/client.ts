@@ -15,6 +15,8 @@ import { retry } from './layers/retry.ts';
 import { tracingLayers } from './layers/tracing.ts';
 import type { SupergraphShapes } from './response-shape.ts';
 import { transport } from './transport.ts';
+import { stitchedBottom } from '../stitched-sources/adapter.ts';
+import type { StitchedSourceDescriptor } from '../stitched-sources/descriptor.ts';
 
 export interface ClientDeps {
   readonly log: Logger;
@@ -25,6 +27,11 @@ export interface ClientDeps {
   readonly wrap?: readonly FetchLayer[];
   /** `telemetry.tracing.enabled`: add the two tracing layers (layers/tracing.ts). */
   readonly tracing?: boolean;
+  /**
+   * A plain GraphQL service joined through supergraph.yaml (`kind: graphql`): the stitching
+   * adapter sits between the deadline layer and the transport (see stitched-sources/adapter.ts).
+   */
+  readonly stitched?: StitchedSourceDescriptor | Error;
 }
 
 /**
@@ -94,9 +101,10 @@ export class SubgraphClient {
       metrics: deps.metrics,
       onClose: (release) => void this.releases.push(release),
     };
+    const send = transport(scope);
     this.fetch = compose(
       clientLayers(deps).map((l) => l.layer),
-      transport(scope),
+      deps.stitched === undefined ? send : stitchedBottom(scope, deps.stitched, send),
       scope,
     );
   }
