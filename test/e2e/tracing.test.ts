@@ -158,6 +158,23 @@ describe('tracing: OpenTelemetry spans over OTLP/HTTP, one trace through the gat
     assert.equal(a.filter((s) => s.name === 'graphql.parse').length, 1);
   });
 
+  it('spans never carry variables, tokens or the document text', async () => {
+    const client = clientTrace();
+    const query = 'query Secretive($text: String!) { search(text: $text) { __typename } }';
+    const res = await gql(
+      stack.url,
+      { query, variables: { text: 'variable-value-7f3a' } },
+      { traceparent: client.traceparent, authorization: 'Bearer token-value-9c2e', 'x-api-key': 'key-value-41d0' },
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.body.errors, undefined);
+    const spans = await receiver.trace(client.traceId, (s) => s.some((x) => x.kind === SERVER));
+    assert.ok(spans.some((s) => s.name === 'subgraph.attempt products'));
+    const text = JSON.stringify(spans, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    for (const secret of ['variable-value-7f3a', 'token-value-9c2e', 'key-value-41d0', 'search(text'])
+      assert.equal(text.includes(secret), false, `${secret} is not in any span`);
+  });
+
   it("a retried fetch: two attempt spans under one fetch span, each attempt's own traceparent at the subgraph", async () => {
     const query = 'query Retried { topProducts(first: 2) { upc reviews(first: 1) { id } } }';
     const expected = (await gql(stack.url, { query })).body;
