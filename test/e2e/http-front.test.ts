@@ -151,7 +151,12 @@ describe('HTTP front: request and header timeouts, connection cap, metrics liste
     const elsewhere = await getJson(new URL('/graphql', stack.metricsUrl).href);
     assert.equal(elsewhere.status, 404);
     assert.deepEqual(elsewhere.body, {
-      errors: [{ message: 'Metrics are served at /metrics.', extensions: { code: 'NOT_FOUND' } }],
+      errors: [
+        {
+          message: 'Metrics are served at /metrics, the subgraph health view at /health/subgraphs.',
+          extensions: { code: 'NOT_FOUND' },
+        },
+      ],
     });
     const listening = stack.gateway.logs().find((l) => l['msg'] === 'metrics listening');
     assert.equal(listening?.['url'], stack.metricsUrl);
