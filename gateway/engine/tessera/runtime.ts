@@ -175,8 +175,14 @@ class TesseraRuntime implements GenerationRuntime {
         .then((p) => compilePlan(p, this.info));
       if (entry.plans.size >= MAX_PLANS) entry.plans.clear();
       entry.plans.set(key, plan);
-      // A failed plan is not kept: the next request plans again (and fails the same way, or not).
-      plan.catch(() => entry.plans.delete(key));
+      // A plan that fails is kept failed: planning is deterministic for one supergraph, and a client
+      // repeating an operation the planner cannot plan must not cost a planning run each time.
+      plan.catch((err: unknown) =>
+        this.deps.log.warn(
+          { err, operationName: op.operationName, query: entry.plannerQuery!.slice(0, 2000) },
+          'query planner could not plan the operation',
+        ),
+      );
     }
     return plan;
   }
