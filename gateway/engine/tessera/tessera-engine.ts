@@ -239,7 +239,7 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
     if (outcome.errors?.length) result.errors = outcome.errors.map((e) => formatted(e, internal));
     await phases.result(result);
     // A done-callback may have removed `data`: then it is a request error like any other.
-    const status = result.data === undefined ? refusalStatus(result.errors?.[0], result) : 200;
+    const status = result.data === undefined ? refusalStatus(null, result, 400) : 200;
     return respond(result, status, [], operationType, internal, negotiated);
   }
 };
@@ -275,14 +275,14 @@ function refused(
 }
 
 /**
- * A refusal's status: its catalog code's (one code, one status), else that of the TesseraError,
- * else 500 (something unexpected, masked).
+ * The status of an answer without `data`: its first error's catalog code's (one code, one
+ * status), else that of the TesseraError, else `otherwise`.
  */
-function refusalStatus(error: unknown, result: ResponseView): number {
+function refusalStatus(error: unknown, result: ResponseView, otherwise = 500): number {
   const code = result.errors?.[0]?.extensions?.['code'];
   if (isErrorCode(code) && errorCodes[code].status !== null) return errorCodes[code].status;
   if (error instanceof TesseraError && error.status !== null) return error.status;
-  return result.data === undefined && result.errors?.length ? 500 : 200;
+  return otherwise;
 }
 
 /**
