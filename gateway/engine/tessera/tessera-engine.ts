@@ -154,11 +154,16 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
         ),
       ]);
 
+    // Traced requests report parsing and validation only when they happen (not on a cache hit).
+    const trace = phases.trace;
     let document = documents.get(source);
     if (!document) {
+      const span = trace?.span('graphql.parse') ?? null;
       try {
         document = parse(source);
+        span?.end();
       } catch (err) {
+        span?.end(err);
         const syntax = err as GraphQLError;
         return fail([
           tesseraError('GRAPHQL_PARSE_FAILED', syntax.message, {
@@ -169,8 +174,11 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
       }
     }
     let invalid = generation.validated.get(document);
-    if (!invalid)
+    if (!invalid) {
+      const span = trace?.span('graphql.validate') ?? null;
       generation.validated.set(document, (invalid = validate(generation.runtime.apiSchema, document, rules)));
+      span?.end(invalid[0]);
+    }
     if (invalid.length) {
       return fail(
         invalid.map(
@@ -229,6 +237,7 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
         variables,
         context: phases.context,
         override: { labels: noLabels, percentage: Math.random() * 100 },
+        trace,
       });
     } catch (err) {
       return fail([err]);
