@@ -301,6 +301,25 @@ describe('tessera executor: entity fetches', () => {
     assert.deepEqual(body, {
       data: { topProducts: [{ reviewCount: 3 }], topReviews: [{ product: { reviewCount: 5 } }] },
     });
+
+    // A failed batch: one error at the first entity of the first alias; every alias's fields null.
+    const failed = await run(plan, '{ topProducts { reviewCount } topReviews { product { reviewCount } } }', {
+      products: [{ data: { topProducts: [{ __typename: 'Product', upc: '1' }] } }],
+      reviews: [
+        { data: { topReviews: [{ product: { __typename: 'Product', upc: '2' } }] } },
+        { fail: classifyFailure('reviews', Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })) },
+      ],
+    });
+    assert.deepEqual(failed.body, {
+      data: { topProducts: [{ reviewCount: null }], topReviews: [{ product: { reviewCount: null } }] },
+      errors: [
+        {
+          message: 'Subgraph "reviews" did not respond in time',
+          path: ['topProducts', 0, 'reviewCount'],
+          extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'reviews' },
+        },
+      ],
+    });
   });
 
   it('input rewrites (ValueSetter) change the representation, output rewrites (KeyRenamer) the answer', async () => {

@@ -118,7 +118,11 @@ function compileNode(node: PlanNode, info: SupergraphInfo): ExecNode {
       };
     }
     case 'BatchFetch': {
-      const fetch = compileFetch(node, info, true);
+      let fetch = compileFetch(node, info, true);
+      // failurePath names `_entities` by field name; in a batch it is answered under the first alias.
+      const first = node.entityBatch.aliases[0]?.alias;
+      if (first && fetch.failurePath?.[0] === '_entities')
+        fetch = { ...fetch, failurePath: [first, ...fetch.failurePath.slice(1)] };
       return {
         kind: 'entities',
         fetch,

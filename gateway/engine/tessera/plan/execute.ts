@@ -247,7 +247,7 @@ function collectBatch(input: EntityInput, data: Obj, info: SupergraphInfo): Enti
     if (rep === null) continue;
     for (const r of input.inputRewrites) rep = applyRewrite(rep, r, 0, info) as Obj;
     // Identical representations (the same author of many reviews) are sent once.
-    const key = JSON.stringify(rep);
+    const key = representationKey(rep);
     seen ??= new Map();
     let index = seen.get(key);
     if (index === undefined) {
@@ -260,6 +260,22 @@ function collectBatch(input: EntityInput, data: Obj, info: SupergraphInfo): Enti
   }
   if (representations.length === 0) return null;
   return { input, targets, indexes, representations, offset: 0 };
+}
+
+/**
+ * A key equal for equal representations. Those of one input share their key order (one projector
+ * made them), so the values in order identify them: strings length-prefixed (no separator can be
+ * forged), other scalars as JSON; a nested value (a compound key's object) falls back to JSON.
+ */
+function representationKey(rep: Obj): string {
+  let key = '';
+  for (const k in rep) {
+    const v = rep[k];
+    if (typeof v === 'string') key += `${v.length}:${v}`;
+    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) key += `|${String(v)}`;
+    else return `{${JSON.stringify(rep)}`;
+  }
+  return key;
 }
 
 /** The objects at `path` in the merged data; a list at the end contributes its items. */
