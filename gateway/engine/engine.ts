@@ -8,9 +8,10 @@ import type { SubgraphClient } from '../subgraph-client/client.ts';
 
 /**
  * The GraphQL engine behind one boundary: what parses, validates, plans and executes. Tessera's
- * HTTP front, pipeline, policies and subgraph clients talk to it only through these types; the
- * one implementation today is engine/apollo/ (the only code that imports Apollo's gateway and
- * server packages). Another engine is another folder implementing `EngineFactory`.
+ * HTTP front, pipeline, policies and subgraph clients talk to it only through these types. Two
+ * implement it, picked by the `engine` config key: engine/apollo/ (the only code that imports
+ * Apollo's gateway and server packages) and engine/tessera/ (Hive Router's planner, Tessera's own
+ * executor). Another engine is another folder implementing `EngineFactory`.
  *
  * What an engine does, and where:
  * - load a supergraph generation: from `options.source` at `start()` and on each update it pushes,
