@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   differences,
-  engineKeyKnown,
   engines,
   runCheck,
   startCaseGateway,
@@ -28,8 +27,7 @@ describe('federation conformance', { concurrency: 3 }, () => {
         await subgraphs?.[Symbol.asyncDispose]();
       });
       for (const engine of engines) {
-        const skip = engine === 'tessera' && !engineKeyKnown ? 'the `engine` config key is not merged yet' : false;
-        describe(`${engine} engine`, { skip, concurrency: 1 }, () => {
+        describe(`${engine} engine`, { concurrency: 1 }, () => {
           let gateway: CaseGateway;
           before(async () => {
             gateway = await startCaseGateway(subgraphs, engine);
