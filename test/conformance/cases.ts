@@ -1,5 +1,6 @@
 // Every case of the conformance set, in the order of docs/conformance.md.
 import type { ConformanceCase } from '../../harness/conformance.ts';
+import entityErrors from './cases/entity-errors.ts';
 import enumInputIntersection from './cases/enum-input-intersection.ts';
 import federation1 from './cases/federation-1.ts';
 import inaccessible from './cases/inaccessible.ts';
@@ -37,5 +38,6 @@ export const cases: readonly ConformanceCase[] = [
   interfaceObject,
   nullKeysChain,
   typenameEverywhere,
+  entityErrors,
   federation1,
 ];
