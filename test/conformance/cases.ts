@@ -6,6 +6,7 @@ import federation1 from './cases/federation-1.ts';
 import inaccessible from './cases/inaccessible.ts';
 import interfaceObjectNonResolvable from './cases/interface-object-non-resolvable.ts';
 import interfaceObject from './cases/interface-object.ts';
+import mutationsInOrder from './cases/mutations-in-order.ts';
 import nonResolvableKey from './cases/non-resolvable-key.ts';
 import nullKeysChain from './cases/null-keys-chain.ts';
 import override from './cases/override.ts';
@@ -17,6 +18,7 @@ import requiresChain from './cases/requires-chain.ts';
 import requiresTwoCurrencies from './cases/requires-two-currencies.ts';
 import shareableUnionMembers from './cases/shareable-union-members.ts';
 import sharedRootFields from './cases/shared-root-fields.ts';
+import skipIncludeAliases from './cases/skip-include-aliases.ts';
 import typenameEverywhere from './cases/typename-everywhere.ts';
 
 export const cases: readonly ConformanceCase[] = [
@@ -39,5 +41,7 @@ export const cases: readonly ConformanceCase[] = [
   nullKeysChain,
   typenameEverywhere,
   entityErrors,
+  skipIncludeAliases,
+  mutationsInOrder,
   federation1,
 ];
