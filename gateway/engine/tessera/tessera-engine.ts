@@ -28,6 +28,9 @@ import { createGenerationRuntime, type GenerationRuntime } from './runtime.ts';
  */
 const DOCUMENT_CACHE = { maxEntries: 1_000, maxChars: 2 * 1024 * 1024 };
 
+/** Progressive override: no label is switched on by configuration (yet); `percent(n)` labels use each request's draw. */
+const noLabels: ReadonlySet<string> = new Set();
+
 /** One supergraph generation as this engine serves it. */
 interface Generation {
   readonly runtime: GenerationRuntime;
@@ -225,8 +228,7 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
         operationName: executed.operation.name?.value ?? null,
         variables,
         context: phases.context,
-        // Progressive override: no label is switched on by configuration; `percent(n)` labels use this draw.
-        override: { labels: new Set(), percentage: Math.random() * 100 },
+        override: { labels: noLabels, percentage: Math.random() * 100 },
       });
     } catch (err) {
       return fail([err]);
