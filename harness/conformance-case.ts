@@ -21,18 +21,23 @@ export interface ExpectedError {
   readonly codes?: readonly string[];
 }
 
+export interface Expected {
+  /** `undefined`: the response has no `data` (a request error). */
+  readonly data: unknown;
+  readonly errors?: readonly ExpectedError[];
+  /** HTTP status; 200 unless said (GraphQL over HTTP, `application/json`). */
+  readonly status?: number;
+}
+
 export interface Check {
   readonly name: string;
   readonly query: string;
   readonly variables?: Record<string, unknown>;
-  /** The whole `data` the spec gives; with `errors`, exactly these errors (path and code class), in any order. */
-  readonly expect: {
-    /** `undefined`: the response has no `data` (a request error). */
-    readonly data: unknown;
-    readonly errors?: readonly ExpectedError[];
-    /** HTTP status; 200 unless said (GraphQL over HTTP, `application/json`). */
-    readonly status?: number;
-  };
+  /**
+   * The whole `data` the spec gives; with `errors`, exactly these errors (path and code class), in any order. A list:
+   * the spec allows each of these answers (e.g. an unresolvable field refused before execution, or nulled during it).
+   */
+  readonly expect: Expected | readonly Expected[];
   /**
    * Requests each named subgraph must receive for this operation (a subgraph not named is not checked). Use it
    * where the fetch count IS the behaviour (a batch per hop, a subgraph that must not be asked).

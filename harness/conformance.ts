@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { getJson, gql } from './http.ts';
-import type { Check, ConformanceCase, Received } from './conformance-case.ts';
+import type { Check, ConformanceCase, Expected, Received } from './conformance-case.ts';
 import { conformanceServerScript } from './conformance-server.ts';
 import { runCli, runScript, type Proc } from './process.ts';
 import { composeOrThrow } from './stack.ts';
@@ -135,26 +135,14 @@ export async function runCheck(gatewayUrl: string, check: Check): Promise<Outcom
  * conforms). Errors are matched by path; an expected error with `codes` also needs one of those codes.
  */
 export function differences(check: Check, outcome: Outcome, received: Record<string, Received[]> | null): string[] {
-  const diffs: string[] = [];
-  const status = check.expect.status ?? 200;
-  if (outcome.status !== status) diffs.push(`HTTP status ${outcome.status}, expected ${status}`);
-  if (!deepEqual(outcome.data, check.expect.data))
-    diffs.push(`data: got ${JSON.stringify(outcome.data)}, expected ${JSON.stringify(check.expect.data)}`);
-  const expectedErrors = check.expect.errors ?? [];
-  const gotErrors = [...(outcome.errors ?? [])];
-  for (const want of expectedErrors) {
-    const i = gotErrors.findIndex(
-      (g) =>
-        deepEqual(g.path, want.path) && (want.codes === undefined || (g.code !== null && want.codes.includes(g.code))),
-    );
-    if (i < 0)
-      diffs.push(
-        `missing error at ${JSON.stringify(want.path)}${want.codes ? ` with code in ${want.codes.join('|')}` : ''}`,
-      );
-    else gotErrors.splice(i, 1);
-  }
-  for (const extra of gotErrors)
-    diffs.push(`unexpected error at ${JSON.stringify(extra.path)} (${extra.code}): ${extra.message}`);
+  const alternatives: readonly Expected[] = Array.isArray(check.expect) ? check.expect : [check.expect as Expected];
+  // The answer matches one of the allowed ones, or the differences from each are reported.
+  const perAlternative = alternatives.map((expect) => answerDifferences(expect, outcome));
+  const diffs: string[] = perAlternative.some((d) => d.length === 0)
+    ? []
+    : perAlternative.length === 1
+      ? perAlternative[0]!
+      : perAlternative.flatMap((d, i) => d.map((line) => `(answer ${i + 1} of ${perAlternative.length}) ${line}`));
   if (received) {
     for (const [subgraph, n] of Object.entries(check.fetches ?? {})) {
       const got = received[subgraph]?.length ?? 0;
@@ -195,4 +183,28 @@ function deepEqual(a: unknown, b: unknown): boolean {
     ka.length === kb.length &&
     ka.every((k, i) => k === kb[i] && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
   );
+}
+
+function answerDifferences(expect: Expected, outcome: Outcome): string[] {
+  const diffs: string[] = [];
+  const status = expect.status ?? 200;
+  if (outcome.status !== status) diffs.push(`HTTP status ${outcome.status}, expected ${status}`);
+  if (!deepEqual(outcome.data, expect.data))
+    diffs.push(`data: got ${JSON.stringify(outcome.data)}, expected ${JSON.stringify(expect.data)}`);
+  const expectedErrors = expect.errors ?? [];
+  const gotErrors = [...(outcome.errors ?? [])];
+  for (const want of expectedErrors) {
+    const i = gotErrors.findIndex(
+      (g) =>
+        deepEqual(g.path, want.path) && (want.codes === undefined || (g.code !== null && want.codes.includes(g.code))),
+    );
+    if (i < 0)
+      diffs.push(
+        `missing error at ${JSON.stringify(want.path)}${want.codes ? ` with code in ${want.codes.join('|')}` : ''}`,
+      );
+    else gotErrors.splice(i, 1);
+  }
+  for (const extra of gotErrors)
+    diffs.push(`unexpected error at ${JSON.stringify(extra.path)} (${extra.code}): ${extra.message}`);
+  return diffs;
 }

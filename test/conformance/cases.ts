@@ -5,6 +5,7 @@ import enumInputIntersection from './cases/enum-input-intersection.ts';
 import federation1 from './cases/federation-1.ts';
 import inaccessible from './cases/inaccessible.ts';
 import interfaceObjectNonResolvable from './cases/interface-object-non-resolvable.ts';
+import interfaceObjectShareableField from './cases/interface-object-shareable-field.ts';
 import interfaceObject from './cases/interface-object.ts';
 import mutationsInOrder from './cases/mutations-in-order.ts';
 import nonResolvableKey from './cases/non-resolvable-key.ts';
@@ -38,6 +39,7 @@ export const cases: readonly ConformanceCase[] = [
   inaccessible,
   override,
   interfaceObject,
+  interfaceObjectShareableField,
   nullKeysChain,
   typenameEverywhere,
   entityErrors,

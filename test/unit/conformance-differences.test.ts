@@ -57,3 +57,38 @@ describe('conformance differences', () => {
     assert.equal(differences(check, right, { s: [] }).length, 2);
   });
 });
+
+describe('conformance differences with several allowed answers', () => {
+  const either: Check = {
+    name: 'y',
+    query: '{ a { f } }',
+    expect: [
+      { data: { a: null }, errors: [{ path: ['a'] }] },
+      { data: undefined, status: 400, errors: [{ path: null }] },
+    ],
+  };
+
+  it('accepts any one of them', () => {
+    assert.deepEqual(
+      differences(either, { status: 200, data: { a: null }, errors: [{ path: ['a'], code: 'E', message: 'm' }] }, null),
+      [],
+    );
+    assert.deepEqual(
+      differences(either, { status: 400, data: undefined, errors: [{ path: null, code: 'E', message: 'm' }] }, null),
+      [],
+    );
+  });
+
+  it('refuses a silent null and a 500, naming what each allowed answer lacks', () => {
+    const silent = differences(either, { status: 200, data: { a: null } }, null);
+    assert.ok(silent.length > 0 && silent.every((d) => /^\(answer [12] of 2\)/.test(d)), silent.join('\n'));
+    assert.notDeepEqual(
+      differences(
+        either,
+        { status: 500, data: undefined, errors: [{ path: null, code: 'INTERNAL_SERVER_ERROR', message: 'm' }] },
+        null,
+      ),
+      [],
+    );
+  });
+});

@@ -1,68 +1,52 @@
 import { defineCase } from '../../../harness/conformance-case.ts';
 import { fed2 } from './sdl.ts';
 
-const media = [
-  { __typename: 'Book', id: 'm1', title: 'Dune', pages: 412, rating: 5 },
-  { __typename: 'Movie', id: 'm2', title: 'Alien', minutes: 117, rating: 4 },
-];
-const find = (ref: { id: string }) => media.find((m) => m.id === ref.id) ?? null;
-
 export default defineCase({
   id: 'interface-object-non-resolvable',
-  title: '(d) a field also declared on a non-resolvable @interfaceObject',
+  title: '(d) a field reachable only through a non-resolvable @interfaceObject',
   spec:
-    'An @interfaceObject whose key is `resolvable: false` is no way into its subgraph: `Media.rating` must be ' +
-    'resolved through the concrete types in `reviews`; the @interfaceObject subgraph answers only from its own root ' +
-    'field, and reaches the interface owner for the real `__typename` and its fields.',
+    '`Node.field` lives only in `b`, on an @interfaceObject whose key is `resolvable: false`; `a` owns the `Node` ' +
+    'interface but has no type implementing it. From `a.a` there is no way to `field`: the answer is an error ' +
+    '(refused before execution, or `a` nulled with an error), never a silent null. From `b.b`, `b` answers itself.',
   subgraphs: {
-    catalog: {
+    a: {
       sdl: `${fed2()}
-        type Query { media: [Media!]! }
-        interface Media @key(fields: "id") { id: ID! title: String! }
-        type Book implements Media @key(fields: "id") { id: ID! title: String! pages: Int! }
-        type Movie implements Media @key(fields: "id") { id: ID! title: String! minutes: Int! }`,
-      resolvers: {
-        Query: { media: () => media },
-        Media: { __resolveReference: find },
-        Book: { __resolveReference: find },
-        Movie: { __resolveReference: find },
-      },
+        type Query { a: Node }
+        interface Node @key(fields: "id") { id: ID! }`,
+      // No object type implements Node here, so the subgraph cannot answer `a` with anything but an error.
+      resolvers: { Query: { a: () => ({ id: 'n1' }) } },
     },
-    reviews: {
-      sdl: `${fed2()}
-        type Book @key(fields: "id") { id: ID! rating: Int @shareable }
-        type Movie @key(fields: "id") { id: ID! rating: Int @shareable }`,
-      resolvers: { Book: { __resolveReference: find }, Movie: { __resolveReference: find } },
-    },
-    ratings: {
+    b: {
       sdl: `${fed2('@interfaceObject')}
-        type Query { topRated: [Media!]! }
-        type Media @interfaceObject @key(fields: "id", resolvable: false) { id: ID! rating: Int @shareable }`,
-      resolvers: {
-        // Its own copy of the ratings; never asked through `_entities` (the key is not resolvable).
-        Query: { topRated: () => [{ id: 'm2', rating: 4 }] },
-        Media: { __resolveReference: () => null },
-      },
+        type Query { b: Node }
+        type Node @interfaceObject @key(fields: "id", resolvable: false) { id: ID! field: String! }`,
+      resolvers: { Query: { b: () => ({ id: 'n1', field: 'foo' }) } },
     },
   },
   checks: [
     {
-      name: 'rating on the interface, from the interface owner’s list',
-      query: '{ media { title rating } }',
-      expect: {
-        data: {
-          media: [
-            { title: 'Dune', rating: 5 },
-            { title: 'Alien', rating: 4 },
-          ],
-        },
-      },
-      fetches: { catalog: 1, reviews: 1, ratings: 0 },
+      name: 'the unreachable field',
+      query: '{ a { field } }',
+      expect: [
+        { data: { a: null }, errors: [{ path: ['a'] }] },
+        { data: { a: null }, errors: [{ path: ['a', 'field'] }] },
+        { data: null, errors: [{ path: null }] },
+        { data: undefined, status: 400, errors: [{ path: null }] },
+      ],
+      fetches: { b: 0 },
+      apolloFails: 'plans nothing and answers { a: null } with no error',
     },
     {
-      name: 'from the @interfaceObject subgraph’s root to the owner',
-      query: '{ topRated { __typename id rating title ... on Movie { minutes } } }',
-      expect: { data: { topRated: [{ __typename: 'Movie', id: 'm2', rating: 4, title: 'Alien', minutes: 117 }] } },
+      name: 'a field the owner has: its own error',
+      query: '{ a { id } }',
+      expect: { data: { a: null }, errors: [{ path: ['a'] }] },
+      fetches: { a: 1, b: 0 },
+    },
+    {
+      name: 'the @interfaceObject subgraph’s own root field',
+      query: '{ b { id field } }',
+      expect: { data: { b: { id: 'n1', field: 'foo' } } },
+      fetches: { a: 0, b: 1 },
     },
   ],
 });
