@@ -8,6 +8,7 @@ import interfaceObjectNonResolvable from './cases/interface-object-non-resolvabl
 import interfaceObjectShareableField from './cases/interface-object-shareable-field.ts';
 import interfaceObject from './cases/interface-object.ts';
 import mutationsInOrder from './cases/mutations-in-order.ts';
+import nonResolvableKeyRoutes from './cases/non-resolvable-key-routes.ts';
 import nonResolvableKey from './cases/non-resolvable-key.ts';
 import nullKeysChain from './cases/null-keys-chain.ts';
 import override from './cases/override.ts';
@@ -29,6 +30,7 @@ export const cases: readonly ConformanceCase[] = [
   nonResolvableKey,
   interfaceObjectNonResolvable,
   // The rest of the federation spec.
+  nonResolvableKeyRoutes,
   requiresChain,
   requiresArgsFragments,
   providesNested,

@@ -1,73 +1,82 @@
 import { defineCase } from '../../../harness/conformance-case.ts';
 import { fed2 } from './sdl.ts';
 
-const products = [
-  { upc: 'u1', id: 'p1', name: 'Table', price: 300 },
-  { upc: 'u2', id: 'p2', name: 'Chair', price: 80 },
+const items = [
+  { id: 'i1', sku: 'S-1', name: 'Hammer', location: { aisle: 3, bin: 7 } },
+  { id: 'i2', sku: 'S-2', name: 'Wrench', location: { aisle: 4, bin: 1 } },
 ];
-const byUpc = (ref: { upc?: string }) => products.find((p) => p.upc === ref.upc) ?? null;
 
 export default defineCase({
   id: 'non-resolvable-key',
   title: '(c) entity fetch through a key the target declares resolvable: false',
   spec:
-    'A key declared `resolvable: false` is no way into that subgraph: the plan must enter `pricing` through its ' +
-    'resolvable `id` key (fetching `id` from `ids` first when the client path only has `upc`), never send it a ' +
-    '`upc` representation (which `pricing` does not resolve: a silent null).',
+    '`shelves` resolves `Item` only by its compound key `id location { aisle bin }`; its `id` key is ' +
+    '`resolvable: false`. To come back to `shelves` for `label` (which @requires `name` from `stores`), the plan ' +
+    'must send the compound key, never an `id`-only representation (which `shelves` cannot resolve: a silent null).',
   subgraphs: {
-    catalog: {
+    stores: {
       sdl: `${fed2()}
-        type Query { products: [Product!]! }
-        type Product @key(fields: "upc") { upc: String! name: String! }`,
-      resolvers: {
-        Query: { products: () => products.map((p) => ({ upc: p.upc, name: p.name })) },
-        Product: { __resolveReference: byUpc },
-      },
+        type Item @key(fields: "id") { id: ID! name: String! }`,
+      resolvers: { Item: { __resolveReference: (ref: { id: string }) => items.find((i) => i.id === ref.id) ?? null } },
     },
-    ids: {
+    shelves: {
       sdl: `${fed2()}
-        type Product @key(fields: "upc") { upc: String! id: ID! @shareable }`,
-      resolvers: { Product: { __resolveReference: byUpc } },
-    },
-    pricing: {
-      sdl: `${fed2()}
-        type Product @key(fields: "upc", resolvable: false) @key(fields: "id") {
-          id: ID! @shareable
-          upc: String! @shareable
-          price: Int!
-        }`,
+        type Query { shelf: Shelf! }
+        type Shelf { items: [Item!]! }
+        type Item @key(fields: "id", resolvable: false) @key(fields: "id location { aisle bin }") {
+          id: ID!
+          location: Location!
+          name: String! @external
+          label: String! @requires(fields: "name")
+        }
+        type Location { aisle: Int! bin: Int! }`,
       resolvers: {
-        // Only the `id` key resolves here: a `upc` representation gets null, as a real subgraph would answer.
-        Product: { __resolveReference: (ref: { id?: string }) => products.find((p) => p.id === ref.id) ?? null },
+        Query: { shelf: () => ({ items: items.map(({ id, location }) => ({ id, location })) }) },
+        Item: {
+          // Found by the whole compound key only: an `id` alone names no shelf position here.
+          __resolveReference: (ref: { id: string; location?: { aisle: number; bin: number }; name: string }) => {
+            const item = items.find((i) => i.id === ref.id);
+            if (!item || ref.location?.aisle !== item.location.aisle || ref.location.bin !== item.location.bin)
+              return null;
+            return { ...ref, location: item.location };
+          },
+          label: (i: { name: string; location: { aisle: number; bin: number } }) =>
+            `${i.name} @ ${i.location.aisle}/${i.location.bin}`,
+        },
       },
     },
   },
   checks: [
     {
-      name: 'price needs the id key, found through another subgraph',
-      query: '{ products { name price } }',
+      name: 'back to the subgraph through its resolvable compound key',
+      query: '{ shelf { items { id name label } } }',
       expect: {
         data: {
-          products: [
-            { name: 'Table', price: 300 },
-            { name: 'Chair', price: 80 },
-          ],
+          shelf: {
+            items: [
+              { id: 'i1', name: 'Hammer', label: 'Hammer @ 3/7' },
+              { id: 'i2', name: 'Wrench', label: 'Wrench @ 4/1' },
+            ],
+          },
         },
       },
-      fetches: { catalog: 1, ids: 1, pricing: 1 },
+      fetches: { shelves: 2, stores: 1 },
+      apolloFails: 'returns to shelves through its resolvable: false `id` key (no location in the representation)',
     },
     {
-      name: 'key fields and price together',
-      query: '{ products { upc id price } }',
+      name: 'no requirement: one subgraph answers',
+      query: '{ shelf { items { id location { aisle } } } }',
       expect: {
         data: {
-          products: [
-            { upc: 'u1', id: 'p1', price: 300 },
-            { upc: 'u2', id: 'p2', price: 80 },
-          ],
+          shelf: {
+            items: [
+              { id: 'i1', location: { aisle: 3 } },
+              { id: 'i2', location: { aisle: 4 } },
+            ],
+          },
         },
       },
-      fetches: { catalog: 1, pricing: 1 },
+      fetches: { shelves: 1, stores: 0 },
     },
   ],
 });
