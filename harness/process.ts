@@ -24,7 +24,7 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
   return runScript(cli, args, opts);
 }
 
-/** Runs `node <script> …` (a harness process, e.g. a case's subgraphs) and collects its output; disposing kills it. */
+/** Runs `node <script> …` (a test service of harness/) and collects its output; disposing kills it. */
 export function runScript(
   script: string,
   args: string[],
