@@ -45,8 +45,6 @@ export interface Check {
   readonly fetches?: Readonly<Record<string, number>>;
   /** Entity representations each named subgraph must receive in all (a null key is never sent). */
   readonly representations?: Readonly<Record<string, number>>;
-  /** Fields each named subgraph must have been asked for, as `Type.field(args)` strings found in its queries. */
-  readonly sent?: Readonly<Record<string, readonly RegExp[]>>;
   /**
    * The Apollo engine gives a wrong answer here, for this reason. The check is then asserted to FAIL on the
    * Apollo engine (so a fixed Apollo makes the suite fail and the mark gets removed); Tessera must pass it.
