@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QueryPlan } from '@graphql-hive/router-query-planner';
-import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import { Supergraph } from '@apollo/federation-internals';
+import {
+  Kind,
+  lexicographicSortSchema,
+  parse,
+  printSchema,
+  type GraphQLFormattedError,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { createGenerationRuntime } from '../../gateway/engine/tessera/runtime.ts';
 import { compilePlan } from '../../gateway/engine/tessera/plan/compile.ts';
 import { PlanRun } from '../../gateway/engine/tessera/plan/execute.ts';
@@ -516,6 +524,36 @@ describe('tessera executor: values the API schema hides', () => {
       data: { status: null, statuses: null },
       errors: [error(['status']), error(['statuses', 1])],
     });
+  });
+});
+
+describe('tessera runtime: the API schema', () => {
+  it("is the one Apollo's federation library derives from the same supergraph (inaccessible, join, link and security types removed)", () => {
+    const withHidden = composeOrThrow([
+      {
+        name: 'a',
+        url: 'http://a.test/graphql',
+        sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@inaccessible", "@tag", "@interfaceObject"])
+          enum Status { OPEN SECRET @inaccessible }
+          type Hidden @inaccessible { id: ID! }
+          type Query { status: Status hidden: Hidden @inaccessible node(id: ID!): Node }
+          interface Node @key(fields: "id") { id: ID! }
+          type Thing implements Node @key(fields: "id") { id: ID! name: String @tag(name: "public") }`,
+      },
+      {
+        name: 'b',
+        url: 'http://b.test/graphql',
+        sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@interfaceObject"])
+          type Node @key(fields: "id") @interfaceObject { id: ID! score: Int }`,
+      },
+    ]);
+    for (const sdl of [supergraphSdl, withHidden]) {
+      const apollo = Supergraph.build(sdl.replace(/,\s*for: SECURITY/g, ''))
+        .apiSchema()
+        .toGraphQLJSSchema();
+      const ours = createGenerationRuntime(sdl, { client: () => assert.fail('no fetch'), log }).apiSchema;
+      assert.equal(printSchema(lexicographicSortSchema(ours)), printSchema(lexicographicSortSchema(apollo)));
+    }
   });
 });
 

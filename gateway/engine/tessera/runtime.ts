@@ -14,6 +14,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Logger } from '../../observability/log.ts';
+import type { EngineSpan, EngineTrace } from '../engine.ts';
 import type { RequestContext } from '../../pipeline/request-context.ts';
 import type { SubgraphClient } from '../../subgraph-client/client.ts';
 import { compilePlan, type CompiledPlan } from './plan/compile.ts';
@@ -40,6 +41,8 @@ export interface RuntimeOperation {
   readonly context: RequestContext;
   /** Progressive override: active labels and the request's percentage draw in [0,100). Absent: none active, 0. */
   readonly override?: { readonly labels: ReadonlySet<string>; readonly percentage: number };
+  /** The request's trace when it is traced: planning and execution report `graphql.plan` and `graphql.execute` there. */
+  readonly trace?: EngineTrace | null;
 }
 
 export interface RuntimeResult {
@@ -108,8 +111,24 @@ class TesseraRuntime implements GenerationRuntime {
       op.context,
     );
     if (entry.plannerQuery !== null) {
-      const plan = await this.plan(entry, op);
-      if (plan.root) await run.run(plan.root);
+      const planSpan = op.trace?.span('graphql.plan') ?? null;
+      let plan: CompiledPlan;
+      try {
+        plan = await this.plan(entry, op, planSpan);
+      } catch (err) {
+        planSpan?.end(err);
+        throw err;
+      }
+      planSpan?.end();
+      // While it is open, the subgraph fetches' spans are its children (observability/tracing.ts).
+      const executeSpan = op.trace?.span('graphql.execute') ?? null;
+      try {
+        if (plan.root) await run.run(plan.root);
+      } catch (err) {
+        executeSpan?.end(err);
+        throw err;
+      }
+      executeSpan?.end();
     }
     if (entry.introspection) {
       const result = execute({
@@ -153,7 +172,7 @@ class TesseraRuntime implements GenerationRuntime {
     return shape;
   }
 
-  private plan(entry: OperationEntry, op: RuntimeOperation): Promise<CompiledPlan> {
+  private plan(entry: OperationEntry, op: RuntimeOperation, span: EngineSpan | null): Promise<CompiledPlan> {
     // Only labels the supergraph uses, and which side of each percentage threshold the draw is on,
     // change the plan: that is the cache key.
     const active = new Set<string>();
@@ -168,6 +187,7 @@ class TesseraRuntime implements GenerationRuntime {
       for (const t of this.overridePercentages) key += p < t ? '<' : p === t ? '=' : '>';
     }
     let plan = entry.plans.get(key);
+    span?.setAttribute('tessera.plan.cache', plan ? 'hit' : 'miss');
     if (!plan) {
       const percentage = op.override?.percentage ?? 0;
       plan = this.planner
@@ -175,8 +195,14 @@ class TesseraRuntime implements GenerationRuntime {
         .then((p) => compilePlan(p, this.info));
       if (entry.plans.size >= MAX_PLANS) entry.plans.clear();
       entry.plans.set(key, plan);
-      // A failed plan is not kept: the next request plans again (and fails the same way, or not).
-      plan.catch(() => entry.plans.delete(key));
+      // A plan that fails is kept failed: planning is deterministic for one supergraph, and a client
+      // repeating an operation the planner cannot plan must not cost a planning run each time.
+      plan.catch((err: unknown) =>
+        this.deps.log.warn(
+          { err, operationName: op.operationName, query: entry.plannerQuery!.slice(0, 2000) },
+          'query planner could not plan the operation',
+        ),
+      );
     }
     return plan;
   }
