@@ -6,6 +6,7 @@ import { configSchema, subgraphSettingsSchema } from '../gateway/config/schema.t
 import { registryConfigSchema } from '../supergraph/registry/config.ts';
 import { renderCliTable } from './cli-table.ts';
 import { renderConfigReference } from './config-reference.ts';
+import { renderConformanceTable } from './conformance-table.ts';
 import { configSchemas, renderConfigSchema } from './config-schemas.ts';
 import { renderErrorTables } from './error-table.ts';
 import { renderMetricsTable } from './metrics-table.ts';
@@ -93,6 +94,12 @@ export const generatedBlocks: readonly GeneratedBlock[] = [
     render: renderMetricsTable,
   },
   { file: 'docs/cli.md', id: 'cli', source: 'bin/cli-commands.ts', render: renderCliTable },
+  {
+    file: 'docs/conformance.md',
+    id: 'conformance',
+    source: 'test/conformance/cases/',
+    render: renderConformanceTable,
+  },
 ];
 
 export const beginMarker = (b: GeneratedBlock) =>
