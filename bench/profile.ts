@@ -1,11 +1,12 @@
-// `node bench/profile.ts [--target tessera|baseline] [--query standard] [--duration 10]`: runs one
-// target under load with --cpu-prof and prints the functions with the most self time. The
-// .cpuprofile is kept in bench/.work/ (open it in Chrome DevTools or speedscope for a flame graph).
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// `node bench/profile.ts [--target tessera|tessera-apollo|apollo-gateway] [--query standard|public|…]
+// [--duration 10]`: runs one target under load with --cpu-prof and prints the functions with the
+// most self time. The .cpuprofile is kept in bench/.work/ (open it in Chrome DevTools or speedscope
+// for a flame graph).
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { freePort, root, start, stop, writeSupergraph } from './processes.ts';
+import { freePort, root, schemaFile, start, stop, subgraphsEntry, writeSupergraph } from './processes.ts';
 import { queries, type QueryName } from './queries.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -18,25 +19,33 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
   },
 });
+const engines: Record<string, string> = { tessera: 'tessera', 'tessera-apollo': 'apollo' };
+if (!(values.target! in engines) && values.target !== 'apollo-gateway')
+  throw new Error(`unknown target "${values.target}"; choose from tessera, tessera-apollo, apollo-gateway`);
+if (!(values.query! in queries)) throw new Error(`unknown query "${values.query}"`);
+const { backend, query } = queries[values.query as QueryName];
 
 mkdirSync(work, { recursive: true });
-const subgraphs = await start('subgraphs', [here('./subgraphs.ts')], {});
+const subgraphs = await start('subgraphs', [subgraphsEntry[backend]], {});
 writeSupergraph(
   subgraphs.line['urls'] as Record<string, string>,
   `${work}supergraph.graphql`,
   `${work}supergraph.planner.graphql`,
+  schemaFile[backend],
 );
 const profDir = `${work}prof-${Date.now()}`;
-const entry =
-  values.target === 'baseline'
-    ? [here('./baselines/apollo-gateway.ts')]
-    : [`${root}bin/tessera.ts`, 'gateway', '--config', here('./configs/tessera.yaml')];
+let entry: string[];
+if (values.target === 'apollo-gateway') entry = [here('./baselines/apollo-gateway.ts')];
+else {
+  const config = `${work}profile-${values.target}.yaml`;
+  writeFileSync(config, `engine: ${engines[values.target!]}\n${readFileSync(here('./configs/tessera.yaml'), 'utf8')}`);
+  entry = [`${root}bin/tessera.ts`, 'gateway', '--config', config];
+}
 // Tessera's start-up re-exec keeps these flags (it appends its own V8 flags to execArgv).
 const target = await start(values.target!, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...entry], {
   PORT: String(await freePort()),
-  SUPERGRAPH_FILE: `${work}supergraph${values.target === 'baseline' ? '.planner' : ''}.graphql`,
+  SUPERGRAPH_FILE: `${work}supergraph${values.target === 'apollo-gateway' ? '.planner' : ''}.graphql`,
 });
-const query = queries[values.query as QueryName].query;
 const result = await autocannon({
   url: target.url,
   method: 'POST',
