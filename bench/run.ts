@@ -499,13 +499,24 @@ const fmt = (n: number, d = 0) => n.toFixed(d);
 const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : '–');
 let md = `\nMachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}. Layout: ${layout.note}.\n`;
 md += opts.quick
-  ? `Correctness smoke (--quick): ${quickBurst.requests} requests per target and query over ${quickBurst.connections} connections, every body checked; the timings below mean nothing.\n`
+  ? `Correctness smoke (--quick): ${quickBurst.requests} requests per target and query over ${quickBurst.connections} connections; every body is checked, nothing is timed.\n`
   : `Load: autocannon, ${connections} connections, ${rounds} round(s) × ${duration}s per target (median; CPU summed over the rounds), ${warmup}s warm-up. Ratios are against ${referenceName}.\n`;
 for (const q of queryNames) {
+  md += `\n**${q}** — ${queries[q].description}\n\n`;
+  if (opts.quick) {
+    md += `| target | bodies checked | subgraph fetches | errors | non-2xx | wrong bodies |\n| --- | ---: | ---: | ---: | ---: | ---: |\n`;
+    for (const name of targetNames) {
+      const r = results[q]![name]!;
+      md +=
+        'median' in r
+          ? `| ${name} | ${r.median.total} | ${r.fetches} | ${r.median.errors} | ${r.median.non2xx} | ${r.median.mismatches} |\n`
+          : `| ${name} | skipped: ${r.skipped} | | | | |\n`;
+    }
+    continue;
+  }
   const refResult = results[q]![referenceName];
   const ref = refResult && 'median' in refResult ? refResult : undefined;
   const refMem = memory[q]?.[referenceName];
-  md += `\n**${q}** — ${queries[q].description}\n\n`;
   md += `| target | req/s | vs ${referenceName} | p50 ms | p99 ms | CPU ms/req | CPU vs ${referenceName} | peak RSS MB | RSS vs ${referenceName} | subgraph fetches | errors | non-2xx | wrong bodies |\n`;
   md += `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
   for (const name of targetNames) {
