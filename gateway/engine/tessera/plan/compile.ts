@@ -66,8 +66,7 @@ export type RequireNode =
       readonly kind: 'field';
       /** Where the value is in the merged data (the planner's alias when it aliased the fetch). */
       readonly from: string;
-      readonly name: string;
-      /** The key in the representation: the alias; an input rewrite renames it when needed. */
+      /** The key in the representation: the field's name as the subgraph knows it. */
       readonly key: string;
       readonly children: readonly RequireNode[] | null;
     }
@@ -194,12 +193,12 @@ export function compileRequires(sels: readonly RequiresSelection[]): RequireNode
   const out: RequireNode[] = [];
   for (const s of sels) {
     if (s.kind === 'Field') {
-      const key = s.alias ?? s.name;
+      // `name` is where the value is in the merged data (the planner's internal alias when it had to alias the
+      // field in an earlier fetch), `alias` the key the subgraph expects in the representation: the field's name.
       out.push({
         kind: 'field',
-        from: key,
-        name: s.name,
-        key,
+        from: s.name,
+        key: s.alias ?? s.name,
         children: s.selections?.length ? compileRequires(s.selections) : null,
       });
     } else if (s.kind === 'InlineFragment') {

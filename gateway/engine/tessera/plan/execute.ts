@@ -116,7 +116,7 @@ export class PlanRun {
           if (isObj(e)) for (const r of b.input.outputRewrites) applyRewrite(e, r, 0, this.deps.info);
       for (let i = 0; i < b.targets.length; i++) {
         const entity = entities?.[b.indexes[i]! + b.offset];
-        if (isObj(entity)) deepMerge(b.targets[i]!, entity);
+        if (isObj(entity)) mergeEntity(b.targets[i]!, entity, this.deps.info);
         else if (errors?.length || !entities) (this.failed ??= new Set()).add(b.targets[i]!);
       }
     }
@@ -367,15 +367,14 @@ function projectField(
   out: Obj,
   info: SupergraphInfo,
 ): boolean {
-  if (r.name === '__typename') {
+  if (r.from === '__typename') {
     out[r.key] = typename;
     return true;
   }
-  let v = src[r.from];
-  if (v === undefined && r.from !== r.name) v = src[r.name];
+  const v = src[r.from];
   if (v === undefined) return false;
   if (v === null) {
-    if (info.isNonNullField(typename, r.name)) return false;
+    if (info.isNonNullField(typename, r.key)) return false;
     out[r.key] = null;
     return true;
   }
@@ -403,12 +402,11 @@ function projectInto(src: Obj, r: RequireNode, typename: string, out: Obj, info:
       for (const c of r.children) projectInto(src, c, typename, out, info);
     return;
   }
-  if (r.name === '__typename') {
+  if (r.from === '__typename') {
     if (typename) out[r.key] = typename;
     return;
   }
-  let v = src[r.from];
-  if (v === undefined && r.from !== r.name) v = src[r.name];
+  const v = src[r.from];
   if (v === undefined) return;
   out[r.key] = r.children && v !== null ? projectValue(v, r.children, info) : v;
 }
@@ -423,8 +421,9 @@ function applyRewrite(value: unknown, r: Rewrite, i: number, info: SupergraphInf
   const step = r.path[i];
   if (!step) return r.kind === 'set' ? r.value : value;
   if (step.kind === 'typename') {
+    // Like a type condition: an implementation of the interface the step names matches too.
     const t = value['__typename'];
-    if (typeof t === 'string' && !step.types.includes(t)) return value;
+    if (typeof t === 'string' && !step.types.some((c) => info.typeSatisfies(t, c))) return value;
     return applyRewrite(value, r, i + 1, info);
   }
   if (i === r.path.length - 1) {
@@ -438,6 +437,17 @@ function applyRewrite(value: unknown, r: Rewrite, i: number, info: SupergraphInf
   const next = value[step.key];
   if (next !== null && next !== undefined) value[step.key] = applyRewrite(next, r, i + 1, info);
   return value;
+}
+
+/**
+ * An entity's answer merged into the object it was fetched for. Its `__typename` stays the object
+ * type it is: an `@interfaceObject` subgraph answers with the interface's name.
+ */
+function mergeEntity(target: Obj, entity: Obj, info: SupergraphInfo): void {
+  const typename = target['__typename'];
+  deepMerge(target, entity);
+  if (typeof typename === 'string' && target['__typename'] !== typename && !info.isObjectType(target['__typename']))
+    target['__typename'] = typename;
 }
 
 /** Merges a fetch's answer into the data: objects key by key, lists item by item, anything else replaced. */

@@ -51,6 +51,10 @@ export class SupergraphInfo {
     return yes;
   }
 
+  isObjectType(typename: unknown): boolean {
+    return typeof typename === 'string' && isObjectType(this.schema.getType(typename));
+  }
+
   /** Whether `field` of supergraph type `typename` is non-null (a required key that must not be sent as null). */
   isNonNullField(typename: string, field: string): boolean {
     const type = this.schema.getType(typename);
