@@ -1,10 +1,13 @@
 // `npm run bench`: the same load against each target, in one run, in alternating rounds.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ensureDemoKeys, mintDemoToken } from '../bin/demo-token.ts';
 import { RedisServer, redisAvailable } from '../harness/redis.ts';
 import { freePort, root, schemaFile, start, stop, subgraphsEntry, writeSupergraph, type Running } from './processes.ts';
@@ -15,7 +18,8 @@ const work = here('./.work/');
 
 /**
  * What each target runs. `tessera*` are `tessera gateway` with bench/configs/<config>.yaml and the
- * `engine` key set per target (written to .work/<target>.yaml, so both engines share one config).
+ * `engine` key (and tracing, for the traced ones) set per target, written to .work/<target>.yaml,
+ * so both engines share one config.
  */
 const targetSpecs = {
   /** The subgraph requests a gateway makes for the query, replayed by a bare proxy: the floor. */
@@ -30,14 +34,23 @@ const targetSpecs = {
   tessera: { kind: 'tessera', engine: 'tessera', config: 'tessera' },
   'tessera-apollo-policies': { kind: 'tessera', engine: 'apollo', config: 'tessera-policies' },
   'tessera-policies': { kind: 'tessera', engine: 'tessera', config: 'tessera-policies' },
+  /**
+   * `tessera` with tracing on (sampler 1.0 or 0.1), exporting OTLP/HTTP protobuf to a sink in this
+   * process that reads and drops each batch (what a collector costs the gateway: the export
+   * requests, not the collector's work).
+   */
+  'tessera-traced': { kind: 'tessera', engine: 'tessera', config: 'tessera', samplerRatio: 1 },
+  'tessera-traced-10': { kind: 'tessera', engine: 'tessera', config: 'tessera', samplerRatio: 0.1 },
 } as const satisfies Record<
   string,
   | { kind: 'direct' }
   | { kind: 'baseline'; entry: string; env?: Record<string, string> }
-  | { kind: 'tessera'; engine: 'apollo' | 'tessera'; config: string }
+  | { kind: 'tessera'; engine: 'apollo' | 'tessera'; config: string; samplerRatio?: number }
 >;
 type TargetName = keyof typeof targetSpecs;
 const allTargets = Object.keys(targetSpecs) as TargetName[];
+/** Not in the default run: `--targets tessera,tessera-traced,tessera-traced-10` measures tracing's cost. */
+const defaultTargets = allTargets.filter((t) => !t.startsWith('tessera-traced'));
 /** Third-party gateways: skipped with the reason printed when they cannot start; not ours to fail on. */
 const isOurs = (name: string) => name.startsWith('tessera');
 
@@ -47,7 +60,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
-    targets: { type: 'string', default: allTargets.join(',') },
+    targets: { type: 'string', default: defaultTargets.join(',') },
     query: { type: 'string' },
     reference: { type: 'string', default: 'hive-router' },
     quick: { type: 'boolean', default: false },
@@ -171,6 +184,25 @@ async function setUpPolicies(): Promise<{ redisUrl: string; bearer: string }> {
   return { redisUrl: redis.url, bearer };
 }
 
+/** One per traced target and subgraph set (targets restart per set). */
+const sinks: Array<[TargetName, { url: string; requests: number; bytes: number }]> = [];
+
+/** An OTLP/HTTP endpoint that reads every export request, counts it, answers 200 and keeps nothing. */
+async function otlpSink(): Promise<{ url: string; requests: number; bytes: number }> {
+  const sink = { url: '', requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (sink.bytes += c.length));
+    req.on('end', () => {
+      sink.requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+  return sink;
+}
+
 /** Starts one target on the backend whose supergraph is in .work/; null for `direct` (per query). */
 async function startTarget(name: TargetName): Promise<Running | null> {
   const spec = targetSpecs[name];
@@ -189,9 +221,21 @@ async function startTarget(name: TargetName): Promise<Running | null> {
       );
     case 'tessera': {
       const config = `${work}${name}.yaml`;
-      // Prepended: `engine` is a top-level key, and the base config's relative paths still resolve
-      // from .work/ (they point into ../.work/).
-      writeFileSync(config, `engine: ${spec.engine}\n${readFileSync(here(`./configs/${spec.config}.yaml`), 'utf8')}`);
+      // The base config's relative paths still resolve from .work/ (they point into ../.work/).
+      const yaml = parseYaml(readFileSync(here(`./configs/${spec.config}.yaml`), 'utf8')) as Record<string, unknown>;
+      yaml['engine'] = spec.engine;
+      if ('samplerRatio' in spec) {
+        const sink = await otlpSink();
+        sinks.push([name, sink]);
+        yaml['telemetry'] = {
+          tracing: {
+            enabled: true,
+            samplerRatio: spec.samplerRatio,
+            otlp: { endpoint: sink.url, protocol: 'http/protobuf' },
+          },
+        };
+      }
+      writeFileSync(config, stringifyYaml(yaml));
       const env: Record<string, string> = { PORT: port, SUPERGRAPH_FILE: supergraph };
       if (spec.config === 'tessera-policies') {
         // Every policy on: JWT auth (a key pair made here), authorization, limits, cost, and rate
@@ -530,6 +574,8 @@ for (const q of queryNames) {
     md += `| ${name} | ${fmt(m.rps)} | ${ratio(m.rps, ref?.median.rps)} | ${fmt(m.p50, 1)} | ${fmt(m.p99, 1)} | ${fmt(r.cpuMsPerRequest, 2)} | ${ratio(r.cpuMsPerRequest, ref?.cpuMsPerRequest)} | ${mem ? fmt(mem / 2 ** 20) : '–'} | ${mem ? ratio(mem, refMem) : '–'} | ${r.fetches} | ${m.errors} | ${m.non2xx} | ${m.mismatches} |\n`;
   }
 }
+for (const [name, sink] of sinks)
+  md += `\n${name}: ${sink.requests} OTLP export requests, ${fmt(sink.bytes / 2 ** 20, 1)} MiB of spans.`;
 process.stdout.write(`${md}\nResults: ${file}\n`);
 if (thirdPartyProblems)
   log(

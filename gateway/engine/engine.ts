@@ -8,9 +8,10 @@ import type { SubgraphClient } from '../subgraph-client/client.ts';
 
 /**
  * The GraphQL engine behind one boundary: what parses, validates, plans and executes. Tessera's
- * HTTP front, pipeline, policies and subgraph clients talk to it only through these types; the
- * one implementation today is engine/apollo/ (the only code that imports Apollo's gateway and
- * server packages). Another engine is another folder implementing `EngineFactory`.
+ * HTTP front, pipeline, policies and subgraph clients talk to it only through these types. Two
+ * implement it, picked by the `engine` config key: engine/apollo/ (the only code that imports
+ * Apollo's gateway and server packages) and engine/tessera/ (Hive Router's planner, Tessera's own
+ * executor). Another engine is another folder implementing `EngineFactory`.
  *
  * What an engine does, and where:
  * - load a supergraph generation: from `options.source` at `start()` and on each update it pushes,
@@ -74,6 +75,31 @@ export interface EnginePhases {
   operation(op: PreparedOperation): Promise<void>;
   /** The result the client will get, before it is serialised: the done-callbacks patch it here. */
   result(result: ResponseView): Promise<void>;
+  /** The request's trace when tracing is on and the request is traced; null otherwise (one check). */
+  readonly trace: EngineTrace | null;
+}
+
+/**
+ * Where an engine reports its own steps as spans (observability/tracing.ts makes them under the
+ * request's server span). An engine opens and ends, when it does the step:
+ *
+ *   'graphql.parse'     parsing the document (skip it on a document-cache hit)
+ *   'graphql.validate'  validating it against the API schema (skip it on a cache hit)
+ *   'graphql.plan'      getting the query plan; set `tessera.plan.cache` to 'hit' or 'miss'
+ *   'graphql.execute'   running the plan: while it is open, every subgraph fetch span is its child
+ *
+ * `end(error)` marks the span failed (the error's `extensions.code` or name, and its message).
+ * Attributes never carry variables, tokens or documents (the document's hash is on the server span).
+ * Tessera's own spans (the server span, one per plugin hook, one per subgraph fetch and attempt)
+ * are made outside the engine.
+ */
+export interface EngineTrace {
+  span(name: string, attributes?: Readonly<Record<string, string | number | boolean>>): EngineSpan;
+}
+
+export interface EngineSpan {
+  setAttribute(key: string, value: string | number | boolean): void;
+  end(error?: unknown): void;
 }
 
 export interface PreparedOperation {

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QueryPlan } from '@graphql-hive/router-query-planner';
-import { Kind, parse, type GraphQLFormattedError, type OperationDefinitionNode } from 'graphql';
+import { Supergraph } from '@apollo/federation-internals';
+import {
+  Kind,
+  lexicographicSortSchema,
+  parse,
+  printSchema,
+  type GraphQLFormattedError,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { createGenerationRuntime } from '../../gateway/engine/tessera/runtime.ts';
 import { compilePlan } from '../../gateway/engine/tessera/plan/compile.ts';
 import { PlanRun } from '../../gateway/engine/tessera/plan/execute.ts';
@@ -434,6 +442,14 @@ describe('tessera executor: result shaping', () => {
     });
   });
 
+  it('a value at an abstract position without __typename (the plan needed none) keeps the fields selected on the interface', async () => {
+    const plan = { kind: 'QueryPlan', node: productsRoot('{__typename}') } as QueryPlan;
+    const { body } = await run(plan, '{ catalog { name ... on Product { upc } } }', {
+      products: [{ data: { catalog: [{ name: 'Tables' }, { __typename: 'Product', name: 'Table', upc: '1' }] } }],
+    });
+    assert.deepEqual(body, { data: { catalog: [{ name: 'Tables' }, { name: 'Table', upc: '1' }] } });
+  });
+
   it('a null in a non-null field nobody reported bubbles to the nearest nullable parent, with an error at its path', async () => {
     const plan = { kind: 'QueryPlan', node: productsRoot('{__typename}') } as QueryPlan;
     const { body } = await run(plan, '{ product(upc: "1") { upc category { id name } } }', {
@@ -467,6 +483,128 @@ describe('tessera executor: result shaping', () => {
         },
       ],
     });
+  });
+});
+
+describe('tessera executor: values the API schema hides', () => {
+  it('an @inaccessible enum value from a subgraph is null with an error, never shown to the client', async () => {
+    const sdl = composeOrThrow([
+      {
+        name: 'shop',
+        url: 'http://shop.test/graphql',
+        sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@inaccessible"])
+          enum Status { OPEN CLOSED SECRET @inaccessible }
+          type Query { status: Status statuses: [Status!] }`,
+      },
+    ]);
+    const runtime = createGenerationRuntime(sdl, {
+      client: cannedSubgraphs({ shop: [{ data: { status: 'SECRET', statuses: ['OPEN', 'SECRET'] } }] }).client,
+      log,
+    });
+    const query = '{ status statuses }';
+    const document = parse(query);
+    const context = new RequestContext({ requestId: 'r1', method: 'POST', headers: {}, remoteAddress: '::1', log });
+    const result = await runtime.execute({
+      document,
+      source: query,
+      operation: document.definitions[0] as OperationDefinitionNode,
+      operationName: null,
+      variables: {},
+      context,
+    });
+    const error = (path: Array<string | number>) => ({
+      message:
+        'Invalid value for Query.status' +
+        (path.length > 1 ? 'es' : '') +
+        ': an enum value the API schema does not have.',
+      path,
+      extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' },
+    });
+    assert.deepEqual(result, {
+      data: { status: null, statuses: null },
+      errors: [error(['status']), error(['statuses', 1])],
+    });
+  });
+});
+
+describe('tessera runtime: the API schema', () => {
+  it("is the one Apollo's federation library derives from the same supergraph (inaccessible, join, link and security types removed)", () => {
+    const withHidden = composeOrThrow([
+      {
+        name: 'a',
+        url: 'http://a.test/graphql',
+        sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@inaccessible", "@tag", "@interfaceObject"])
+          enum Status { OPEN SECRET @inaccessible }
+          type Hidden @inaccessible { id: ID! }
+          type Query { status: Status hidden: Hidden @inaccessible node(id: ID!): Node }
+          interface Node @key(fields: "id") { id: ID! }
+          type Thing implements Node @key(fields: "id") { id: ID! name: String @tag(name: "public") }`,
+      },
+      {
+        name: 'b',
+        url: 'http://b.test/graphql',
+        sdl: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@interfaceObject"])
+          type Node @key(fields: "id") @interfaceObject { id: ID! score: Int }`,
+      },
+    ]);
+    for (const sdl of [supergraphSdl, withHidden]) {
+      const apollo = Supergraph.build(sdl.replace(/,\s*for: SECURITY/g, ''))
+        .apiSchema()
+        .toGraphQLJSSchema();
+      const ours = createGenerationRuntime(sdl, { client: () => assert.fail('no fetch'), log }).apiSchema;
+      assert.equal(printSchema(lexicographicSortSchema(ours)), printSchema(lexicographicSortSchema(apollo)));
+    }
+  });
+});
+
+describe('tessera runtime: introspection', () => {
+  const execute = async (query: string, answers: Record<string, Canned[]>) => {
+    const subgraphs = cannedSubgraphs(answers);
+    const runtime = createGenerationRuntime(supergraphSdl, { client: subgraphs.client, log });
+    const document = parse(query);
+    const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+    const context = new RequestContext({ requestId: 'r1', method: 'POST', headers: {}, remoteAddress: '::1', log });
+    const result = await runtime.execute({
+      document,
+      source: query,
+      operation,
+      operationName: null,
+      variables: {},
+      context,
+    });
+    // graphql-js answers introspection with null-prototype objects: compare what the client gets.
+    return {
+      result: JSON.parse(JSON.stringify(result)) as unknown,
+      sent: subgraphs.sent.map((s) => `${s.subgraph} ${s.query}`),
+    };
+  };
+
+  it('answers __schema and __type from the API schema, also through root fragments, and plans only the rest', async () => {
+    const { result, sent } = await execute(
+      `{ ...Root t: __typename }
+      fragment Root on Query { __schema { queryType { name } } ... on Query { __type(name: "Review") { name } } topProducts(first: 1) { upc } }`,
+      { products: [{ data: { topProducts: [{ upc: '1' }] } }] },
+    );
+    assert.deepEqual(result, {
+      data: {
+        __schema: { queryType: { name: 'Query' } },
+        __type: { name: 'Review' },
+        topProducts: [{ upc: '1' }],
+        t: 'Query',
+      },
+    });
+    assert.equal(sent.length, 1);
+    assert.match(sent[0]!, /^products \{topProducts\(first: 1\)\{upc\}/);
+    assert.doesNotMatch(sent[0]!, /__schema|__type\b/);
+  });
+
+  it('an operation of only __typename and introspection fetches nothing; federation types are not in the API schema', async () => {
+    const { result, sent } = await execute(
+      '{ __typename a: __type(name: "join__Graph") { name } b: __type(name: "_Entity") { name } }',
+      {},
+    );
+    assert.deepEqual(result, { data: { __typename: 'Query', a: null, b: null } });
+    assert.deepEqual(sent, []);
   });
 });
 

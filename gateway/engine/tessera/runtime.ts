@@ -4,12 +4,17 @@ import {
   Kind,
   print,
   type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
   type GraphQLFormattedError,
+  type InlineFragmentNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionNode,
+  type SelectionSetNode,
 } from 'graphql';
 import type { Logger } from '../../observability/log.ts';
+import type { EngineSpan, EngineTrace } from '../engine.ts';
 import type { RequestContext } from '../../pipeline/request-context.ts';
 import type { SubgraphClient } from '../../subgraph-client/client.ts';
 import { compilePlan, type CompiledPlan } from './plan/compile.ts';
@@ -36,6 +41,8 @@ export interface RuntimeOperation {
   readonly context: RequestContext;
   /** Progressive override: active labels and the request's percentage draw in [0,100). Absent: none active, 0. */
   readonly override?: { readonly labels: ReadonlySet<string>; readonly percentage: number };
+  /** The request's trace when it is traced: planning and execution report `graphql.plan` and `graphql.execute` there. */
+  readonly trace?: EngineTrace | null;
 }
 
 export interface RuntimeResult {
@@ -104,8 +111,24 @@ class TesseraRuntime implements GenerationRuntime {
       op.context,
     );
     if (entry.plannerQuery !== null) {
-      const plan = await this.plan(entry, op);
-      if (plan.root) await run.run(plan.root);
+      const planSpan = op.trace?.span('graphql.plan') ?? null;
+      let plan: CompiledPlan;
+      try {
+        plan = await this.plan(entry, op, planSpan);
+      } catch (err) {
+        planSpan?.end(err);
+        throw err;
+      }
+      planSpan?.end();
+      // While it is open, the subgraph fetches' spans are its children (observability/tracing.ts).
+      const executeSpan = op.trace?.span('graphql.execute') ?? null;
+      try {
+        if (plan.root) await run.run(plan.root);
+      } catch (err) {
+        executeSpan?.end(err);
+        throw err;
+      }
+      executeSpan?.end();
     }
     if (entry.introspection) {
       const result = execute({
@@ -149,7 +172,7 @@ class TesseraRuntime implements GenerationRuntime {
     return shape;
   }
 
-  private plan(entry: OperationEntry, op: RuntimeOperation): Promise<CompiledPlan> {
+  private plan(entry: OperationEntry, op: RuntimeOperation, span: EngineSpan | null): Promise<CompiledPlan> {
     // Only labels the supergraph uses, and which side of each percentage threshold the draw is on,
     // change the plan: that is the cache key.
     const active = new Set<string>();
@@ -164,6 +187,7 @@ class TesseraRuntime implements GenerationRuntime {
       for (const t of this.overridePercentages) key += p < t ? '<' : p === t ? '=' : '>';
     }
     let plan = entry.plans.get(key);
+    span?.setAttribute('tessera.plan.cache', plan ? 'hit' : 'miss');
     if (!plan) {
       const percentage = op.override?.percentage ?? 0;
       plan = this.planner
@@ -171,8 +195,14 @@ class TesseraRuntime implements GenerationRuntime {
         .then((p) => compilePlan(p, this.info));
       if (entry.plans.size >= MAX_PLANS) entry.plans.clear();
       entry.plans.set(key, plan);
-      // A failed plan is not kept: the next request plans again (and fails the same way, or not).
-      plan.catch(() => entry.plans.delete(key));
+      // A plan that fails is kept failed: planning is deterministic for one supergraph, and a client
+      // repeating an operation the planner cannot plan must not cost a planning run each time.
+      plan.catch((err: unknown) =>
+        this.deps.log.warn(
+          { err, operationName: op.operationName, query: entry.plannerQuery!.slice(0, 2000) },
+          'query planner could not plan the operation',
+        ),
+      );
     }
     return plan;
   }
@@ -182,41 +212,108 @@ const introspectionRootFields = new Set(['__schema', '__type']);
 
 function newEntry(op: RuntimeOperation): OperationEntry {
   const { document, operation } = op;
-  const rootFields = operation.selectionSet.selections;
-  const isIntrospection = (s: SelectionNode) => s.kind === Kind.FIELD && introspectionRootFields.has(s.name.value);
-  const needsSubgraph = rootFields.some(
-    (s) => !(s.kind === Kind.FIELD && (s.name.value === '__typename' || introspectionRootFields.has(s.name.value))),
-  );
-  const hasIntrospection = rootFields.some(isIntrospection);
+  const isIntrospection = (f: FieldNode) => introspectionRootFields.has(f.name.value);
+  const hasIntrospection = rootFields(document, operation).some(isIntrospection);
   let plannerQuery: string | null = null;
-  if (needsSubgraph) {
-    plannerQuery = hasIntrospection
-      ? print(withRootSelections(document, operation, (s) => !isIntrospection(s)))
-      : op.source;
+  let introspection: DocumentNode | null = null;
+  if (!hasIntrospection) plannerQuery = op.source;
+  else {
+    // The planner knows nothing of introspection: it plans the rest, graphql-js answers that part.
+    const rest = withRootFields(document, operation, (f) => !isIntrospection(f));
+    if (rootFields(rest, rest.definitions[0] as OperationDefinitionNode).some((f) => f.name.value !== '__typename'))
+      plannerQuery = print(rest);
+    introspection = withRootFields(document, operation, (f) => isIntrospection(f) || f.name.value === '__typename');
   }
+  if (plannerQuery !== null && !rootFields(document, operation).some((f) => f.name.value !== '__typename'))
+    plannerQuery = null; // `{ __typename }`: the shaper answers it
   return {
     plannerQuery,
-    introspection: hasIntrospection ? withRootSelections(document, operation, isIntrospection) : null,
+    introspection,
     conditionVariables: conditionVariables(document),
     shapes: new Map(),
     plans: new Map(),
   };
 }
 
-/** The document with only `operation` (its root selections filtered) and the fragments. */
-function withRootSelections(
+/** The fields at the root of `operation`, through its fragments (whatever their @skip/@include). */
+function rootFields(document: DocumentNode, operation: OperationDefinitionNode): FieldNode[] {
+  const fragments = fragmentsOf(document);
+  const out: FieldNode[] = [];
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) out.push(s);
+      else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet);
+      else if (!seen.has(s.name.value)) {
+        seen.add(s.name.value);
+        const f = fragments.get(s.name.value);
+        if (f) walk(f.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return out;
+}
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const out = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) out.set(d.name.value, d);
+  return out;
+}
+
+/**
+ * `operation` with only the root fields `keep` accepts: root-level fragment spreads become inline
+ * fragments (their conditions kept) so that what they select at the root can be filtered, empty
+ * fragments are dropped, and only the fragment definitions still used are kept.
+ */
+function withRootFields(
   document: DocumentNode,
   operation: OperationDefinitionNode,
-  keep: (s: SelectionNode) => boolean,
+  keep: (f: FieldNode) => boolean,
 ): DocumentNode {
+  const fragments = fragmentsOf(document);
+  const filter = (set: SelectionSetNode, depth: number): SelectionSetNode => {
+    const selections: SelectionNode[] = [];
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) {
+        if (keep(s)) selections.push(s);
+        continue;
+      }
+      // Fragment cycles are refused by validation; the depth bound is a guard only.
+      const inner =
+        s.kind === Kind.INLINE_FRAGMENT
+          ? s.selectionSet
+          : depth < 100
+            ? fragments.get(s.name.value)?.selectionSet
+            : undefined;
+      if (!inner) continue;
+      const filtered = filter(inner, depth + 1);
+      if (filtered.selections.length === 0) continue;
+      selections.push({
+        kind: Kind.INLINE_FRAGMENT,
+        typeCondition: s.kind === Kind.INLINE_FRAGMENT ? s.typeCondition : fragments.get(s.name.value)!.typeCondition,
+        directives: s.directives,
+        selectionSet: filtered,
+      } satisfies InlineFragmentNode);
+    }
+    return { kind: Kind.SELECTION_SET, selections };
+  };
+  const root: OperationDefinitionNode = { ...operation, selectionSet: filter(operation.selectionSet, 0) };
+  // The fragments the filtered operation still spreads (below its root fields), transitively.
+  const used = new Set<string>();
+  const pending: SelectionSetNode[] = [root.selectionSet];
+  while (pending.length) {
+    for (const s of pending.pop()!.selections) {
+      if (s.kind === Kind.FRAGMENT_SPREAD) {
+        if (used.has(s.name.value)) continue;
+        used.add(s.name.value);
+        const f = fragments.get(s.name.value);
+        if (f) pending.push(f.selectionSet);
+      } else if (s.selectionSet) pending.push(s.selectionSet);
+    }
+  }
   return {
     kind: Kind.DOCUMENT,
-    definitions: [
-      {
-        ...operation,
-        selectionSet: { ...operation.selectionSet, selections: operation.selectionSet.selections.filter(keep) },
-      },
-      ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION),
-    ],
+    definitions: [root, ...[...fragments.values()].filter((f) => used.has(f.name.value))],
   };
 }

@@ -154,11 +154,16 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
         ),
       ]);
 
+    // Traced requests report parsing and validation only when they happen (not on a cache hit).
+    const trace = phases.trace;
     let document = documents.get(source);
     if (!document) {
+      const span = trace?.span('graphql.parse') ?? null;
       try {
         document = parse(source);
+        span?.end();
       } catch (err) {
+        span?.end(err);
         const syntax = err as GraphQLError;
         return fail([
           tesseraError('GRAPHQL_PARSE_FAILED', syntax.message, {
@@ -169,8 +174,11 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
       }
     }
     let invalid = generation.validated.get(document);
-    if (!invalid)
+    if (!invalid) {
+      const span = trace?.span('graphql.validate') ?? null;
       generation.validated.set(document, (invalid = validate(generation.runtime.apiSchema, document, rules)));
+      span?.end(invalid[0]);
+    }
     if (invalid.length) {
       return fail(
         invalid.map(
@@ -229,6 +237,7 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
         variables,
         context: phases.context,
         override: { labels: noLabels, percentage: Math.random() * 100 },
+        trace,
       });
     } catch (err) {
       return fail([err]);
@@ -239,7 +248,7 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
     if (outcome.errors?.length) result.errors = outcome.errors.map((e) => formatted(e, internal));
     await phases.result(result);
     // A done-callback may have removed `data`: then it is a request error like any other.
-    const status = result.data === undefined ? refusalStatus(result.errors?.[0], result) : 200;
+    const status = result.data === undefined ? refusalStatus(null, result, 400) : 200;
     return respond(result, status, [], operationType, internal, negotiated);
   }
 };
@@ -275,14 +284,14 @@ function refused(
 }
 
 /**
- * A refusal's status: its catalog code's (one code, one status), else that of the TesseraError,
- * else 500 (something unexpected, masked).
+ * The status of an answer without `data`: its first error's catalog code's (one code, one
+ * status), else that of the TesseraError, else `otherwise`.
  */
-function refusalStatus(error: unknown, result: ResponseView): number {
+function refusalStatus(error: unknown, result: ResponseView, otherwise = 500): number {
   const code = result.errors?.[0]?.extensions?.['code'];
   if (isErrorCode(code) && errorCodes[code].status !== null) return errorCodes[code].status;
   if (error instanceof TesseraError && error.status !== null) return error.status;
-  return result.data === undefined && result.errors?.length ? 500 : 200;
+  return otherwise;
 }
 
 /**

@@ -77,6 +77,8 @@ export class PlanRun {
     if (result.errors) for (const e of result.errors) this.errors.push(subgraphError(e, fetch.serviceName, e.path));
     const data = result.data;
     if (isObj(data)) deepMerge(this.data, data);
+    // `data: null` with errors: the errors explain every root field of the fetch.
+    else for (const k of fetch.rootKeys) (this.failedRootKeys ??= new Set()).add(k);
   }
 
   private entityFetch(fetch: CompiledFetch, inputs: readonly EntityInput[]): Promise<void> | undefined {
@@ -91,7 +93,7 @@ export class PlanRun {
       const existing = variables[input.variable] as unknown[] | undefined;
       if (existing) {
         batch.offset = existing.length;
-        existing.push(...batch.representations);
+        for (const r of batch.representations) existing.push(r);
       } else variables[input.variable] = batch.representations;
     }
     if (!variables) return undefined;

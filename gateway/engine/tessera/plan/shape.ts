@@ -3,6 +3,8 @@ import {
   getNullableType,
   isAbstractType,
   isCompositeType,
+  isEnumType,
+  isInterfaceType,
   isListType,
   isNonNullType,
   isObjectType,
@@ -11,8 +13,9 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
+  type GraphQLEnumType,
+  type GraphQLInterfaceType,
   type GraphQLFormattedError,
-  type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -45,14 +48,16 @@ export interface OutType {
   readonly nonNull: boolean;
   readonly list: OutType | null;
   readonly selection: Selection | null;
+  /** For an enum: the values the API schema has (an `@inaccessible` value a subgraph sends is not one). */
+  readonly enumValues: ReadonlySet<string> | null;
 }
 
 /** The fields to copy at one composite position, per runtime object type. */
 export interface Selection {
   /** The static type's name: the runtime type when the position is an object type. */
   readonly typeName: string;
-  /** For an object-type position. */
-  readonly fields: readonly ShapeField[] | null;
+  /** For an object-type position; at an abstract one, for a value without `__typename`. */
+  readonly fields: readonly ShapeField[];
   /** For an abstract position: by `__typename`. */
   readonly byType: ReadonlyMap<string, readonly ShapeField[]> | null;
 }
@@ -81,8 +86,7 @@ export class CompiledShape {
   /** The client's `data`, and the errors (the input's, plus one per unexplained non-null violation). */
   shape(input: ShapeInput): { data: Obj | null; errors: GraphQLFormattedError[] } {
     const walk = new Walk(input);
-    const fields = this.root.fields ?? [];
-    const data = walk.object(input.data, fields, this.root.typeName);
+    const data = walk.object(input.data, this.root.fields, this.root.typeName);
     return { data: data === BUBBLE ? null : data, errors: input.errors };
   }
 }
@@ -109,7 +113,10 @@ class Walk {
         continue;
       }
       const v = src[f.key];
-      if (f.kind === 3 || (f.kind === 1 && v !== null && v !== undefined)) {
+      if (
+        f.kind === 3 ||
+        (f.kind === 1 && v !== null && v !== undefined && (f.type === plainScalar || f.type === nonNullScalar))
+      ) {
         out[f.key] = v === undefined ? null : v;
         continue;
       }
@@ -141,20 +148,38 @@ class Walk {
       return out;
     }
     const sel = t.selection;
-    if (!sel) return v;
+    if (!sel) {
+      if (t.enumValues === null || (typeof v === 'string' && t.enumValues.has(v))) return v;
+      return this.invalid(t, coordinate, 'an enum value the API schema does not have');
+    }
     if (typeof v !== 'object' || Array.isArray(v)) return this.nullAt(t, coordinate);
     const obj = v as Obj;
     let fields = sel.fields;
     let typeName = sel.typeName;
     if (sel.byType) {
       const typename = obj['__typename'];
-      fields = typeof typename === 'string' ? (sel.byType.get(typename) ?? null) : null;
-      if (!fields) return this.nullAt(t, coordinate);
-      typeName = typename as string;
+      // Without a `__typename` (the plan did not need one), the fields selected on the abstract type itself.
+      if (typeof typename === 'string') {
+        const forType = sel.byType.get(typename);
+        // A type the API schema does not have (an @inaccessible member): nothing the client may see.
+        if (!forType) return this.nullAt(t, coordinate);
+        fields = forType;
+        typeName = typename;
+      }
     }
-    const r = this.object(obj, fields!, typeName);
+    const r = this.object(obj, fields, typeName);
     if (r === BUBBLE) return t.nonNull ? BUBBLE : null;
     return r;
+  }
+
+  /** A value the client may not see: null there, with an error (the subgraph sent it, so nothing else explains it). */
+  private invalid(t: OutType, coordinate: string, what: string): null | typeof BUBBLE {
+    this.input.errors.push({
+      message: `Invalid value for ${coordinate}: ${what}.`,
+      path: this.path.slice(),
+      extensions: { code: 'SUBGRAPH_INVALID_RESPONSE' },
+    });
+    return t.nonNull ? BUBBLE : null;
   }
 
   /** A null where `t` is: fine if nullable; else it bubbles, with an error unless a failed fetch already explains it. */
@@ -222,7 +247,7 @@ export function compileShape(
   if (!rootType) throw new Error(`no ${operation.operation} type in the schema`);
   const c = new ShapeCompiler(schema, fragments, variables);
   const root = c.selection(rootType, [operation.selectionSet], true);
-  const introspectionKeys = (root.fields ?? []).filter((f) => f.kind === 3).map((f) => f.key);
+  const introspectionKeys = root.fields.filter((f) => f.kind === 3).map((f) => f.key);
   return new CompiledShape(root, introspectionKeys);
 }
 
@@ -241,11 +266,11 @@ class ShapeCompiler {
     if (isObjectType(type)) return { typeName: type.name, fields: this.fields(type, sets, isRoot), byType: null };
     const byType = new Map<string, readonly ShapeField[]>();
     for (const t of this.schema.getPossibleTypes(type)) byType.set(t.name, this.fields(t, sets, false));
-    return { typeName: type.name, fields: null, byType };
+    return { typeName: type.name, fields: this.fields(type, sets, false), byType };
   }
 
   /** CollectFields for one object type: response keys in order, each field's selection sets merged. */
-  private fields(type: GraphQLObjectType, sets: readonly SelectionSetNode[], isRoot: boolean): ShapeField[] {
+  private fields(type: GraphQLCompositeType, sets: readonly SelectionSetNode[], isRoot: boolean): ShapeField[] {
     const grouped = new Map<string, FieldNode[]>();
     for (const set of sets) this.collect(type, set, grouped, new Set());
     const out: ShapeField[] = [];
@@ -253,14 +278,14 @@ class ShapeCompiler {
       const name = nodes[0]!.name.value;
       const coordinate = `${type.name}.${name}`;
       if (name === '__typename') {
-        out.push({ key, kind: 0, type: leafType, coordinate });
+        out.push({ key, kind: 0, type: plainScalar, coordinate });
         continue;
       }
       if (isRoot && introspectionFields.has(name)) {
-        out.push({ key, kind: 3, type: leafType, coordinate });
+        out.push({ key, kind: 3, type: plainScalar, coordinate });
         continue;
       }
-      const def = type.getFields()[name];
+      const def = 'getFields' in type ? type.getFields()[name] : undefined;
       if (!def) continue; // validated against this schema: cannot happen
       const subSets = nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
       const outType = this.outType(def.type, subSets);
@@ -273,13 +298,27 @@ class ShapeCompiler {
     const nonNull = isNonNullType(type);
     const inner = getNullableType(type);
     if (isListType(inner))
-      return { nonNull, list: this.outType(inner.ofType as GraphQLOutputType, sets), selection: null };
-    if (isCompositeType(inner)) return { nonNull, list: null, selection: this.selection(inner, sets) };
-    return nonNull ? nonNullLeaf : leafType;
+      return {
+        nonNull,
+        list: this.outType(inner.ofType as GraphQLOutputType, sets),
+        selection: null,
+        enumValues: null,
+      };
+    if (isCompositeType(inner))
+      return { nonNull, list: null, selection: this.selection(inner, sets), enumValues: null };
+    if (isEnumType(inner)) return { nonNull, list: null, selection: null, enumValues: this.enumValues(inner) };
+    return nonNull ? nonNullScalar : plainScalar;
+  }
+
+  private readonly enums = new Map<string, ReadonlySet<string>>();
+  private enumValues(type: GraphQLEnumType): ReadonlySet<string> {
+    let values = this.enums.get(type.name);
+    if (!values) this.enums.set(type.name, (values = new Set(type.getValues().map((v) => v.name))));
+    return values;
   }
 
   private collect(
-    type: GraphQLObjectType,
+    type: GraphQLCompositeType,
     set: SelectionSetNode,
     out: Map<string, FieldNode[]>,
     visited: Set<string>,
@@ -311,10 +350,13 @@ class ShapeCompiler {
     }
   }
 
-  private applies(type: GraphQLObjectType, condition: string): boolean {
+  private applies(type: GraphQLCompositeType, condition: string): boolean {
     if (condition === type.name) return true;
     const cond = this.schema.getType(condition);
-    return cond !== undefined && isAbstractType(cond) && this.schema.isSubType(cond, type);
+    if (cond === undefined || !isAbstractType(cond)) return false;
+    if (isObjectType(type)) return this.schema.isSubType(cond, type);
+    // An abstract position (a value without __typename): only what every implementation has.
+    return isInterfaceType(type) && type.getInterfaces().includes(cond as GraphQLInterfaceType);
   }
 
   private included(directives: FieldNode['directives']): boolean {
@@ -336,5 +378,6 @@ class ShapeCompiler {
   }
 }
 
-const leafType: OutType = { nonNull: false, list: null, selection: null };
-const nonNullLeaf: OutType = { nonNull: true, list: null, selection: null };
+/** A nullable scalar, and the type of `__typename` and introspection fields: copied as they are. */
+const plainScalar: OutType = { nonNull: false, list: null, selection: null, enumValues: null };
+const nonNullScalar: OutType = { nonNull: true, list: null, selection: null, enumValues: null };
