@@ -189,6 +189,8 @@ export default defineConfig(
   { files: ['gateway/engine/apollo/**'], rules: { 'no-restricted-imports': apolloImports('engine') } },
   { files: ['supergraph/**'], rules: { 'no-restricted-imports': apolloImports('composition') } },
   { files: ['subgraphs/**'], rules: { 'no-restricted-imports': apolloImports('subgraph') } },
+  // The public benchmark's subgraphs are services too (the bench's backend, like subgraphs/).
+  { files: ['bench/public/**'], rules: { 'no-restricted-imports': apolloImports('subgraph') } },
   // Tests build supergraphs and stand-in subgraphs; they reach the engine only through Tessera.
   { files: ['test/**', 'harness/**'], rules: { 'no-restricted-imports': apolloImports('composition', 'subgraph') } },
   // The baselines ARE Apollo Gateway and Hive Gateway: they import what they benchmark.

@@ -62,14 +62,27 @@ export function start(
 
 export { freePort } from '../harness/ports.ts';
 
-/** Composes the example subgraphs at `urls` (as `bench/subgraphs.ts` reports them) into `file`. */
-export function writeSupergraph(urls: Record<string, string>, file: string, plannerFile: string): void {
+/** Where each benchmark backend keeps a subgraph's SDL (see `Backend` in queries.ts). */
+export const schemaFile = {
+  example: (name: string) => `${root}subgraphs/${name}/schema.graphql`,
+  public: (name: string) => `${root}bench/public/${name}.graphql`,
+} as const;
+
+/** The process that serves a backend's four subgraphs and prints their URLs. */
+export const subgraphsEntry = {
+  example: `${root}bench/subgraphs.ts`,
+  public: `${root}bench/public/subgraphs.ts`,
+} as const;
+
+/** Composes the subgraphs at `urls` (as the backend's subgraphs process reports them) into `file`. */
+export function writeSupergraph(
+  urls: Record<string, string>,
+  file: string,
+  plannerFile: string,
+  sdlFile: (name: string) => string = schemaFile.example,
+): void {
   const composed = composeSupergraph(
-    Object.entries(urls).map(([name, url]) => ({
-      name,
-      url,
-      sdl: readFileSync(`${root}subgraphs/${name}/schema.graphql`, 'utf8'),
-    })),
+    Object.entries(urls).map(([name, url]) => ({ name, url, sdl: readFileSync(sdlFile(name), 'utf8') })),
   );
   if (!composed.ok) throw new Error(`composition failed: ${composed.errors.map((e) => e.message).join('; ')}`);
   writeFileSync(file, composed.supergraphSdl);
