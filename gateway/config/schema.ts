@@ -5,6 +5,7 @@ import { compileOriginPattern } from '../http/cors.ts';
 import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
 import { listenHost, type DeepReadonly } from './config-file.ts';
 import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
+import { progressiveOverrideSchema, trafficIssues, trafficSettingsShape } from './traffic-schema.ts';
 
 /** A PEM value: inline text, or a path to a file (read and checked at start-up by load.ts). */
 const pem = z.string().min(1);
@@ -72,11 +73,18 @@ const settableHeader = headerName.refine(
  */
 export const subgraphSettingsSchema = z.strictObject({
   url: z
-    .url({ protocol: /^https?$/ })
+    .union([
+      z.url({ protocol: /^https?$/ }),
+      z
+        .array(z.url({ protocol: /^https?$/ }))
+        .min(1)
+        .max(64),
+    ])
     .describe(
-      "Overrides the subgraph's routing URL from the supergraph (e.g. service names inside docker-compose); not allowed under `all`.",
+      "Overrides the subgraph's routing URL from the supergraph (e.g. service names inside docker-compose); a list is several instances, as `urls`. Not allowed under `all`.",
     )
     .optional(),
+  ...trafficSettingsShape,
   timeoutMs: z
     .int()
     .positive()
@@ -505,6 +513,9 @@ const configShape = z.strictObject({
       subgraphOverridesSchema,
     )
     .superRefine((entries, ctx) => {
+      for (const [name, entry] of Object.entries(entries))
+        for (const issue of trafficIssues(name, layeredSubgraph(entries, name), entry))
+          ctx.addIssue({ code: 'custom', path: issue.path.slice(1), message: issue.message });
       if (entries['all']?.url !== undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -537,6 +548,7 @@ const configShape = z.strictObject({
     .describe('Redis, for state shared by every replica (rate-limit budgets); without it, budgets live in memory.')
     .optional(),
   policies: policiesConfigSchema,
+  progressiveOverride: progressiveOverrideSchema,
   log: z
     .strictObject({
       level: z

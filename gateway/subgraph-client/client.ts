@@ -13,6 +13,7 @@ import { rateCap } from './layers/rate-cap.ts';
 import { retry } from './layers/retry.ts';
 import type { SupergraphShapes } from './response-shape.ts';
 import { transport } from './transport.ts';
+import { canarySide, instanceRouter, routed } from './traffic/instances.ts';
 
 export interface ClientDeps {
   readonly log: Logger;
@@ -50,6 +51,7 @@ export function clientLayers(
     { name: 'headers', layer: headers },
     ...(deps.wrap ?? []).map((layer) => ({ name: 'plugin-wrap', layer })),
     { name: 'answer-check', layer: answerCheck(deps.shapes ?? null) },
+    { name: 'canary-side', layer: canarySide },
     { name: 'dedupe', layer: dedupe },
     { name: 'retry', layer: retry },
     { name: 'breaker', layer: breaker },
@@ -59,6 +61,13 @@ export function clientLayers(
 
 /** The last, which sends: not a layer (it calls nothing below). */
 export const BOTTOM = 'transport';
+
+/**
+ * Where a subgraph with several instances, a canary or a mirror splits: this layer and those below
+ * it are built once per instance (its own breaker, deadline and pool), under the instance router
+ * (traffic/instances.ts), which picks an instance per attempt.
+ */
+export const PER_INSTANCE = 'breaker';
 
 /**
  * Tessera's client for one subgraph: the layers composed once, over one transport (keep-alive
@@ -81,11 +90,21 @@ export class SubgraphClient {
       metrics: deps.metrics,
       onClose: (release) => void this.releases.push(release),
     };
-    this.fetch = compose(
-      clientLayers(deps).map((l) => l.layer),
-      transport(scope),
-      scope,
-    );
+    const layers = clientLayers(deps);
+    if (routed(settings)) {
+      const split = layers.findIndex((l) => l.name === PER_INSTANCE);
+      const perInstance = layers.slice(split).map((l) => l.layer);
+      this.fetch = compose(
+        layers.slice(0, split).map((l) => l.layer),
+        instanceRouter(scope, perInstance),
+        scope,
+      );
+    } else
+      this.fetch = compose(
+        layers.map((l) => l.layer),
+        transport(scope),
+        scope,
+      );
   }
 
   /** Logs a failed fetch: once a second per code at warn (a dead subgraph fails every request). */
@@ -99,6 +118,7 @@ export class SubgraphClient {
         cause: failure.cause,
         status: failure.status,
         url: this.settings.url,
+        ...(routed(this.settings) ? { instances: this.settings.instances.length } : {}),
         requestId: request.requestId,
         suppressed,
       },
