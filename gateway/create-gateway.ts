@@ -4,7 +4,8 @@ import type { PolicyFunction } from '../policies/policy.ts';
 import { unknownSubgraphNames } from './config/resolve-subgraphs.ts';
 import type { Config } from './config/schema.ts';
 import { createApolloEngine } from './engine/apollo/apollo-engine.ts';
-import type { Engine } from './engine/engine.ts';
+import type { Engine, EngineFactory } from './engine/engine.ts';
+import { createTesseraEngine } from './engine/tessera/tessera-engine.ts';
 import { createMetricsServer } from './http/metrics-server.ts';
 import { createHttpServer } from './http/server.ts';
 import { drainConnections } from './lifecycle/drain.ts';
@@ -96,7 +97,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       });
   const supergraphName = registry ? `${registry.url} ${registry.graph}@${registry.variant}` : config.supergraph.file!;
   const generations = new Generations({ drainTimeoutMs: config.supergraph.reloadDrainTimeoutMs, log, metrics });
-  const engine: Engine = createApolloEngine({
+  const engines: Record<Config['engine'], EngineFactory> = { apollo: createApolloEngine, tessera: createTesseraEngine };
+  const engine: Engine = engines[config.engine]({
     source,
     subgraphs: ({ name, url }) => clients.live(name, url),
     enterGeneration: () => generations.enter(),
@@ -185,6 +187,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     {
       url,
       metricsUrl,
+      engine: config.engine,
       supergraph: supergraphName,
       ...registryVersion(),
       generation: source.generation,

@@ -16,6 +16,8 @@ export const gatewayConfigSpec: ConfigSpec<typeof configSchema> = {
     { env: 'HOST', path: ['server', 'host'], parse: (v) => v },
     { env: 'LOG_LEVEL', path: ['log', 'level'], parse: (v) => v },
     { env: 'REDIS_URL', path: ['redis', 'url'], parse: (v) => v },
+    // Lets a whole test run (or a deployment) pick the engine without editing each config file.
+    { env: 'TESSERA_ENGINE', path: ['engine'], parse: (v) => v },
     // Keeps the registry token out of the config file (the Helm chart sets it from a Secret).
     { env: 'TESSERA_SUPERGRAPH_REGISTRY_TOKEN', path: ['supergraph', 'registry', 'token'], parse: (v) => v },
   ],

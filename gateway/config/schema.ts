@@ -339,6 +339,12 @@ const corsSchema = z
 const registryName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
 
 const configShape = z.strictObject({
+  engine: z
+    .enum(['apollo', 'tessera'])
+    .describe(
+      "The GraphQL engine that plans and executes operations: `apollo` (@apollo/gateway inside @apollo/server) or `tessera` (Hive Router's query planner and Tessera's own executor). Env: `TESSERA_ENGINE`.",
+    )
+    .default('apollo'),
   server: z
     .strictObject({
       host: listenHost.describe('Listen address.').default('0.0.0.0'),

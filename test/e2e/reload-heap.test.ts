@@ -76,11 +76,15 @@ describe('many supergraph reloads', () => {
       { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) },
     );
     const gateway = await createGateway(
-      parseConfig({
-        server: { port: 0, host: '127.0.0.1' },
-        supergraph: { file, watch: false },
-        log: { level: 'warn' },
-      }),
+      // In process: the engine `npm test` picks for this run (TESSERA_ENGINE) is applied here.
+      parseConfig(
+        {
+          server: { port: 0, host: '127.0.0.1' },
+          supergraph: { file, watch: false },
+          log: { level: 'warn' },
+        },
+        { env: { TESSERA_ENGINE: process.env['TESSERA_ENGINE'] } },
+      ),
       { log },
     );
     stack.defer(() => gateway.shutdown());

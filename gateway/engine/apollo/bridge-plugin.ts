@@ -1,25 +1,11 @@
 import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
-import {
-  getNamedType,
-  getVariableValues,
-  isInputObjectType,
-  typeFromAST,
-  type DocumentNode,
-  type OperationDefinitionNode,
-} from 'graphql';
+import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { errorCodes, isErrorCode } from '../../errors/codes.ts';
 import { isUnexpected } from '../../errors/mask.ts';
-import { tesseraError } from '../../errors/tessera-error.ts';
 import type { ResponseView } from '../../pipeline/plugin.ts';
+import { coerceVariables, operationResolutionFailure, refuseSubscription } from '../prepare.ts';
 import type { ApolloContext } from './context.ts';
 import { toApolloError } from './errors.ts';
-
-/**
- * Deeper values for input-object variables are refused before coercion. Only a recursive input
- * type accepts a value this deep, and every later step (coercion, plugins, the subgraph request's
- * JSON) walks it recursively.
- */
-export const MAX_VARIABLE_DEPTH = 128;
 
 /**
  * The one Apollo Server plugin: it maps Apollo's request lifecycle onto the pipeline's phases
@@ -90,60 +76,9 @@ export function bridgePlugin(): ApolloServerPlugin<ApolloContext> {
  */
 function refuseUnexecutable(rc: GraphQLRequestContextDidResolveOperation<ApolloContext>): OperationDefinitionNode {
   const { operation, request } = rc;
-  if (!operation) {
-    const name = request.operationName;
-    const operations = rc.document.definitions.filter((d) => d.kind === 'OperationDefinition').length;
-    const message =
-      typeof name === 'string'
-        ? `Unknown operation named "${name.length > 64 ? `${name.slice(0, 64)}…` : name}".`
-        : operations > 1
-          ? 'Must provide operation name if query contains multiple operations.'
-          : 'The document has no operation to execute.';
-    throw tesseraError('OPERATION_RESOLUTION_FAILURE', message);
-  }
-  if (operation.operation === 'subscription') {
-    throw tesseraError(
-      'SUBSCRIPTIONS_NOT_SUPPORTED',
-      'Subscriptions are not supported by this gateway; send a query or a mutation.',
-      { nodes: operation },
-    );
-  }
-  const definitions = operation.variableDefinitions ?? [];
-  if (definitions.length === 0) return operation;
-  const raw = request.variables ?? {};
-  for (const def of definitions) {
-    // graphql-js coerces input objects recursively, so a deep value for a recursive input type
-    // would overflow the stack; for scalars, enums and lists of them it fails at the first level.
-    const name = def.variable.name.value;
-    const type = typeFromAST(rc.schema, def.type);
-    if (type && isInputObjectType(getNamedType(type)) && deeperThan(raw[name], MAX_VARIABLE_DEPTH)) {
-      throw tesseraError(
-        'BAD_USER_INPUT',
-        `Variable "$${name}" is nested more than ${MAX_VARIABLE_DEPTH} levels deep.`,
-        { nodes: def },
-      );
-    }
-  }
-  const coerced = getVariableValues(rc.schema, definitions, raw, { maxErrors: 1 });
-  if (coerced.errors) {
-    // Only one error travels from this hook; it is the one a client must fix first.
-    const first = coerced.errors[0]!;
-    throw tesseraError('BAD_USER_INPUT', first.message, { nodes: first.nodes });
-  }
-  // The plugins, the planner and the subgraph requests all see the values the operation declared
-  // (defaults applied, single values wrapped in lists), never the raw JSON.
-  request.variables = coerced.coerced;
+  if (!operation) throw operationResolutionFailure(rc.document, request.operationName);
+  refuseSubscription(operation);
+  if ((operation.variableDefinitions ?? []).length === 0) return operation;
+  request.variables = coerceVariables(rc.schema, operation, request.variables ?? {});
   return operation;
-}
-
-/** Iterative, so the check itself cannot overflow the stack. */
-function deeperThan(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
 }

@@ -24,7 +24,8 @@ export function toApolloError(err: unknown): unknown {
 /**
  * Apollo's `formatError`. Deliberate errors (Apollo's request errors, subgraph errors, catalog
  * errors) pass through; the unexpected are masked (errors/mask.ts). Apollo reports a few conditions
- * as BAD_REQUEST with another status (405 for a GET mutation, 406 for an unusable `Accept`);
+ * as BAD_REQUEST with another status (405 for a GET mutation, 406 for an unusable `Accept`, 415
+ * for a GET with a content type other than JSON);
  * Tessera's catalog gives each code one status, so those get their own.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -37,6 +38,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   }
   if (formatted.extensions?.['code'] === 'BAD_REQUEST' && http?.status === 406) {
     return { ...formatted, extensions: { ...formatted.extensions, code: 'NOT_ACCEPTABLE' } };
+  }
+  // A GET with a non-JSON content type: the same refusal as a POST with one.
+  if (formatted.extensions?.['code'] === 'BAD_REQUEST' && http?.status === 415) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: 'UNSUPPORTED_MEDIA_TYPE' } };
   }
   return formatted;
 }
