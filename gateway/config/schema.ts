@@ -576,6 +576,15 @@ export const configSchema = configShape.superRefine((c, ctx) => {
       message: '`redis` needs the top-level `redis` section (or use `auto` or `memory`)',
     });
   }
+  // @apollo/gateway plans without override conditions (its executor calls buildQueryPlan with none
+  // and caches plans by query alone): a configured label would be silently ignored there.
+  if (c.engine === 'apollo' && Object.keys(c.progressiveOverride.labels).length > 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['progressiveOverride', 'labels'],
+      message:
+        'custom override labels are honoured only by `engine: tessera` (the Apollo engine cannot pass them to its query planner)',
+    });
   // Judged after `all` is merged in, as the client sees it: `all` may hold the key and a subgraph its own cert.
   for (const name of Object.keys(c.subgraphs)) {
     const tls = layeredSubgraph(c.subgraphs, name).tls ?? {};

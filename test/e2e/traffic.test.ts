@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, gql } from '../../harness/http.ts';
 import { metric } from '../../harness/metrics.ts';
-import { startStack, startSubgraphProc, type RunningSubgraphProc, type Stack } from '../../harness/stack.ts';
+import {
+  allSubgraphs,
+  composeOrThrow,
+  exampleSdl,
+  startStack,
+  startSubgraphProc,
+  type RunningSubgraphProc,
+  type Stack,
+} from '../../harness/stack.ts';
+import { writeFileAtomic } from '../../supergraph/write-file-atomic.ts';
 
 /**
  * Traffic management against real processes: extra `reviews` subgraph processes are the other
@@ -302,5 +311,105 @@ describe('mirror', () => {
         'copy failed',
       );
     }
+  });
+});
+
+describe('progressive override', () => {
+  let stack: Stack;
+  let next: RunningSubgraphProc;
+  /** A second reviews process, composed as subgraph `reviewsnext` that takes two fields over by label. */
+  const nextSdl = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@override"])
+type Product @key(fields: "upc") {
+  upc: String!
+  reviewCount: Int @override(from: "reviews", label: "percent(50)")
+  averageRating: Float @override(from: "reviews", label: "beta")
+}`;
+  // Two entity fetches for reviewCount in one request (one per root field).
+  const query = '{ topProducts(first: 2) { upc reviewCount } product(upc: "3") { reviewCount } }';
+
+  before(async () => {
+    stack = await startStack({ noGateway: true });
+    next = await startSubgraphProc('reviews');
+    writeFileAtomic(
+      stack.supergraphFile,
+      composeOrThrow([
+        ...allSubgraphs.map((n) => ({ name: n, url: stack.subgraphs[n].url, sdl: exampleSdl(n) })),
+        { name: 'reviewsnext', url: next.url, sdl: nextSdl },
+      ]),
+    );
+  });
+  after(async () => {
+    await next?.proc.kill();
+    await stack?.[Symbol.asyncDispose]();
+  });
+
+  /** Request ids whose fetches reached a process (the transport sends `x-request-id`). */
+  const requestIds = async (p: RunningSubgraphProc) =>
+    (await p.stats()).received.filter((r) => r.query.includes('reviewCount')).map((r) => r.headers['x-request-id']!);
+
+  it('percent(50) sends about half of the requests to the new subgraph, every fetch of a request on one side (tessera engine)', async () => {
+    const gw = await stack.startGateway({ engine: 'tessera' });
+    await Promise.all([stack.subgraphs.reviews.resetStats(), next.resetStats()]);
+    const expected = (await gql(gw.url, { query })).body;
+    assert.deepEqual(expected, {
+      data: {
+        topProducts: [
+          { upc: '1', reviewCount: expected.data.topProducts[0].reviewCount },
+          { upc: '2', reviewCount: expected.data.topProducts[1].reviewCount },
+        ],
+        product: { reviewCount: expected.data.product.reviewCount },
+      },
+    });
+    const total = 200;
+    for (let i = 0; i < total; i++)
+      assert.deepEqual((await gql(gw.url, { query }, { 'x-request-id': `req-${i}` })).body, expected);
+    const onNew = await requestIds(next);
+    const onOld = await requestIds(stack.subgraphs.reviews);
+    const newIds = new Set(onNew.filter((id) => id.startsWith('req-')));
+    const oldIds = new Set(onOld.filter((id) => id.startsWith('req-')));
+    assert.deepEqual(
+      [...newIds].filter((id) => oldIds.has(id)),
+      [],
+      'no request had fetches on both sides',
+    );
+    assert.equal(newIds.size + oldIds.size, total);
+    // Both root fields' entity fetches of a request went to the side its draw chose: as many per request on either side.
+    const perRequest = new Map<string, number>();
+    for (const id of [...onNew, ...onOld]) if (id.startsWith('req-')) perRequest.set(id, (perRequest.get(id) ?? 0) + 1);
+    assert.deepEqual(new Set(perRequest.values()), new Set([Math.max(...perRequest.values())]));
+    const share = (newIds.size * 100) / total;
+    console.log(`percent(50): ${newIds.size} of ${total} requests served by the new subgraph (${share} %)`);
+    assert.ok(share >= 38 && share <= 62, `${share} % on the new subgraph`);
+    await gw.proc.kill();
+  });
+
+  it('a custom label switched on by a header moves its field for that request only (tessera engine)', async () => {
+    const gw = await stack.startGateway({
+      engine: 'tessera',
+      progressiveOverride: { labels: { beta: [{ header: 'x-beta', equals: 'on' }] } },
+    });
+    const q = '{ product(upc: "1") { averageRating } }';
+    await Promise.all([stack.subgraphs.reviews.resetStats(), next.resetStats()]);
+    const plain = (await gql(gw.url, { query: q })).body;
+    for (let i = 0; i < 10; i++) assert.deepEqual((await gql(gw.url, { query: q }, { 'x-beta': 'on' })).body, plain);
+    for (let i = 0; i < 10; i++) assert.deepEqual((await gql(gw.url, { query: q }, { 'x-beta': 'off' })).body, plain);
+    const rating = (p: RunningSubgraphProc) =>
+      p.stats().then((s) => s.received.filter((r) => r.query.includes('averageRating')).length);
+    assert.equal(await rating(next), 10);
+    assert.equal(await rating(stack.subgraphs.reviews), 11);
+    assert.equal(await metric(gw.metricsUrl, 'tessera_override_label_requests_total', { label: 'beta' }), 10);
+    await gw.proc.kill();
+  });
+
+  it('the Apollo engine cannot plan with labels: percent(50) stays on the original subgraph, custom labels are refused', async () => {
+    const gw = await stack.startGateway({ engine: 'apollo' });
+    await Promise.all([stack.subgraphs.reviews.resetStats(), next.resetStats()]);
+    for (let i = 0; i < 20; i++) assert.equal((await gql(gw.url, { query })).body.errors, undefined);
+    assert.equal((await next.stats()).requests, 0);
+    await gw.proc.kill();
+    await assert.rejects(
+      stack.startGateway({ engine: 'apollo', progressiveOverride: { labels: { beta: [{ header: 'x-beta' }] } } }),
+      /honoured only by `engine: tessera`/,
+    );
   });
 });
