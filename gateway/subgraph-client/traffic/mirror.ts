@@ -63,7 +63,9 @@ export class Mirror {
     }
     this.inFlight++;
     const headers = { ...request.headers, 'x-tessera-mirror': '1' };
-    void this.send(headers, bodyOf(request), primary).finally(() => this.inFlight--);
+    const body = bodyOf(request);
+    // Sent on a later turn of the event loop: the real answer goes on to the client first.
+    setImmediate(() => void this.send(headers, body, primary).finally(() => this.inFlight--));
   }
 
   private async send(headers: Record<string, string>, body: string, primary: SubgraphReply): Promise<void> {
