@@ -63,11 +63,12 @@ export function clientLayers(
 export const BOTTOM = 'transport';
 
 /**
- * Where a subgraph with several instances, a canary or a mirror splits: this layer and those below
- * it are built once per instance (its own breaker, deadline and pool), under the instance router
+ * Where a subgraph with several instances, a canary or a mirror splits: the first of these layers
+ * present and every layer below it are built once per instance (its own attempt span, breaker,
+ * deadline and pool, with the instance's URL in their scope), under the instance router
  * (traffic/instances.ts), which picks an instance per attempt.
  */
-export const PER_INSTANCE = 'breaker';
+export const PER_INSTANCE: readonly string[] = ['trace-attempt', 'breaker'];
 
 /**
  * Tessera's client for one subgraph: the layers composed once, over one transport (keep-alive
@@ -92,7 +93,7 @@ export class SubgraphClient {
     };
     const layers = clientLayers(deps);
     if (routed(settings)) {
-      const split = layers.findIndex((l) => l.name === PER_INSTANCE);
+      const split = layers.findIndex((l) => PER_INSTANCE.includes(l.name));
       const perInstance = layers.slice(split).map((l) => l.layer);
       this.fetch = compose(
         layers.slice(0, split).map((l) => l.layer),
