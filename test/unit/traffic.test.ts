@@ -7,7 +7,8 @@ import { createLogger } from '../../gateway/observability/log.ts';
 import { Metrics } from '../../gateway/observability/metrics.ts';
 import type { OperationPhase } from '../../gateway/pipeline/plugin.ts';
 import { RequestContext } from '../../gateway/pipeline/request-context.ts';
-import { instanceLabels } from '../../gateway/subgraph-client/traffic/instances.ts';
+import { subgraphRequest, type ClientScope, type SubgraphRequest } from '../../gateway/subgraph-client/fetch.ts';
+import { canarySide, instanceLabels } from '../../gateway/subgraph-client/traffic/instances.ts';
 import { OutlierState } from '../../gateway/subgraph-client/traffic/outlier.ts';
 import { onCanary, stickyBucket } from '../../gateway/subgraph-client/traffic/sticky.ts';
 
@@ -172,6 +173,48 @@ describe('canary stickiness', () => {
     assert.ok(fifty.size > 2350 && fifty.size < 2650, `${fifty.size} of 5000 at 50 %`);
     assert.equal(at(0).size, 0);
     assert.equal(at(100).size, 5000);
+  });
+
+  it("sets the caller's side before dedupe, and never keeps a client-sent side", async () => {
+    const seen: Array<Record<string, string>> = [];
+    const layer = canarySide(
+      async (r: SubgraphRequest) => {
+        seen.push({ ...r.headers });
+        return { ok: true, status: 200, text: '{}' };
+      },
+      {
+        settings: {
+          name: 'reviews',
+          canary: { url: 'http://c/graphql', weight: 50, stickyBy: { header: 'x-user-id' } },
+        },
+      } as unknown as ClientScope,
+    );
+    const send = async (incoming: Record<string, string>) => {
+      const r = subgraphRequest({
+        operationType: 'query',
+        query: '{ a }',
+        operationName: undefined,
+        variables: undefined,
+        document: undefined,
+        schema: undefined,
+        requestId: undefined,
+        log: undefined,
+        incomingHeaders: incoming,
+        context: null,
+      });
+      r.headers = { 'x-tessera-canary': 'canary' }; // as a broad propagation rule would copy it
+      await layer(r);
+    };
+    const users = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    for (const u of users) await send({ 'x-user-id': u });
+    await send({});
+    const sides = seen.map((h) => h['x-tessera-canary']);
+    assert.deepEqual(
+      sides.slice(0, 50),
+      users.map((u) => (stickyBucket('reviews', u) < 5000 ? 'canary' : 'stable')),
+    );
+    assert.ok(sides.includes('stable') && sides.includes('canary'));
+    assert.equal(sides[50], undefined, 'no key: no side, the client-sent one removed');
   });
 
   it('labels instances by host, with the path when hosts repeat', () => {

@@ -227,13 +227,16 @@ function countsAgainst(answer: SubgraphAnswer): boolean {
 /**
  * Sets the sticky canary side (`x-tessera-canary: canary|stable`) on the request before dedupe,
  * so callers on different sides never share one request, and the router reads it per attempt.
- * Only for subgraphs with a canary `stickyBy` a header or claim; a caller without one draws.
+ * The side is the gateway's alone: a client's own `x-tessera-canary` (propagated by a broad
+ * header rule) is removed, so no caller picks its side. A caller without the header or claim
+ * `stickyBy` names (or any caller when it is `none`) gets no side and draws per attempt.
  */
 export const canarySide: FetchLayer = (next, { settings }) => {
   const canary = settings.canary;
-  if (!canary || canary.stickyBy === 'none') return next;
+  if (!canary) return next;
   const by = canary.stickyBy;
   return (request) => {
+    delete request.headers[SIDE_HEADER];
     const key = callerKey(by, request);
     if (key !== null)
       request.headers[SIDE_HEADER] = onCanary(canary.weight, stickyBucket(settings.name, key)) ? 'canary' : 'stable';
