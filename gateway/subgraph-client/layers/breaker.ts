@@ -36,9 +36,13 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose, ins
     name: instance === undefined ? subgraph : `${subgraph} ${instance}`,
   });
   metrics.breakerState.set(labels, STATE.close);
+  // The health view is per subgraph: an instance's breaker (one of several) does not speak for it.
+  const health = instance === undefined ? metrics.health.of(subgraph) : null;
+  if (health) health.breaker = 'closed';
   for (const state of ['open', 'halfOpen', 'close'] as const) {
     circuit.on(state as 'open', () => {
       metrics.breakerState.set(labels, STATE[state]);
+      if (health) health.breaker = state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open';
       metrics.breakerTransitions.inc({ ...labels, state });
       const stats = circuit.stats;
       log[state === 'open' ? 'warn' : 'info'](
