@@ -16,15 +16,23 @@ export interface OverrideDecision {
 
 export const overrideSlot = slot<OverrideDecision>('progressive-override');
 
-const none: OverrideDecision = Object.freeze({ labels: new Set<string>(), percentage: 0 });
+const noLabels: ReadonlySet<string> = Object.freeze(new Set<string>());
 
 /**
- * The decision an engine passes to its planner (the tessera runtime's `override` input). Without
- * the plugin's slot (an introspection request, an engine test): no label, draw 0. Engines that
- * cannot plan with labels must not read this (see docs/traffic.md).
+ * The request's decision, as the engine passes it to its planner (the tessera runtime's
+ * `override` input). The plugin sets it when custom labels are configured; otherwise the first
+ * read draws and keeps it, so a gateway without labels runs no hook (and no span) per request,
+ * and every reader within one request still gets the same draw. Engines that cannot plan with
+ * labels must not read this (see docs/traffic.md).
  */
-export function overrideOf(scope: Pick<RequestScope, 'get'>): OverrideDecision {
-  return scope.get(overrideSlot) ?? none;
+export function overrideOf(scope: Pick<RequestScope, 'get' | 'set'>): OverrideDecision {
+  let decision = scope.get(overrideSlot);
+  if (decision === undefined) scope.set(overrideSlot, (decision = { labels: noLabels, percentage: draw() }));
+  return decision;
+}
+
+function draw(): number {
+  return Math.random() * 100;
 }
 
 /** Whether `percent(N)` is active for a decision (label syntax as composition accepts it). */
@@ -36,9 +44,10 @@ export function percentActive(label: string, decision: OverrideDecision): boolea
 type LabelRule = Config['progressiveOverride']['labels'][string][number];
 
 /**
- * `progressiveOverride`: sets the request's decision. In `onOperation`, after the policies'
+ * `progressiveOverride.labels`: sets the request's decision. In `onOperation`, after the policies'
  * `onRequest`, so a rule on a claim sees the verified identity (never an unverified header: a
- * `claim` rule reads `identity.claims`, which only the auth policy fills).
+ * `claim` rule reads `identity.claims`, which only the auth policy fills). Added to the pipeline
+ * only when labels are configured (plugins.ts).
  */
 export function progressiveOverride(config: Config['progressiveOverride'], metrics: Metrics): GatewayPlugin {
   const rules = Object.entries(config.labels).map(([label, list]) => ({
@@ -55,7 +64,7 @@ export function progressiveOverride(config: Config['progressiveOverride'], metri
           (labels ??= new Set()).add(r.label);
           r.counter.inc();
         }
-      op.set(overrideSlot, { labels: labels ?? none.labels, percentage: Math.random() * 100 });
+      op.set(overrideSlot, { labels: labels ?? noLabels, percentage: draw() });
     },
   };
 }

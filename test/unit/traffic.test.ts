@@ -264,20 +264,11 @@ describe('progressive override decision', () => {
     assert.equal(percentActive('percent(0)', { labels: new Set(), percentage: 0 }), false);
     assert.equal(percentActive('percent(100)', { labels: new Set(), percentage: 99.99 }), true);
     assert.equal(percentActive('beta', { labels: new Set(), percentage: 1 }), null);
-    assert.deepEqual(
-      overrideOf(
-        new RequestContext({
-          requestId: 'r',
-          method: 'GET',
-          headers: {},
-          remoteAddress: '',
-          log: createLogger({ level: 'silent', name: 'test' }),
-        }),
-      ),
-      {
-        labels: new Set(),
-        percentage: 0,
-      },
-    );
+    // Without the plugin (no labels configured) the first read draws, and later reads agree.
+    const ctx = new RequestContext({ requestId: 'r', method: 'GET', headers: {}, remoteAddress: '', log });
+    const first = overrideOf(ctx);
+    assert.deepEqual(first.labels, new Set());
+    assert.ok(first.percentage >= 0 && first.percentage < 100);
+    assert.equal(overrideOf(ctx), first);
   });
 });
