@@ -5,6 +5,7 @@ import { compileOriginPattern } from '../http/cors.ts';
 import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
 import { listenHost, type DeepReadonly } from './config-file.ts';
 import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
+import { progressiveOverrideSchema, trafficIssues, trafficSettingsShape } from './traffic-schema.ts';
 
 /** OpenTelemetry: where traces go and how the caller's trace is continued (observability/tracing.ts). */
 const telemetrySchema = z
@@ -140,11 +141,18 @@ const settableHeader = headerName.refine(
  */
 export const subgraphSettingsSchema = z.strictObject({
   url: z
-    .url({ protocol: /^https?$/ })
+    .union([
+      z.url({ protocol: /^https?$/ }),
+      z
+        .array(z.url({ protocol: /^https?$/ }))
+        .min(1)
+        .max(64),
+    ])
     .describe(
-      "Overrides the subgraph's routing URL from the supergraph (e.g. service names inside docker-compose); not allowed under `all`.",
+      "Overrides the subgraph's routing URL from the supergraph (e.g. service names inside docker-compose); a list is several instances, as `urls`. Not allowed under `all`.",
     )
     .optional(),
+  ...trafficSettingsShape,
   timeoutMs: z
     .int()
     .positive()
@@ -611,6 +619,9 @@ const configShape = z.strictObject({
       subgraphOverridesSchema,
     )
     .superRefine((entries, ctx) => {
+      for (const [name, entry] of Object.entries(entries))
+        for (const issue of trafficIssues(name, layeredSubgraph(entries, name), entry))
+          ctx.addIssue({ code: 'custom', path: issue.path.slice(1), message: issue.message });
       if (entries['all']?.url !== undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -643,6 +654,7 @@ const configShape = z.strictObject({
     .describe('Redis, for state shared by every replica (rate-limit budgets); without it, budgets live in memory.')
     .optional(),
   policies: policiesConfigSchema,
+  progressiveOverride: progressiveOverrideSchema,
   log: z
     .strictObject({
       level: z
@@ -670,6 +682,15 @@ export const configSchema = configShape.superRefine((c, ctx) => {
       message: '`redis` needs the top-level `redis` section (or use `auto` or `memory`)',
     });
   }
+  // @apollo/gateway plans without override conditions (its executor calls buildQueryPlan with none
+  // and caches plans by query alone): a configured label would be silently ignored there.
+  if (c.engine === 'apollo' && Object.keys(c.progressiveOverride.labels).length > 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['progressiveOverride', 'labels'],
+      message:
+        'custom override labels are honoured only by `engine: tessera` (the Apollo engine cannot pass them to its query planner)',
+    });
   // Judged after `all` is merged in, as the client sees it: `all` may hold the key and a subgraph its own cert.
   for (const name of Object.keys(c.subgraphs)) {
     const tls = layeredSubgraph(c.subgraphs, name).tls ?? {};

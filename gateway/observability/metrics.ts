@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicyMetrics } from '../../policies/policy.ts';
+import { TrafficMetrics } from './traffic-metrics.ts';
 import { SubgraphHealth } from './subgraph-health.ts';
 
 /**
@@ -61,16 +62,16 @@ export class Metrics {
   });
   readonly breakerState = new Gauge({
     name: 'tessera_subgraph_breaker_state',
-    help: 'Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open.',
-    labelNames: ['subgraph'] as const,
+    help: 'Circuit breaker state per subgraph (and instance, for subgraphs with several): 0 closed, 1 half-open, 2 open.',
+    labelNames: ['subgraph', 'instance'] as const,
     registers: [this.registry],
   });
   /** Per subgraph: breaker state, last failure, recent latency (for spans, `/ready` and the health view). */
   readonly health = new SubgraphHealth();
   readonly breakerTransitions = new Counter({
     name: 'tessera_subgraph_breaker_transitions_total',
-    help: 'Circuit breaker state changes per subgraph, by new state (each is also logged).',
-    labelNames: ['subgraph', 'state'] as const,
+    help: 'Circuit breaker state changes per subgraph (and instance, for subgraphs with several), by new state (each is also logged).',
+    labelNames: ['subgraph', 'instance', 'state'] as const,
     registers: [this.registry],
   });
   readonly subgraphInFlight = new Gauge({
@@ -125,6 +126,9 @@ export class Metrics {
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
     registers: [this.registry],
   });
+
+  /** Subgraph instances, canary, mirror, progressive override (traffic-metrics.ts). */
+  readonly traffic = new TrafficMetrics(this.registry);
 
   /** `labels`: the optional labels of the request histogram (`metrics.labels`). */
   constructor(labels: { operation?: boolean; client?: boolean } = {}) {

@@ -5,6 +5,7 @@ import { RegistryClient } from '../../supergraph/registry/client.ts';
 import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { errorLogging } from '../features/error-logging.ts';
+import { progressiveOverride } from '../features/progressive-override.ts';
 import { requestMetrics } from '../features/request-metrics.ts';
 import { tokenLimit } from '../features/token-limit.ts';
 import { usageReporting } from '../features/usage-reporting.ts';
@@ -17,7 +18,7 @@ import type { GatewayPlugin } from './plugin.ts';
  * then Tessera's own features. Hooks of one phase run in this order:
  * - onRequest: the policies' (who is calling, API keys), then the token limit: after them, so a
  *   caller refused for who they are is told that, as when the parser applied the limit;
- * - onOperation: the policies';
+ * - onOperation: the policies', then the progressive-override labels when configured (they read verified claims);
  * - onResponse: error logging, usage reporting, request metrics: they only read, and they see the
  *   answer after every policy's done-callback.
  */
@@ -51,6 +52,9 @@ export async function createPlugins(
     }
   }
   plugins.push(tokenLimit(config.policies.operationLimits.maxTokens));
+  // Without custom labels the engine draws the percentage itself (overrideOf): no hook per request.
+  if (Object.keys(config.progressiveOverride.labels).length > 0)
+    plugins.push(progressiveOverride(config.progressiveOverride, deps.metrics));
   plugins.push(errorLogging(deps.log));
   const registry = config.supergraph.registry;
   if (registry?.usageReporting) {

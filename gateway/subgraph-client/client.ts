@@ -15,6 +15,7 @@ import { retry } from './layers/retry.ts';
 import { tracingLayers } from './layers/tracing.ts';
 import type { SupergraphShapes } from './response-shape.ts';
 import { transport } from './transport.ts';
+import { canarySide, instanceRouter, routed } from './traffic/instances.ts';
 import { stitchedBottom } from '../stitched-sources/adapter.ts';
 import type { StitchedSourceDescriptor } from '../stitched-sources/descriptor.ts';
 
@@ -68,6 +69,7 @@ export function clientLayers(
     { name: 'headers', layer: headers },
     ...(deps.wrap ?? []).map((layer) => ({ name: 'plugin-wrap', layer })),
     { name: 'answer-check', layer: answerCheck(deps.shapes ?? null) },
+    { name: 'canary-side', layer: canarySide },
     { name: 'dedupe', layer: dedupe },
     { name: 'health', layer: health },
     { name: 'retry', layer: retry },
@@ -79,6 +81,14 @@ export function clientLayers(
 
 /** The last, which sends: not a layer (it calls nothing below). */
 export const BOTTOM = 'transport';
+
+/**
+ * Where a subgraph with several instances, a canary or a mirror splits: the first of these layers
+ * present and every layer below it are built once per instance (its own attempt span, breaker,
+ * deadline and pool, with the instance's URL in their scope), under the instance router
+ * (traffic/instances.ts), which picks an instance per attempt.
+ */
+export const PER_INSTANCE: readonly string[] = ['trace-attempt', 'breaker'];
 
 /**
  * Tessera's client for one subgraph: the layers composed once, over one transport (keep-alive
@@ -101,12 +111,23 @@ export class SubgraphClient {
       metrics: deps.metrics,
       onClose: (release) => void this.releases.push(release),
     };
-    const send = transport(scope);
-    this.fetch = compose(
-      clientLayers(deps).map((l) => l.layer),
-      deps.stitched === undefined ? send : stitchedBottom(scope, deps.stitched, send),
-      scope,
-    );
+    const layers = clientLayers(deps);
+    if (deps.stitched === undefined && routed(settings)) {
+      const split = layers.findIndex((l) => PER_INSTANCE.includes(l.name));
+      const perInstance = layers.slice(split).map((l) => l.layer);
+      this.fetch = compose(
+        layers.slice(0, split).map((l) => l.layer),
+        instanceRouter(scope, perInstance),
+        scope,
+      );
+    } else {
+      const send = transport(scope);
+      this.fetch = compose(
+        layers.map((l) => l.layer),
+        deps.stitched === undefined ? send : stitchedBottom(scope, deps.stitched, send),
+        scope,
+      );
+    }
   }
 
   /** Logs a failed fetch: once a second per code at warn (a dead subgraph fails every request). */
@@ -120,6 +141,7 @@ export class SubgraphClient {
         cause: failure.cause,
         status: failure.status,
         url: this.settings.url,
+        ...(routed(this.settings) ? { instances: this.settings.instances.length } : {}),
         requestId: request.requestId,
         suppressed,
       },

@@ -80,6 +80,8 @@ export interface ClientScope {
   readonly settings: SubgraphSettings;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The instance this scope's layers serve, when the subgraph has several (traffic/instances.ts); its label in metrics and logs. */
+  readonly instance?: string;
   /** Registers what to release when the client closes; `force` aborts what is still in flight. */
   onClose(release: (force: boolean) => void | Promise<void>): void;
 }

@@ -90,11 +90,20 @@ describe('JSON Schemas of the configs', () => {
     const {
       name: _name,
       url: _url,
+      instances,
       tls: _tls,
       rateLimit,
       ...resolved
     } = resolveSubgraphSettings(parseConfig({ supergraph: { file: 's.graphql' } }), 'reviews', 'http://r/graphql');
     assert.equal(rateLimit, null);
-    assert.deepEqual(defaultsOf(jsonSchema.properties.subgraphs.additionalProperties), resolved);
+    assert.deepEqual(instances, ['http://r/graphql']);
+    // `canary` and `mirror` are absent unless configured; their defaults apply inside them.
+    const { canary, mirror, ...shown } = defaultsOf(jsonSchema.properties.subgraphs.additionalProperties) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(canary, { stickyBy: 'none' });
+    assert.deepEqual(mirror, { ratio: 1, timeoutMs: 2000, maxConcurrency: 32, compareResponses: true });
+    assert.deepEqual(shown, resolved);
   });
 });

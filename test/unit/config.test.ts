@@ -84,6 +84,18 @@ describe('config validation', () => {
     assert.deepEqual(resolveSubgraphSettings(config, 'reviews', 'http://localhost:4003/graphql'), {
       name: 'reviews',
       url: 'http://reviews:4003/graphql',
+      instances: ['http://reviews:4003/graphql'],
+      balance: 'least-outstanding',
+      outlierDetection: {
+        enabled: true,
+        consecutiveFailures: 5,
+        errorRatePercent: 50,
+        minRequests: 20,
+        windowMs: 10_000,
+        baseEjectionMs: 30_000,
+        maxEjectionMs: 300_000,
+        maxEjectedPercent: 50,
+      },
       timeoutMs: 3000,
       attemptTimeoutMs: 5000,
       connectTimeoutMs: 2000,

@@ -14,6 +14,7 @@ import {
 import { errorCodes, isErrorCode } from '../../errors/codes.ts';
 import { isUnexpected, maskError } from '../../errors/mask.ts';
 import { TesseraError, tesseraError } from '../../errors/tessera-error.ts';
+import { overrideOf } from '../../features/progressive-override.ts';
 import type { ResponseView } from '../../pipeline/plugin.ts';
 import type { SubgraphClient } from '../../subgraph-client/client.ts';
 import type { Engine, EngineFactory, EngineOptions, EnginePhases, EngineRequest, EngineResponse } from '../engine.ts';
@@ -27,9 +28,6 @@ import { createGenerationRuntime, type GenerationRuntime } from './runtime.ts';
  * text, some tens of MiB of AST), like the document store the Apollo engine has.
  */
 const DOCUMENT_CACHE = { maxEntries: 1_000, maxChars: 2 * 1024 * 1024 };
-
-/** Progressive override: no label is switched on by configuration (yet); `percent(n)` labels use each request's draw. */
-const noLabels: ReadonlySet<string> = new Set();
 
 /** One supergraph generation as this engine serves it. */
 interface Generation {
@@ -236,7 +234,8 @@ export const createTesseraEngine: EngineFactory = (options: EngineOptions): Engi
         operationName: executed.operation.name?.value ?? null,
         variables,
         context: phases.context,
-        override: { labels: noLabels, percentage: Math.random() * 100 },
+        // Decided once per request by the progressive-override plugin (features/progressive-override.ts).
+        override: overrideOf(phases.context),
         trace,
       });
     } catch (err) {

@@ -19,10 +19,12 @@ class CountedFailure extends Error {
  * an attempt fails at once with SUBGRAPH_CIRCUIT_OPEN and nothing below runs; that failure is
  * marked never-sent but not transient, so the retry layer stops too.
  */
-export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) => {
+export const breaker: FetchLayer = (next, { settings, metrics, log, onClose, instance }) => {
   const b = settings.breaker;
   if (!b.enabled) return next;
   const subgraph = settings.name;
+  // One breaker per instance when the subgraph has several (traffic/instances.ts builds a stack each).
+  const labels = instance === undefined ? { subgraph } : { subgraph, instance };
   const circuit = new CircuitBreaker<[SubgraphRequest], SubgraphAnswer>((request) => next(request).then(counted), {
     timeout: false,
     errorThresholdPercentage: b.errorThresholdPercentage,
@@ -31,19 +33,20 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
     rollingCountBuckets: 10,
     resetTimeout: b.resetTimeoutMs,
     enableSnapshots: false,
-    name: subgraph,
+    name: instance === undefined ? subgraph : `${subgraph} ${instance}`,
   });
-  metrics.breakerState.set({ subgraph }, STATE.close);
-  const health = metrics.health.of(subgraph);
-  health.breaker = 'closed';
+  metrics.breakerState.set(labels, STATE.close);
+  // The health view is per subgraph: an instance's breaker (one of several) does not speak for it.
+  const health = instance === undefined ? metrics.health.of(subgraph) : null;
+  if (health) health.breaker = 'closed';
   for (const state of ['open', 'halfOpen', 'close'] as const) {
     circuit.on(state as 'open', () => {
-      metrics.breakerState.set({ subgraph }, STATE[state]);
-      health.breaker = state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open';
-      metrics.breakerTransitions.inc({ subgraph, state });
+      metrics.breakerState.set(labels, STATE[state]);
+      if (health) health.breaker = state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open';
+      metrics.breakerTransitions.inc({ ...labels, state });
       const stats = circuit.stats;
       log[state === 'open' ? 'warn' : 'info'](
-        { subgraph, state, failures: stats.failures, fires: stats.fires },
+        { ...labels, state, failures: stats.failures, fires: stats.fires },
         `circuit breaker ${state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open'}`,
       );
     });
