@@ -541,7 +541,7 @@ const configShape = z.strictObject({
       mode: z
         .enum(['open', 'logOnly', 'allowList'])
         .describe(
-          '`open`: free-text operations run as usual; `logOnly`: they run, and each one not in a published manifest is logged (`operation not in any published manifest`); `allowList`: they are refused with 403 `PERSISTED_QUERY_NOT_ALLOWED` unless their text is in a manifest or the caller holds the bypass claim.',
+          '`open`: free-text operations run as usual; `logOnly`: they run, and each one not in a published manifest is logged (`operation not in any published manifest`, once per distinct text per 10 minutes); `allowList`: they are refused with 403 `PERSISTED_QUERY_NOT_ALLOWED` unless their text is in a manifest or the caller holds the bypass claim.',
         )
         .default('open'),
       apq: z

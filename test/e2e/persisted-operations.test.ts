@@ -545,10 +545,11 @@ describe('persisted operations: APQ, trusted documents from the registry, the al
         { operationName: 'Free', sha256: sha256(free), client: 'admin-tool' },
       );
       await gql(logOnly.url, { query: TOP });
+      await gql(logOnly.url, { query: free, operationName: 'Free' });
       assert.equal(
         logOnly.proc.logs().filter((l) => l['msg'] === 'operation not in any published manifest').length,
         1,
-        'a published text is not logged',
+        'a published text is not logged, and an unlisted one once per 10 minutes',
       );
     } finally {
       await jwks.stop();

@@ -71,6 +71,8 @@ export function persistedOperations(
       : null;
   const started = manifests?.start() ?? Promise.resolve();
 
+  const unlisted = new RecentlySeen(10_000, 600_000);
+
   const bypassed = (scope: RequestScope): boolean => {
     if (!bypass || !scope.identity.authenticated) return false;
     const v = scope.identity.claims[bypass.claim];
@@ -150,6 +152,8 @@ export function persistedOperations(
       const operationName =
         typeof req.params.operationName === 'string' ? req.params.operationName.slice(0, 128) : null;
       if (mode === 'logOnly') {
+        // Once per distinct text per 10 minutes: enough to find what apps send, not a log line per request.
+        if (!unlisted.first(sha)) return;
         req.log.warn(
           {
             requestId: req.requestId,
@@ -197,4 +201,25 @@ export function persistedOperations(
 function clientName(scope: RequestScope): string | null {
   const v = scope.headers['apollographql-client-name'];
   return typeof v === 'string' ? v.slice(0, 64) : null;
+}
+
+/** Which keys were seen within `windowMs`; at most `max` remembered, the oldest forgotten first. */
+class RecentlySeen {
+  private readonly seen = new Map<string, number>();
+  private readonly max: number;
+  private readonly windowMs: number;
+  constructor(max: number, windowMs: number) {
+    this.max = max;
+    this.windowMs = windowMs;
+  }
+  /** True the first time `key` is seen in the window. */
+  first(key: string): boolean {
+    const now = Date.now();
+    const at = this.seen.get(key);
+    if (at !== undefined && now - at < this.windowMs) return false;
+    this.seen.delete(key);
+    this.seen.set(key, now);
+    while (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+    return true;
+  }
 }
