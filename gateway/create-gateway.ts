@@ -20,6 +20,7 @@ import { FileSupergraphSource, type ReloadOutcome } from './schema-source/file-s
 import { Generations } from './schema-source/generations.ts';
 import { RegistrySupergraphSource } from './schema-source/registry-source.ts';
 import { SubgraphClients } from './subgraph-client/clients.ts';
+import { stitchedSourcesOf } from './stitched-sources/descriptor.ts';
 
 export interface RunningGateway {
   readonly url: string;
@@ -114,7 +115,11 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
         );
       // The new generation references its clients before the old one can release them, so a
       // subgraph whose URL and settings are unchanged keeps its client (and pool) across the reload.
-      const lease = clients.lease(subgraphs);
+      // Plain GraphQL services (supergraph.yaml `kind: graphql`) carry their descriptor in the supergraph.
+      const stitched = stitchedSourcesOf(supergraphSdl);
+      const lease = clients.lease(
+        subgraphs.map((s) => (stitched.has(s.name) ? { ...s, stitched: stitched.get(s.name)! } : s)),
+      );
       generations.activate(() => lease.release());
       void pipeline.schemaLoaded({ apiSchema, supergraphSdl });
     },

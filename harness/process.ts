@@ -21,7 +21,16 @@ export interface Proc extends AsyncDisposable {
 
 /** Runs `node bin/tessera.ts …` and collects its output; disposing kills it. */
 export function runCli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Proc {
-  const child = spawn(process.execPath, [cli, ...args], {
+  return runScript(cli, args, opts);
+}
+
+/** Runs `node <script> …` (a test service of harness/) and collects its output; disposing kills it. */
+export function runScript(
+  script: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Proc {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, NODE_ENV: 'test', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { ConfigError, indent } from '../gateway/config/config-file.ts';
 import { UsageError, type CliIo } from './cli-args.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
 import { parseManifest } from './operations/manifest.ts';
+import { formatStitchedSourceError, StitchedSourceError } from './stitched-source.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
 import { RegistryClient, RegistryRequestError } from './registry/client.ts';
 import { hashToken } from './registry/server.ts';
@@ -46,6 +47,11 @@ async function registryCommand(io: CliIo, work: () => Promise<number>): Promise<
     if (err instanceof ConfigError) {
       io.stderr(`error[CONFIG_INVALID]: ${err.summary}\n${indent(err.problems)}\n`);
       return 2;
+    }
+    // A plain service's (`kind: graphql`) merge config that does not fit it: a failed composition.
+    if (err instanceof StitchedSourceError) {
+      io.stderr(formatStitchedSourceError(err));
+      return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EACCES') {
       io.stderr(`error: ${(err as Error).message}\n`);

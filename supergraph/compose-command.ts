@@ -1,6 +1,7 @@
 import { ConfigError, indent } from '../gateway/config/config-file.ts';
 import { composeSupergraph, type CompositionProblem } from './compose.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
+import { formatStitchedSourceError, StitchedSourceError } from './stitched-source.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
@@ -30,6 +31,12 @@ export async function composeCommand(opts: { config: string; output?: string }, 
       sources.map(async (s) => ({ name: s.name, url: s.routingUrl, sdl: await readSubgraphSdl(s) })),
     );
   } catch (err) {
+    // A plain service's merge config is checked like composition: every problem, the source named.
+    if (err instanceof StitchedSourceError) {
+      io.stderr(formatStitchedSourceError(err));
+      io.stderr(`composition failed: subgraph "${err.source}" (kind graphql) is not valid; nothing was written.\n`);
+      return EXIT.compositionFailed;
+    }
     io.stderr(`error: ${(err as Error).message}\n`);
     return EXIT.usage;
   }

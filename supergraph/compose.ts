@@ -1,4 +1,5 @@
 import { composeServices } from '@apollo/composition';
+import { supergraphDescriptorLine } from '../gateway/stitched-sources/descriptor.ts';
 import { getLocation, parse, type GraphQLError, type GraphQLSchema } from 'graphql';
 
 export interface SubgraphSdl {
@@ -40,9 +41,13 @@ export function composeSupergraph(subgraphs: readonly SubgraphSdl[]): ComposeRes
   const result = composeServices(services);
   if (result.errors)
     return { ok: false, errors: result.errors.map((e) => toProblem(e.extensions['code'], e.message, e.nodes)) };
+  // Composition drops comments: a plain service's descriptor line is carried to the supergraph here.
+  const stitched = subgraphs.flatMap((s) => supergraphDescriptorLine(s.name, s.sdl) ?? []);
   return {
     ok: true,
-    supergraphSdl: result.supergraphSdl,
+    supergraphSdl: stitched.length
+      ? `${result.supergraphSdl.trimEnd()}\n\n${stitched.join('\n')}\n`
+      : result.supergraphSdl,
     hints: result.hints.map((h) => toProblem(h.definition.code, h.message, h.nodes)),
     // What clients see (no join/link machinery, no @inaccessible): breaking changes are judged here.
     apiSchema: () => result.schema.toAPISchema().toGraphQLJSSchema(),

@@ -1,8 +1,22 @@
 import { readFile } from 'node:fs/promises';
+import { introspectSdl, stitchedSubgraphSdl } from './stitched-source.ts';
 import type { SubgraphSource } from './supergraph-config.ts';
 
-/** Reads one subgraph's SDL from its file, inline text, or its running service's `_service { sdl }`. */
+/**
+ * Reads one subgraph's SDL from its file, inline text, or its running service's `_service { sdl }`.
+ * A plain service's (`kind: graphql`) is read from its file, inline text or introspection and
+ * made into a federation subgraph SDL (throws a StitchedSourceError for a bad merge config).
+ */
 export async function readSubgraphSdl(source: SubgraphSource, timeoutMs = 10_000): Promise<string> {
+  if (source.stitch) {
+    const own =
+      'subgraphUrl' in source.schema
+        ? await introspectSdl(source.name, source.schema.subgraphUrl, timeoutMs)
+        : 'file' in source.schema
+          ? await readFile(source.schema.file, 'utf8')
+          : source.schema.sdl;
+    return stitchedSubgraphSdl(source.name, own, source.stitch);
+  }
   if ('file' in source.schema) return readFile(source.schema.file, 'utf8');
   if ('sdl' in source.schema) return source.schema.sdl;
   const url = source.schema.subgraphUrl;

@@ -1,6 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile } from '../gateway/config/config-file.ts';
+import { mergedTypeSchema } from '../gateway/stitched-sources/descriptor.ts';
+import type { StitchSpec } from './stitched-source.ts';
 
 /** Rover's `supergraph.yaml`, the format service teams already write. */
 const schemaSource = z.union([
@@ -18,7 +20,43 @@ export const supergraphConfigSchema = z.strictObject({
   subgraphs: z
     .record(
       z.string().regex(/^[A-Za-z_][\w-]*$/, 'subgraph names are letters, digits, _ and -'),
-      z.strictObject({ routing_url: z.url(), schema: schemaSource }),
+      z
+        .strictObject({
+          kind: z
+            .enum(['federation', 'graphql'])
+            .describe(
+              '`federation` (the default): a federation subgraph. `graphql`: a plain GraphQL service (no `_service`/`_entities`), joined through type merging (see docs/stitching.md).',
+            )
+            .default('federation'),
+          routing_url: z.url(),
+          schema: schemaSource
+            .describe(
+              "Where the SDL comes from. For `kind: graphql`, the service's own SDL (`subgraph_url` is read by introspection) and optional: unset, `routing_url` is introspected.",
+            )
+            .optional(),
+          merge: z
+            .record(z.string(), mergedTypeSchema)
+            .describe(
+              '`kind: graphql` only. Type name → how the type merges with the same type in other subgraphs (stitching `merge` config).',
+            )
+            .optional(),
+          directives: z
+            .record(z.string(), z.array(z.string().min(2)))
+            .describe(
+              '`kind: graphql` only. Schema coordinate (`Type` or `Type.field`) → Federation directives to attach there (`@cost(weight: 5)`, `@listSize(…)`, `@requiresScopes(…)`, `@shareable`…): what the service cannot declare itself.',
+            )
+            .optional(),
+        })
+        .superRefine(
+          (s, ctx) => {
+            if ((s.kind ?? 'federation') !== 'federation') return;
+            if (!s.schema) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'Invalid input' });
+            for (const key of ['merge', 'directives'] as const)
+              if (s[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'only for `kind: graphql`' });
+          },
+          // Also when another key is wrong: every problem of the entry is reported at once.
+          { when: (p) => typeof p.value === 'object' && p.value !== null },
+        ),
     )
     .refine((s) => Object.keys(s).length > 0, 'at least one subgraph is required'),
 });
@@ -28,20 +66,27 @@ export interface SubgraphSource {
   name: string;
   routingUrl: string;
   schema: { file: string } | { subgraphUrl: string } | { sdl: string };
+  /** `kind: graphql`: the schema is the service's own, turned into a subgraph SDL by this. */
+  stitch?: StitchSpec;
 }
 
 /** Reads a `supergraph.yaml`; schema files are made absolute against its folder. */
 export function loadSupergraphConfig(file: string): SubgraphSource[] {
   const config = readConfigFile(file, { schema: supergraphConfigSchema }, {});
   const base = dirname(resolve(file));
-  return Object.entries(config.subgraphs).map(([name, s]) => ({
-    name,
-    routingUrl: s.routing_url,
-    schema:
-      'file' in s.schema
-        ? { file: resolve(base, s.schema.file) }
-        : 'subgraph_url' in s.schema
-          ? { subgraphUrl: s.schema.subgraph_url }
-          : { sdl: s.schema.sdl },
-  }));
+  return Object.entries(config.subgraphs).map(([name, s]) => {
+    // A plain service without a schema entry is introspected where it is routed to.
+    const schema = s.schema ?? { subgraph_url: s.routing_url };
+    return {
+      name,
+      routingUrl: s.routing_url,
+      schema:
+        'file' in schema
+          ? { file: resolve(base, schema.file) }
+          : 'subgraph_url' in schema
+            ? { subgraphUrl: schema.subgraph_url }
+            : { sdl: schema.sdl },
+      ...(s.kind === 'graphql' ? { stitch: { merge: s.merge ?? {}, directives: s.directives ?? {} } } : {}),
+    };
+  });
 }

@@ -351,6 +351,13 @@ export const errorCodes = {
       "CLI only: `tessera subgraph check` found breaking changes against the variant's API schema (used ones, with usage data), or a published operation (`tessera operations publish`) that would no longer validate (`BROKEN`, with its name and clients). Exit code 1.",
     fix: 'Keep the old field or argument (deprecate it first), or coordinate with the clients listed.',
   },
+  STITCHED_SOURCE_INVALID: {
+    kind: 'cli',
+    status: null,
+    description:
+      'CLI only: a `kind: graphql` entry of supergraph.yaml does not fit its service (a `merge:` type, field or argument it lacks, a key field that is not a scalar, a directive that cannot be attached). `tessera compose`, `subgraph check` and `subgraph publish` exit 1; each problem names the subgraph and the config key.',
+    fix: "Correct the named key of the entry's `merge:` or `directives:` (see docs/stitching.md).",
+  },
   REGISTRY_UNAUTHENTICATED: {
     kind: 'registry',
     status: 401,

@@ -13,6 +13,8 @@ import { rateCap } from './layers/rate-cap.ts';
 import { retry } from './layers/retry.ts';
 import type { SupergraphShapes } from './response-shape.ts';
 import { transport } from './transport.ts';
+import { stitchedBottom } from '../stitched-sources/adapter.ts';
+import type { StitchedSourceDescriptor } from '../stitched-sources/descriptor.ts';
 
 export interface ClientDeps {
   readonly log: Logger;
@@ -21,6 +23,11 @@ export interface ClientDeps {
   readonly shapes?: SupergraphShapes | null;
   /** Plugin-supplied layers (the pipeline's `wrapSubgraphFetch`), outermost first. */
   readonly wrap?: readonly FetchLayer[];
+  /**
+   * A plain GraphQL service joined through supergraph.yaml (`kind: graphql`): the stitching
+   * adapter sits between the deadline layer and the transport (see stitched-sources/adapter.ts).
+   */
+  readonly stitched?: StitchedSourceDescriptor | Error;
 }
 
 /**
@@ -81,9 +88,10 @@ export class SubgraphClient {
       metrics: deps.metrics,
       onClose: (release) => void this.releases.push(release),
     };
+    const send = transport(scope);
     this.fetch = compose(
       clientLayers(deps).map((l) => l.layer),
-      transport(scope),
+      deps.stitched === undefined ? send : stitchedBottom(scope, deps.stitched, send),
       scope,
     );
   }

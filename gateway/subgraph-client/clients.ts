@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.ts';
 import { resolveSubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { Logger } from '../observability/log.ts';
@@ -5,6 +6,14 @@ import type { Metrics } from '../observability/metrics.ts';
 import { SubgraphClient } from './client.ts';
 import type { FetchLayer } from './fetch.ts';
 import { SupergraphShapes } from './response-shape.ts';
+import type { StitchedSourceDescriptor } from '../stitched-sources/descriptor.ts';
+
+/** A subgraph of a supergraph generation; `stitched` for a plain service served through the stitching adapter. */
+export interface LeasedSubgraph {
+  readonly name: string;
+  readonly url: string;
+  readonly stitched?: StitchedSourceDescriptor | Error;
+}
 
 interface Entry {
   readonly client: SubgraphClient;
@@ -30,6 +39,9 @@ export interface ClientLease {
  */
 export class SubgraphClients {
   private readonly entries = new Map<string, Entry>();
+  /** (name, URL) key → the full key (with the descriptor) of the newest lease's stitched source. */
+  private readonly stitchedKeys = new Map<string, string>();
+  private readonly stitchedBy = new Map<string, StitchedSourceDescriptor | Error>();
   /** The newest lease: it adopts a client Apollo asks for outside any generation's list. */
   private current: { keys: Set<string> } | null = null;
   private readonly config: Config;
@@ -54,15 +66,25 @@ export class SubgraphClients {
    * life of the gateway; clients come and go with supergraph generations).
    */
   live(name: string, routingUrl: string): () => SubgraphClient {
-    const key = this.keyOf(name, routingUrl);
-    return () => (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client;
+    const base = this.keyOf(name, routingUrl);
+    return () => {
+      // A stitched source's key also carries its descriptor: the newest lease says which is live.
+      const key = this.stitchedKeys.get(base) ?? base;
+      return (this.entries.get(key) ?? this.adopt(key, name, routingUrl)).client;
+    };
   }
 
   /** Takes one reference on the client of each subgraph, making those not live yet. */
-  lease(subgraphs: ReadonlyArray<{ name: string; url: string }>): ClientLease {
+  lease(subgraphs: readonly LeasedSubgraph[]): ClientLease {
     const keys = new Set<string>();
-    for (const { name, url } of subgraphs) {
-      const key = this.keyOf(name, url);
+    for (const { name, url, stitched } of subgraphs) {
+      const base = this.keyOf(name, url);
+      let key = base;
+      if (stitched !== undefined) {
+        key = `${base} ${descriptorKey(stitched)}`;
+        this.stitchedKeys.set(base, key);
+        this.stitchedBy.set(key, stitched);
+      } else this.stitchedKeys.delete(base);
       if (keys.has(key)) continue;
       keys.add(key);
       const entry = this.entries.get(key) ?? this.create(key, name, url);
@@ -107,12 +129,14 @@ export class SubgraphClients {
 
   private create(key: string, name: string, routingUrl: string): Entry {
     const settings = resolveSubgraphSettings(this.config, name, routingUrl);
+    const stitched = this.stitchedBy.get(key);
     const entry: Entry = {
       client: new SubgraphClient(settings, {
         log: this.log,
         metrics: this.metrics,
         shapes: this.shapes,
         wrap: this.wrap,
+        ...(stitched !== undefined ? { stitched } : {}),
       }),
       refs: 0,
     };
@@ -124,6 +148,7 @@ export class SubgraphClients {
 
   private drop(key: string, entry: Entry): SubgraphClient {
     this.entries.delete(key);
+    this.stitchedBy.delete(key);
     this.metrics.subgraphClients.dec({ subgraph: entry.client.settings.name });
     this.log.info({ subgraph: entry.client.settings.name, url: entry.client.settings.url }, 'subgraph client closed');
     return entry.client;
@@ -146,4 +171,11 @@ export class SubgraphClients {
     );
     return entry;
   }
+}
+
+function descriptorKey(d: StitchedSourceDescriptor | Error): string {
+  return createHash('sha256')
+    .update(d instanceof Error ? `error ${d.message}` : JSON.stringify(d))
+    .digest('base64url')
+    .slice(0, 16);
 }
