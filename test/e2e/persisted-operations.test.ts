@@ -185,6 +185,21 @@ describe('persisted operations: APQ, trusted documents from the registry, the al
     assert.deepEqual((await gql(g.url, { query: TOP })).body, { data: TOP_DATA });
   });
 
+  it('APQ turned off: a hash alone is 200 PERSISTED_QUERY_NOT_SUPPORTED (uncacheable), so clients resend the text; text with a hash still runs, and nothing is registered', async () => {
+    const g = await stack.startGateway({ persistedOperations: { apq: { enabled: false } } });
+    const hash = sha256(TOP);
+    for (let i = 0; i < 2; i++) {
+      const r = await gql(g.url, { extensions: apq(hash) });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, err('PERSISTED_QUERY_NOT_SUPPORTED', 'PersistedQueryNotSupported'));
+      assert.equal(r.headers.get('cache-control'), 'private, no-cache, must-revalidate');
+      // The client's fallback: the text with the hash, which runs (and, APQ being off, registers nothing).
+      const fallback = await gql(g.url, { query: TOP, extensions: apq(hash) });
+      assert.equal(fallback.status, 200);
+      assert.deepEqual(fallback.body, { data: TOP_DATA });
+    }
+  });
+
   it('APQ through a real Redis: registered on one replica, served by another; with Redis gone, a replica still serves what it registered', async (t) => {
     if (!redisAvailable()) return t.skip(redisSkipMessage);
     const redis = await new RedisServer().start();
