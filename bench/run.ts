@@ -1,10 +1,13 @@
 // `npm run bench`: the same load against each target, in one run, in alternating rounds.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { demoIssuer, ensureDemoKeys, mintDemoToken } from '../bin/demo-token.ts';
 import { RedisServer, redisAvailable } from '../harness/redis.ts';
 import { freePort, root, start, writeSupergraph, type Running } from './processes.ts';
@@ -13,7 +16,17 @@ import { queries, type QueryName } from './queries.ts';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const work = here('./.work/');
 
-const allTargets = ['direct', 'baseline', 'hive', 'tessera', 'tessera-policies'] as const;
+const allTargets = [
+  'direct',
+  'baseline',
+  'hive',
+  'tessera',
+  'tessera-policies',
+  'tessera-traced',
+  'tessera-traced-10',
+] as const;
+/** Not in the default run: `--targets tessera,tessera-traced,tessera-traced-10` measures tracing's cost. */
+const defaultTargets = allTargets.filter((t) => !t.startsWith('tessera-traced'));
 type TargetName = (typeof allTargets)[number];
 
 const { values: opts } = parseArgs({
@@ -22,7 +35,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
-    targets: { type: 'string', default: allTargets.join(',') },
+    targets: { type: 'string', default: defaultTargets.join(',') },
     query: { type: 'string', default: 'standard' },
     quick: { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
@@ -76,6 +89,13 @@ if (layout.load) spawnSync('taskset', ['-a', '-p', '-c', layout.load, String(pro
 
 process.on('SIGINT', () => process.exit(130));
 
+/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function peakRssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -110,6 +130,23 @@ let redis: RedisServer | null = null;
 process.on('exit', () => void redis?.kill());
 
 const targets = new Map<TargetName, Running>();
+const sinks = new Map<TargetName, { url: string; requests: number; bytes: number }>();
+
+/** An OTLP/HTTP endpoint that reads every export request, counts it, answers 200 and keeps nothing. */
+async function otlpSink(): Promise<{ url: string; requests: number; bytes: number }> {
+  const sink = { url: '', requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (sink.bytes += c.length));
+    req.on('end', () => {
+      sink.requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+  return sink;
+}
 const skipped = new Map<TargetName, string>();
 async function startTarget(name: TargetName): Promise<void> {
   const port = String(await freePort());
@@ -157,6 +194,28 @@ async function startTarget(name: TargetName): Promise<void> {
         log(`tessera-policies: token for ${demoIssuer.issuer}, Redis at ${redis.url}`);
         break;
       }
+      case 'tessera-traced':
+      case 'tessera-traced-10': {
+        // The `tessera` target with tracing on (sampler 1.0 or 0.1), exporting OTLP/HTTP protobuf
+        // to a sink in this process that reads and drops each batch (what a collector costs the
+        // gateway: the export requests, not the collector's work).
+        const sink = await otlpSink();
+        const config = parseYaml(readFileSync(here('./configs/tessera.yaml'), 'utf8')) as Record<string, any>;
+        config['supergraph'] = { ...config['supergraph'], file: supergraphFile };
+        config['telemetry'] = {
+          tracing: {
+            enabled: true,
+            samplerRatio: name === 'tessera-traced' ? 1 : 0.1,
+            otlp: { endpoint: sink.url, protocol: 'http/protobuf' },
+          },
+        };
+        const file = `${work}${name}.yaml`;
+        writeFileSync(file, stringifyYaml(config));
+        const running = await start(name, [`${root}bin/tessera.ts`, 'gateway', '--config', file], env, layout.gateway);
+        targets.set(name, running);
+        sinks.set(name, sink);
+        break;
+      }
       case 'direct':
         break; // started per query, once its plan is captured
     }
@@ -199,6 +258,11 @@ interface Sample {
   non2xx: number;
   mismatches: number;
   total: number;
+  /**
+   * CPU time the gateway process spent per request, in ms (user + system, from /proc): unlike
+   * req/s it hardly moves when other processes share the machine. Absent for the direct target.
+   */
+  cpuMsPerRequest?: number;
 }
 const wrongBodies = new Map<string, string>();
 
@@ -295,10 +359,12 @@ for (const q of queryNames) {
   const samples = new Map<string, Sample[]>(active.map((t) => [t.name, []]));
   for (let r = 1; r <= rounds; r++) {
     for (const t of r % 2 ? active : [...active].reverse()) {
+      const cpu0 = cpuMs(t.child.pid!);
       const s = await load(t.url, query, expected.get(t.name)!, duration);
+      s.cpuMsPerRequest = (cpuMs(t.child.pid!) - cpu0) / Math.max(1, s.total);
       samples.get(t.name)!.push(s);
       log(
-        `  round ${r}/${rounds} ${t.name.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  errors ${s.errors}  non-2xx ${s.non2xx}  mismatches ${s.mismatches}`,
+        `  round ${r}/${rounds} ${t.name.padEnd(16)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  cpu ${s.cpuMsPerRequest.toFixed(3)} ms/req  errors ${s.errors}  non-2xx ${s.non2xx}  mismatches ${s.mismatches}`,
       );
       if (s.errors || s.non2xx || s.mismatches) {
         if (isOurs(t.name)) failures++;
@@ -329,13 +395,14 @@ for (const q of queryNames) {
           non2xx: sum(rs, 'non2xx'),
           mismatches: sum(rs, 'mismatches'),
           total: sum(rs, 'total'),
+          cpuMsPerRequest: median(rs.map((s) => s.cpuMsPerRequest ?? 0)),
         },
       };
     } else results[q]![name] = { skipped: skipped.get(name) ?? 'wrong answer (see log)' };
   }
   direct?.child.kill('SIGKILL');
 }
-function sum(rs: Sample[], k: keyof Sample): number {
+function sum(rs: Sample[], k: 'errors' | 'non2xx' | 'mismatches' | 'total'): number {
   return rs.reduce((a, s) => a + s[k], 0);
 }
 
@@ -372,21 +439,25 @@ const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}�
 let md = `\nMachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}. Layout: ${layout.note}.\n`;
 md += `Load: autocannon, ${connections} connections, ${rounds} round(s) × ${duration}s per target (median), ${warmup}s warm-up.\n`;
 for (const q of queryNames) {
-  const base = results[q]!['baseline'];
+  // Without the baseline target (e.g. the tracing comparison), ratios are against plain tessera.
+  const refName = results[q]!['baseline'] ? 'baseline' : 'tessera';
+  const base = results[q]![refName];
   const b = base && 'median' in base ? base.median : undefined;
-  const bMem = memory['baseline'];
-  md += `\n**${q}** — ${queries[q].description}\n\n| target | req/s | vs baseline | p50 ms | p99 ms | p99 vs baseline | peak RSS MB | RSS vs baseline | errors | non-2xx | wrong bodies |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
+  const bMem = memory[refName];
+  md += `\n**${q}** — ${queries[q].description}\n\n| target | req/s | vs ${refName} | p50 ms | p99 ms | p99 vs ${refName} | CPU ms/req | peak RSS MB | RSS vs ${refName} | errors | non-2xx | wrong bodies |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
   for (const name of targetNames) {
     const r = results[q]![name]!;
     if (!('median' in r)) {
-      md += `| ${name} | skipped: ${r.skipped} | | | | | | | | | |\n`;
+      md += `| ${name} | skipped: ${r.skipped} | | | | | | | | | | |\n`;
       continue;
     }
     const m = r.median;
     const mem = memory[name];
-    md += `| ${name} | ${fmt(m.rps)} | ${ratio(m.rps, b?.rps)} | ${fmt(m.p50, 1)} | ${fmt(m.p99, 1)} | ${ratio(m.p99, b?.p99)} | ${mem ? fmt(mem / 2 ** 20) : '–'} | ${mem ? ratio(mem, bMem) : '–'} | ${m.errors} | ${m.non2xx} | ${m.mismatches} |\n`;
+    md += `| ${name} | ${fmt(m.rps)} | ${ratio(m.rps, b?.rps)} | ${fmt(m.p50, 1)} | ${fmt(m.p99, 1)} | ${ratio(m.p99, b?.p99)} | ${m.cpuMsPerRequest !== undefined ? fmt(m.cpuMsPerRequest, 3) : '–'} | ${mem ? fmt(mem / 2 ** 20) : '–'} | ${mem ? ratio(mem, bMem) : '–'} | ${m.errors} | ${m.non2xx} | ${m.mismatches} |\n`;
   }
 }
+for (const [name, sink] of sinks)
+  md += `\n${name}: ${sink.requests} OTLP export requests, ${fmt(sink.bytes / 2 ** 20, 1)} MiB of spans.`;
 process.stdout.write(`${md}\nResults: ${file}\n`);
 if (thirdPartyProblems)
   log(

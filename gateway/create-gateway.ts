@@ -11,6 +11,7 @@ import { drainConnections } from './lifecycle/drain.ts';
 import { Lifecycle } from './lifecycle/state.ts';
 import { createLogger, type Logger } from './observability/log.ts';
 import { Metrics } from './observability/metrics.ts';
+import { Tracing } from './observability/tracing.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import type { GatewayPlugin } from './pipeline/plugin.ts';
 import { createPlugins } from './pipeline/plugins.ts';
@@ -62,7 +63,7 @@ export interface GatewayOptions {
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<RunningGateway> {
   const log = opts.log ?? createLogger({ level: config.log.level, name: 'tessera-gateway' });
   const lifecycle = new Lifecycle();
-  const metrics = new Metrics();
+  const metrics = new Metrics(config.metrics.labels);
   const redis = config.redis ? createRedis(config.redis, log) : null;
   let plugins: GatewayPlugin[];
   try {
@@ -79,7 +80,9 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   }
   const runner = new PipelineRunner(plugins, metrics.policyDuration);
   // The plugins' wrapSubgraphFetch, as layers of every subgraph client (subgraph-client/client.ts).
-  const clients = new SubgraphClients(config, { log, metrics, wrap: runner.fetchLayers() });
+  // Off: no tracer provider, no tracing layers; the HTTP front checks one null per request.
+  const tracing = config.telemetry.tracing.enabled ? new Tracing(config.telemetry, log) : null;
+  const clients = new SubgraphClients(config, { log, metrics, wrap: runner.fetchLayers(), tracing: tracing !== null });
   const registry = config.supergraph.registry;
   const source = registry
     ? new RegistrySupergraphSource(registry, {
@@ -137,6 +140,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   } catch (err) {
     await clients.closeAll();
     await runner.close();
+    await tracing?.shutdown().catch(() => undefined);
     if (redis) await closeRedis(redis);
     throw new SupergraphLoadError(
       `SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 2000)}`,
@@ -149,6 +153,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await engine.stop();
     await clients.closeAll();
     await runner.close();
+    await tracing?.shutdown().catch(() => undefined);
     if (redis) await closeRedis(redis);
     throw new SupergraphLoadError(
       `SUPERGRAPH_INVALID: cannot load ${supergraphName}: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 2000)}`,
@@ -167,6 +172,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     log,
     metrics,
     readyInfo: () => ({ supergraphGeneration: source.generation, ...registryVersion() }),
+    tracing,
   });
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, log) : null;
   let port: number;
@@ -180,6 +186,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await engine.stop();
     await clients.closeAll();
     await runner.close();
+    await tracing?.shutdown().catch(() => undefined);
     if (redis) await closeRedis(redis);
     throw err;
   }
@@ -220,6 +227,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       // The plugins close last: usage reporting flushes what the last requests recorded.
       await runner.close();
       if (redis) await closeRedis(redis);
+      // The last requests' spans are exported before the process may exit.
+      await tracing?.shutdown().catch((err: Error) => log.warn({ err: err.message }, 'tracing: final export failed'));
       // Last, so the drain itself can be watched.
       if (metricsServer) await closeServer(metricsServer);
       lifecycle.phase = 'stopped';

@@ -6,6 +6,74 @@ import { NEVER_FORWARDED } from '../subgraph-client/headers.ts';
 import { listenHost, type DeepReadonly } from './config-file.ts';
 import { mergeOverrides, mergeRule, overridesOf } from './overrides.ts';
 
+/** OpenTelemetry: where traces go and how the caller's trace is continued (observability/tracing.ts). */
+const telemetrySchema = z
+  .strictObject({
+    serviceName: z
+      .string()
+      .min(1)
+      .describe('`service.name` of every span (the name a tracing backend lists the gateway under).')
+      .default('tessera-gateway'),
+    resourceAttributes: z
+      .record(z.string().min(1), z.string())
+      .describe('More resource attributes of every span, e.g. `deployment.environment.name: prod`.')
+      .default({}),
+    clientHeader: headerName
+      .describe(
+        'Request header that names the calling client: in the request log line, the `client` metric label and spans.',
+      )
+      .default('apollographql-client-name'),
+    tracing: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .describe('Record spans and export them over OTLP/HTTP; off, no tracer exists and requests pay nothing.')
+          .default(false),
+        samplerRatio: z
+          .number()
+          .min(0)
+          .max(1)
+          .describe(
+            "Fraction of new traces recorded (parent-based: a trusted caller's sampled flag decides for its own trace).",
+          )
+          .default(1),
+        trustIncoming: z
+          .boolean()
+          .describe(
+            "Continue a client's W3C `traceparent`/`tracestate`; false starts a new trace at the gateway for every request.",
+          )
+          .default(true),
+        baggage: z
+          .boolean()
+          .describe('Accept W3C `baggage` from clients and forward it to subgraphs (off: it is neither read nor sent).')
+          .default(false),
+        otlp: z
+          .strictObject({
+            endpoint: z
+              .url({ protocol: /^https?$/ })
+              .describe('OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`.')
+              .default('http://localhost:4318/v1/traces'),
+            protocol: z.enum(['http/protobuf', 'http/json']).describe('OTLP encoding.').default('http/protobuf'),
+            headers: z
+              .record(headerName, headerValue)
+              .describe('Headers of every export request (e.g. an API key of a hosted backend).')
+              .default({}),
+            timeoutMs: z.int().positive().describe('Export request timeout.').default(10_000),
+            batchDelayMs: z
+              .int()
+              .positive()
+              .describe('Longest time a finished span waits before it is exported (with others, in one batch).')
+              .default(5_000),
+          })
+          .describe('The OTLP/HTTP exporter (batched; flushed at shutdown).')
+          .prefault({}),
+      })
+      .describe('Distributed tracing with the OpenTelemetry SDK (docs/observability.md).')
+      .prefault({}),
+  })
+  .describe('OpenTelemetry traces and the names shared by logs, metrics and spans.')
+  .prefault({});
+
 /** A PEM value: inline text, or a path to a file (read and checked at start-up by load.ts). */
 const pem = z.string().min(1);
 
@@ -361,6 +429,12 @@ const configShape = z.strictObject({
           'Open client connections at once; a new one past it is closed as soon as it is accepted, before anything is read.',
         )
         .default(10_000),
+      readyRequiresSubgraphs: z
+        .boolean()
+        .describe(
+          '`/ready` answers 503 (`subgraphs-unavailable`, naming them) while any subgraph circuit breaker is open.',
+        )
+        .default(false),
       csrfPrevention: z
         .boolean()
         .describe(
@@ -441,9 +515,35 @@ const configShape = z.strictObject({
           "Metrics listen port (the one OpenTelemetry's Prometheus exporter uses; 0 picks a free one, logged as `metrics listening`).",
         )
         .default(9464),
+      labels: z
+        .strictObject({
+          operation: z
+            .boolean()
+            .describe(
+              'Add an `operation` label (the operation name) to `tessera_http_request_duration_seconds`, capped at `maxValues`.',
+            )
+            .default(false),
+          client: z
+            .boolean()
+            .describe(
+              'Add a `client` label (the `telemetry.clientHeader` value) to `tessera_http_request_duration_seconds`, capped at `maxValues`.',
+            )
+            .default(false),
+          maxValues: z
+            .int()
+            .min(1)
+            .max(10_000)
+            .describe(
+              'Distinct values per optional label: the first ones seen keep their own series, every later one is counted as `other`.',
+            )
+            .default(50),
+        })
+        .describe('Optional labels of the request histogram: each is a series per value, so each is capped.')
+        .prefault({}),
     })
     .describe('Prometheus metrics, on a listener of their own so the public port never exposes them.')
     .prefault({}),
+  telemetry: telemetrySchema,
   supergraph: z
     .strictObject({
       file: z
@@ -631,6 +731,12 @@ const configShape = z.strictObject({
         .describe('Log level.')
         .default('info'),
       requests: z.boolean().describe('One `request completed` line per HTTP request.').default(true),
+      probes: z
+        .enum(['info', 'debug', 'off'])
+        .describe(
+          'Level of the `request completed` line of `/health` and `/ready` (a probe every few seconds is noise at info).',
+        )
+        .default('debug'),
     })
     .describe('Structured logs: JSON lines (pino) on stdout.')
     .prefault({}),

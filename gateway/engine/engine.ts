@@ -74,6 +74,31 @@ export interface EnginePhases {
   operation(op: PreparedOperation): Promise<void>;
   /** The result the client will get, before it is serialised: the done-callbacks patch it here. */
   result(result: ResponseView): Promise<void>;
+  /** The request's trace when tracing is on and the request is traced; null otherwise (one check). */
+  readonly trace: EngineTrace | null;
+}
+
+/**
+ * Where an engine reports its own steps as spans (observability/tracing.ts makes them under the
+ * request's server span). An engine opens and ends, when it does the step:
+ *
+ *   'graphql.parse'     parsing the document (skip it on a document-cache hit)
+ *   'graphql.validate'  validating it against the API schema (skip it on a cache hit)
+ *   'graphql.plan'      getting the query plan; set `tessera.plan.cache` to 'hit' or 'miss'
+ *   'graphql.execute'   running the plan: while it is open, every subgraph fetch span is its child
+ *
+ * `end(error)` marks the span failed (the error's `extensions.code` or name, and its message).
+ * Attributes never carry variables, tokens or documents (the document's hash is on the server span).
+ * Tessera's own spans (the server span, one per plugin hook, one per subgraph fetch and attempt)
+ * are made outside the engine.
+ */
+export interface EngineTrace {
+  span(name: string, attributes?: Readonly<Record<string, string | number | boolean>>): EngineSpan;
+}
+
+export interface EngineSpan {
+  setAttribute(key: string, value: string | number | boolean): void;
+  end(error?: unknown): void;
 }
 
 export interface PreparedOperation {

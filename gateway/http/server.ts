@@ -17,6 +17,8 @@ import type { Lifecycle } from '../lifecycle/state.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { clientName } from '../observability/client-name.ts';
+import { traceSlot, type RequestTrace, type Tracing } from '../observability/tracing.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { RequestContext } from '../pipeline/request-context.ts';
 import { Connections } from './connections.ts';
@@ -35,6 +37,16 @@ export interface HttpDeps {
   readonly metrics: Metrics;
   /** Extra fields for /ready (e.g. the supergraph generation). */
   readonly readyInfo: () => Record<string, unknown>;
+  /** Null when `telemetry.tracing.enabled` is false: then no request makes a span. */
+  readonly tracing?: Tracing | null;
+}
+
+/** What a /graphql request adds to its `request completed` line (so logs and traces join). */
+interface GraphQLLogInfo {
+  trace: RequestTrace | null;
+  client: string | null;
+  operationName: string | null;
+  operationType: string | null;
 }
 
 export interface HttpFront {
@@ -62,23 +74,38 @@ export function createHttpServer(deps: HttpDeps): HttpFront {
     lifecycle.requestStarted();
     connections.requestStarted(req, res);
     metrics.inFlight.inc();
+    const graphql: { info: GraphQLLogInfo | null } = { info: null };
     res.once('close', () => {
       lifecycle.requestFinished();
       metrics.inFlight.dec();
+      const info = graphql.info;
+      info?.trace?.end(res.statusCode);
       if (config.log.requests) {
-        log.info(
+        const path = req.url?.split('?')[0];
+        // Probes arrive every few seconds from every load balancer: below info unless asked for.
+        const level = path === '/health' || path === '/ready' ? config.log.probes : 'info';
+        if (level === 'off') return;
+        log[level](
           {
             requestId,
             method: req.method,
-            path: req.url?.split('?')[0],
+            path,
             status: res.statusCode,
             ms: Math.round((performance.now() - started) * 10) / 10,
+            ...(info
+              ? {
+                  operationName: info.operationName,
+                  operationType: info.operationType,
+                  client: info.client,
+                  ...(info.trace ? { traceId: info.trace.traceId, spanId: info.trace.spanId } : {}),
+                }
+              : {}),
           },
           'request completed',
         );
       }
     });
-    route(req, res, requestId, deps, browser).catch((err: unknown) => {
+    route(req, res, requestId, deps, browser, started, graphql).catch((err: unknown) => {
       // Nobody is left to answer: the client went away, or a timeout already answered and closed.
       if (err instanceof BodyAbortedError) return;
       log.error({ requestId, err: (err as Error)?.stack ?? String(err) }, 'unhandled error in HTTP handler');
@@ -219,6 +246,8 @@ async function route(
   requestId: string,
   deps: HttpDeps,
   browser: BrowserFront,
+  started: number,
+  graphql: { info: GraphQLLogInfo | null },
 ): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -227,15 +256,18 @@ async function route(
   if (await browser.explorer?.handle(req, res, path, q === -1 ? '' : url.slice(q))) return;
   switch (path) {
     case '/graphql':
-      return handleGraphQL(req, res, requestId, q === -1 ? '' : url.slice(q), deps);
+      return handleGraphQL(req, res, requestId, q === -1 ? '' : url.slice(q), deps, started, graphql);
     case '/health':
       return sendJson(res, 200, JSON.stringify({ status: 'ok' }));
     case '/ready': {
-      const ready = deps.lifecycle.ready;
+      // With server.readyRequiresSubgraphs, an open circuit takes the replica out of rotation.
+      const open = deps.config.server.readyRequiresSubgraphs ? deps.metrics.health.open() : [];
+      const ready = deps.lifecycle.ready && open.length === 0;
+      const status = ready ? 'ready' : deps.lifecycle.ready ? 'subgraphs-unavailable' : deps.lifecycle.phase;
       return sendJson(
         res,
         ready ? 200 : 503,
-        JSON.stringify({ status: ready ? 'ready' : deps.lifecycle.phase, ...deps.readyInfo() }),
+        JSON.stringify({ status, ...deps.readyInfo(), ...(open.length ? { openSubgraphs: open } : {}) }),
       );
     }
     default:
@@ -255,6 +287,8 @@ async function handleGraphQL(
   requestId: string,
   search: string,
   deps: HttpDeps,
+  started: number,
+  graphql: { info: GraphQLLogInfo | null },
 ): Promise<void> {
   const accept = req.headers.accept;
   const method = req.method ?? 'GET';
@@ -265,7 +299,26 @@ async function handleGraphQL(
     headers: req.headers,
     remoteAddress: req.socket.remoteAddress ?? '',
     log: deps.log,
+    startedAt: started,
   });
+  const info: GraphQLLogInfo = (graphql.info = {
+    trace: null,
+    client: clientName(req.headers, deps.config.telemetry.clientHeader),
+    operationName: null,
+    operationType: null,
+  });
+  if (deps.tracing) {
+    const trace = (info.trace = deps.tracing.startRequest({
+      method,
+      headers: req.headers,
+      path: '/graphql',
+      scheme: deps.config.server.tls ? 'https' : 'http',
+      peer: ctx.remoteAddress,
+      requestId,
+    }));
+    if (info.client !== null) trace.server.setAttribute('tessera.client.name', info.client);
+    ctx.set(traceSlot, trace);
+  }
   const refuse = async (code: ErrorCode, message: string, headers: Record<string, string> = {}) => {
     await deps.pipeline.refused(ctx, errorCodes[code].status ?? 500, { errors: [{ message, extensions: { code } }] });
     sendError(res, code, message, accept, headers);
@@ -314,6 +367,8 @@ async function handleGraphQL(
   }
 
   const result = await deps.pipeline.execute(ctx, { method, headers: req.headers, search, body });
+  info.operationName = result.operation.name;
+  info.operationType = result.operation.type;
   for (const [name, value] of result.headers) res.setHeader(name, value);
   res.statusCode = result.status;
   if (result.body.kind === 'complete') {

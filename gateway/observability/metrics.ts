@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PolicyMetrics } from '../../policies/policy.ts';
+import { SubgraphHealth } from './subgraph-health.ts';
 
 /**
  * Every metric Tessera exports; docs/metrics.md is generated from this registry (`npm run docs`), so
@@ -14,6 +15,7 @@ export class Metrics {
     labelNames: ['operation_type', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly requestDuration: Histogram<string>;
   readonly inFlight = new Gauge({
     name: 'tessera_http_in_flight_requests',
     help: 'HTTP requests being served.',
@@ -63,6 +65,8 @@ export class Metrics {
     labelNames: ['subgraph'] as const,
     registers: [this.registry],
   });
+  /** Per subgraph: breaker state, last failure, recent latency (for spans, `/ready` and the health view). */
+  readonly health = new SubgraphHealth();
   readonly breakerTransitions = new Counter({
     name: 'tessera_subgraph_breaker_transitions_total',
     help: 'Circuit breaker state changes per subgraph, by new state (each is also logged).',
@@ -122,8 +126,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `labels`: the optional labels of the request histogram (`metrics.labels`). */
+  constructor(labels: { operation?: boolean; client?: boolean } = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tessera_process_' });
+    this.requestDuration = new Histogram({
+      name: 'tessera_http_request_duration_seconds',
+      help: 'Every /graphql request, from its first byte to the answer, by operation type (none when refused before one was chosen), outcome (success; partial: data and errors; refused: no operation ran, e.g. 400, 401, 429; error: a 5xx or data null) and status class (2xx, 4xx, 5xx). With `metrics.labels.operation` / `.client`, also by operation name and client name (each capped at `metrics.labels.maxValues` values; later ones are `other`).',
+      labelNames: [
+        'operation_type',
+        'outcome',
+        'status_class',
+        ...(labels.operation ? ['operation'] : []),
+        ...(labels.client ? ['client'] : []),
+      ],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
   }
 
   /** Lets policy modules add their own metrics without importing prom-client's registry. */

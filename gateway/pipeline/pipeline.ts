@@ -10,6 +10,7 @@ import { TesseraError } from '../errors/tessera-error.ts';
 import type { Engine, EngineRequest, PreparedOperation } from '../engine/engine.ts';
 import { responseMediaType } from '../http/respond.ts';
 import type { Logger } from '../observability/log.ts';
+import { traceSlot } from '../observability/tracing.ts';
 import {
   analysisGeneration,
   analyzeOperation,
@@ -42,6 +43,8 @@ export interface GatewayResponse {
   readonly body:
     | { readonly kind: 'complete'; readonly string: string }
     | { readonly kind: 'chunked'; readonly chunks: AsyncIterable<string> };
+  /** The chosen operation (for the request log line); null fields when refused before one was chosen. */
+  readonly operation: { readonly name: string | null; readonly type: OperationTypeNode | null };
 }
 
 interface Generation {
@@ -134,9 +137,11 @@ export class Pipeline {
     let operation: OperationView | null = null;
     let done: OperationDone[] | null = null;
     let response;
+    const trace = ctx.get(traceSlot) ?? null;
     try {
       response = await this.engine().execute(request, {
         context: ctx,
+        trace,
         request: () => refusing(ctx, () => this.runner.onRequest(ctx)),
         operation: async (prepared) => {
           const gen = this.generations.get(prepared.schema) ?? this.current;
@@ -159,6 +164,7 @@ export class Pipeline {
             maxExpandedFields: this.maxExpandedFields,
           });
           const op = (operation = new OperationView(ctx, gen.phase, prepared, analysis));
+          trace?.operation({ name: op.operationName, type: op.operationType, source: op.source });
           try {
             done = await refusing(ctx, () => this.runner.onOperation(op));
           } finally {
@@ -200,7 +206,13 @@ export class Pipeline {
         internalErrors: response.internalErrors,
       }),
     );
-    return { status: response.status, headers: [...response.headers, ...ctx.responseHeaders], body: response.body };
+    return {
+      status: response.status,
+      headers: [...response.headers, ...ctx.responseHeaders],
+      body: response.body,
+      // Assigned inside the phase callback: TypeScript cannot see it.
+      operation: { name: (operation as OperationView | null)?.operationName ?? null, type: response.operationType },
+    };
   }
 
   /** An onParams refusal: answered here, as the engine answers a request-level error, and counted by onResponse. */
@@ -322,6 +334,9 @@ class ScopeView implements RequestScope {
   }
   get remoteAddress(): string {
     return this.ctx.remoteAddress;
+  }
+  get startedAt(): number {
+    return this.ctx.startedAt;
   }
   get log(): Logger {
     return this.ctx.log;

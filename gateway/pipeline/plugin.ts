@@ -136,6 +136,8 @@ export interface RequestScope {
   readonly headers: IncomingHttpHeaders;
   /** The TCP peer (a proxy's address when behind one). */
   readonly remoteAddress: string;
+  /** `performance.now()` when the HTTP front received the request (for client-facing durations). */
+  readonly startedAt: number;
   readonly log: Logger;
   identity: Identity;
   /**

@@ -74,6 +74,6 @@ export async function createPlugins(
     });
     plugins.push(usageReporting(client, { flushIntervalMs: registry.usageFlushIntervalMs, log: deps.log }));
   }
-  plugins.push(requestMetrics(deps.metrics));
+  plugins.push(requestMetrics(deps.metrics, config));
   return plugins;
 }

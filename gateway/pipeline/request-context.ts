@@ -16,6 +16,7 @@ export class RequestContext implements RequestPhase {
   readonly method: string;
   readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string;
+  readonly startedAt: number;
   readonly log: Logger;
   private headersOut: Array<[string, string]> | null = null;
   private slots: Map<Slot<unknown>, unknown> | null = null;
@@ -26,11 +27,14 @@ export class RequestContext implements RequestPhase {
     headers: IncomingHttpHeaders;
     remoteAddress: string;
     log: Logger;
+    /** `performance.now()` at arrival; now when not given. */
+    startedAt?: number;
   }) {
     this.requestId = init.requestId;
     this.method = init.method;
     this.headers = init.headers;
     this.remoteAddress = init.remoteAddress;
+    this.startedAt = init.startedAt ?? performance.now();
     this.log = init.log;
   }
 

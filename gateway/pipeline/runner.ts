@@ -1,3 +1,4 @@
+import { traceSlot } from '../observability/tracing.ts';
 import { internalFailure } from '../subgraph-client/classify-failure.ts';
 import type { FetchLayer, SubgraphAnswer, SubgraphFetch } from '../subgraph-client/fetch.ts';
 import type {
@@ -76,10 +77,17 @@ export class PipelineRunner {
   }
 
   async onRequest(req: RequestPhase): Promise<void> {
+    const trace = req.get(traceSlot);
     for (const p of this.requestHooks) {
       const t0 = performance.now();
+      // One span per hook when the request is traced: `policy auth`, `policy rate-limit`…
+      const span = trace?.span(`policy ${p.name}`, { 'tessera.plugin.phase': 'request' });
       try {
         await p.onRequest!(req);
+        span?.end();
+      } catch (err) {
+        span?.end(err);
+        throw err;
       } finally {
         this.time(p.name, 'request', t0);
       }
@@ -89,12 +97,16 @@ export class PipelineRunner {
   /** Returns the done-callbacks, in plugin order. */
   async onOperation(op: OperationPhase): Promise<OperationDone[] | null> {
     let done: OperationDone[] | null = null;
+    const trace = op.get(traceSlot);
     for (const p of this.operationHooks) {
       const t0 = performance.now();
+      const span = trace?.span(`policy ${p.name}`, { 'tessera.plugin.phase': 'operation' });
       let d: void | OperationDone;
       try {
         d = await p.onOperation!(op);
+        span?.end();
       } catch (err) {
+        span?.end(err);
         this.time(p.name, 'operation', t0);
         await this.onRefused(p, op, err);
         throw err;

@@ -9,8 +9,10 @@ import { breaker } from './layers/breaker.ts';
 import { dedupe } from './layers/dedupe.ts';
 import { deadline } from './layers/deadline.ts';
 import { headers } from './layers/headers.ts';
+import { health } from './layers/health.ts';
 import { rateCap } from './layers/rate-cap.ts';
 import { retry } from './layers/retry.ts';
+import { tracingLayers } from './layers/tracing.ts';
 import type { SupergraphShapes } from './response-shape.ts';
 import { transport } from './transport.ts';
 import { stitchedBottom } from '../stitched-sources/adapter.ts';
@@ -23,6 +25,8 @@ export interface ClientDeps {
   readonly shapes?: SupergraphShapes | null;
   /** Plugin-supplied layers (the pipeline's `wrapSubgraphFetch`), outermost first. */
   readonly wrap?: readonly FetchLayer[];
+  /** `telemetry.tracing.enabled`: add the two tracing layers (layers/tracing.ts). */
+  readonly tracing?: boolean;
   /**
    * A plain GraphQL service joined through supergraph.yaml (`kind: graphql`): the stitching
    * adapter sits between the deadline layer and the transport (see stitched-sources/adapter.ts).
@@ -44,21 +48,30 @@ export interface ClientDeps {
  * - answer-check above dedupe: each caller parses its own copy of a shared reply (the engine
  *   merges into the objects it gets) and checks it against its own operation and schema.
  * - dedupe above retry: coalesced callers share one retry loop and one budget, not one each.
+ * - health between them: the health view counts a shared request once, with its retries.
  * - retry above breaker: each attempt passes the breaker, so an open circuit ends the retries,
  *   and the breaker counts attempts, not fetches.
  * - deadline below breaker: a timed-out attempt counts as the subgraph's failure.
  * - transport at the bottom: the undici pool, the size cap, the body read.
+ *
+ * With tracing on, two more: `trace-fetch` first (a span per fetch, whatever answers it) and
+ * `trace-attempt` between retry and breaker (a client span per attempt, and its `traceparent`
+ * header; below dedupe, so the header never splits a dedupe key).
  */
 export function clientLayers(
-  deps: Pick<ClientDeps, 'shapes' | 'wrap'>,
+  deps: Pick<ClientDeps, 'shapes' | 'wrap' | 'tracing'>,
 ): Array<{ readonly name: string; readonly layer: FetchLayer }> {
+  const traced = deps.tracing ? tracingLayers() : null;
   return [
+    ...(traced ? [{ name: 'trace-fetch', layer: traced.fetch }] : []),
     { name: 'rate-cap', layer: rateCap },
     { name: 'headers', layer: headers },
     ...(deps.wrap ?? []).map((layer) => ({ name: 'plugin-wrap', layer })),
     { name: 'answer-check', layer: answerCheck(deps.shapes ?? null) },
     { name: 'dedupe', layer: dedupe },
+    { name: 'health', layer: health },
     { name: 'retry', layer: retry },
+    ...(traced ? [{ name: 'trace-attempt', layer: traced.attempt }] : []),
     { name: 'breaker', layer: breaker },
     { name: 'deadline', layer: deadline },
   ];

@@ -48,14 +48,19 @@ export class SubgraphClients {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly wrap: readonly FetchLayer[];
+  private readonly tracing: boolean;
   /** What subgraph answers are checked against, per supergraph generation. */
   readonly shapes = new SupergraphShapes();
   /**
    * `wrap`: layers every client gets between the headers and the answer check, outermost
    * first (the seam for plugins' `wrapSubgraphFetch`; see client.ts for the whole order).
    */
-  constructor(config: Config, deps: { log: Logger; metrics: Metrics; wrap?: readonly FetchLayer[] }) {
+  constructor(
+    config: Config,
+    deps: { log: Logger; metrics: Metrics; wrap?: readonly FetchLayer[]; tracing?: boolean },
+  ) {
     this.config = config;
+    this.tracing = deps.tracing ?? false;
     this.log = deps.log;
     this.metrics = deps.metrics;
     this.wrap = deps.wrap ?? [];
@@ -136,6 +141,7 @@ export class SubgraphClients {
         metrics: this.metrics,
         shapes: this.shapes,
         wrap: this.wrap,
+        tracing: this.tracing,
         ...(stitched !== undefined ? { stitched } : {}),
       }),
       refs: 0,

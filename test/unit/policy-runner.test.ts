@@ -19,6 +19,8 @@ function operation() {
   const op = {
     requestId: 'r1',
     log: { error: (obj: Record<string, unknown>, msg: string) => void logged.push({ obj, msg }) },
+    // No slots: an untraced request (the runner looks for the trace slot).
+    get: () => undefined,
   } as unknown as OperationPhase;
   return { op, logged };
 }

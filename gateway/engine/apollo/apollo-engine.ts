@@ -25,6 +25,7 @@ import { supergraphForPlanner } from './security-features.ts';
  * phases.result).
  */
 export const createApolloEngine: EngineFactory = (options: EngineOptions): Engine => {
+  const plansSeen = new WeakSet<object>();
   const gateway = new ApolloGateway({
     supergraphSdl: {
       // Every SDL the source serves, the first and each update, reaches the planner adapted.
@@ -38,6 +39,18 @@ export const createApolloEngine: EngineFactory = (options: EngineOptions): Engin
     validateSupergraph: true,
     serviceHealthCheck: false,
     logger: options.log,
+    // Between planning and execution: where a traced request's plan span ends and its execute span opens.
+    experimental_didResolveQueryPlan: ({ queryPlan, requestContext }) => {
+      const { phases, exchange } = requestContext.context as Partial<ApolloContext>;
+      const step = exchange?.step;
+      if (!phases?.trace || !step) return;
+      // The plan store hands back the object it holds: a plan object seen before came from the cache.
+      step.plan?.setAttribute('tessera.plan.cache', plansSeen.has(queryPlan) ? 'hit' : 'miss');
+      plansSeen.add(queryPlan);
+      step.plan?.end();
+      step.plan = null;
+      step.execute = phases.trace.span('graphql.execute');
+    },
   });
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) =>
     options.onGeneration({ apiSchema, supergraphSdl: coreSupergraphSdl }),
@@ -124,10 +137,23 @@ function countingRequests(gateway: ApolloGateway, enter: () => () => void): Gate
       return {
         executor: async (requestContext) => {
           const done = enter();
+          // A traced request: planning starts here (the gateway's own checks, the plan store, the
+          // planner); experimental_didResolveQueryPlan ends it and opens the execute span.
+          const { phases, exchange } = requestContext.context as Partial<ApolloContext>;
+          const step: NonNullable<Exchange['step']> | null =
+            phases?.trace && exchange
+              ? (exchange.step = { plan: phases.trace.span('graphql.plan'), execute: null })
+              : null;
+          let error: unknown;
           try {
             return await executor(requestContext);
+          } catch (err) {
+            error = err;
+            throw err;
           } finally {
             done();
+            step?.plan?.end(error);
+            step?.execute?.end(error);
           }
         },
       };

@@ -1,4 +1,8 @@
-import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
+import type {
+  ApolloServerPlugin,
+  GraphQLRequestContextDidResolveOperation,
+  GraphQLRequestListener,
+} from '@apollo/server';
 import {
   getNamedType,
   getVariableValues,
@@ -36,7 +40,22 @@ export function bridgePlugin(): ApolloServerPlugin<ApolloContext> {
   return {
     async requestDidStart({ contextValue }) {
       const { phases, exchange } = contextValue;
+      const trace = phases.trace;
+      // Apollo calls these only when it parses and validates (not on a document-cache hit).
+      const spans: Pick<GraphQLRequestListener<ApolloContext>, 'parsingDidStart' | 'validationDidStart'> = trace
+        ? {
+            async parsingDidStart() {
+              const span = trace.span('graphql.parse');
+              return async (err) => span.end(err);
+            },
+            async validationDidStart() {
+              const span = trace.span('graphql.validate');
+              return async (errs) => span.end(errs?.[0]);
+            },
+          }
+        : {};
       return {
+        ...spans,
         async didResolveOperation(rc) {
           try {
             const operation = refuseUnexecutable(rc);

@@ -34,9 +34,12 @@ export const breaker: FetchLayer = (next, { settings, metrics, log, onClose }) =
     name: subgraph,
   });
   metrics.breakerState.set({ subgraph }, STATE.close);
+  const health = metrics.health.of(subgraph);
+  health.breaker = 'closed';
   for (const state of ['open', 'halfOpen', 'close'] as const) {
     circuit.on(state as 'open', () => {
       metrics.breakerState.set({ subgraph }, STATE[state]);
+      health.breaker = state === 'halfOpen' ? 'half-open' : state === 'close' ? 'closed' : 'open';
       metrics.breakerTransitions.inc({ subgraph, state });
       const stats = circuit.stats;
       log[state === 'open' ? 'warn' : 'info'](
