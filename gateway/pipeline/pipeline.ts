@@ -236,6 +236,8 @@ export class Pipeline {
       status,
       headers: [['content-type', responseMediaType(accept)], ...ctx.responseHeaders],
       body: { kind: 'complete', string: JSON.stringify(result) },
+      // Refused before any operation was chosen.
+      operation: { name: null, type: null },
     };
   }
 
