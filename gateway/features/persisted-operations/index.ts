@@ -2,7 +2,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../config/schema.ts';
 import { tesseraError } from '../../errors/tessera-error.ts';
 import type { Logger } from '../../observability/log.ts';
-import { slot, type GatewayPlugin, type ParamsPhase, type RequestScope } from '../../pipeline/plugin.ts';
+import {
+  slot,
+  type GatewayPlugin,
+  type ParamsPhase,
+  type RequestPhase,
+  type RequestScope,
+} from '../../pipeline/plugin.ts';
 import { sha256Hex } from '../../../supergraph/operations/manifest.ts';
 import { LruApqStore, RedisApqStore, type ApqStore } from './apq-store.ts';
 import { RegistryManifestSource } from './manifest-source.ts';
@@ -31,8 +37,8 @@ type PersistedConfig = Config['persistedOperations'];
 /**
  * Persisted operations, before the engine (onParams): a `documentId` or an APQ hash becomes the
  * query text it stands for, so both engines run a plain request. Then, after the policies have
- * identified the caller (onRequest), the allow-list; after validation (onOperation), the APQ
- * registration; and on the way out (onResponse), CDN caching headers for GET queries by hash.
+ * identified the caller (onRequest), the allow-list; on the way out (onResponse), the APQ
+ * registration of an operation that ran, and CDN caching headers for GET queries by hash.
  *
  * Bounded work for any input: ids and hashes are checked by pattern before any lookup; a
  * registration hashes at most the body limit once; a registered query is at most
@@ -131,6 +137,32 @@ export function persistedOperations(
     return { source: 'apq', byHash: true, register: null, sha: hash };
   }
 
+  /** The allow-list, after the policies' onRequest: the caller is identified, so the bypass claim is verified. */
+  const allowList = (req: RequestPhase): void => {
+    const resolved = req.get(resolvedSlot);
+    if (resolved?.source === 'manifest') return;
+    const query = req.params.query;
+    if (typeof query !== 'string') return; // the engine answers a missing or malformed query
+    const sha = resolved?.sha ?? sha256Hex(query);
+    if (manifests?.index.hasBodyHash(sha)) return;
+    if (bypassed(req)) return;
+    if (mode === 'logOnly') {
+      // Once per distinct text per 10 minutes: enough to find what apps send, not a log line per request.
+      if (!unlisted.first(sha)) return;
+      const operationName =
+        typeof req.params.operationName === 'string' ? req.params.operationName.slice(0, 128) : null;
+      req.log.warn(
+        { requestId: req.requestId, operationName, sha256: sha, client: clientName(req) },
+        'operation not in any published manifest',
+      );
+      return;
+    }
+    throw tesseraError(
+      'PERSISTED_QUERY_NOT_ALLOWED',
+      'This gateway runs only published operations: send a `documentId` from your client manifest.',
+    );
+  };
+
   return {
     name: 'persisted-operations',
     // Awaited before the port opens (the first generation's onSchema): the first requests already see the manifests.
@@ -139,45 +171,17 @@ export function persistedOperations(
       const resolved = await resolve(req);
       if (resolved) req.set(resolvedSlot, resolved);
     },
-    // After the policies' onRequest: the caller is identified, so the bypass claim is verified.
-    onRequest(req) {
-      if (mode === 'open') return;
-      const resolved = req.get(resolvedSlot);
-      if (resolved?.source === 'manifest') return;
-      const query = req.params.query;
-      if (typeof query !== 'string') return; // the engine answers a missing or malformed query
-      const sha = resolved?.sha ?? sha256Hex(query);
-      if (manifests?.index.hasBodyHash(sha)) return;
-      if (bypassed(req)) return;
-      const operationName =
-        typeof req.params.operationName === 'string' ? req.params.operationName.slice(0, 128) : null;
-      if (mode === 'logOnly') {
-        // Once per distinct text per 10 minutes: enough to find what apps send, not a log line per request.
-        if (!unlisted.first(sha)) return;
-        req.log.warn(
-          {
-            requestId: req.requestId,
-            operationName,
-            sha256: sha,
-            client: clientName(req),
-          },
-          'operation not in any published manifest',
-        );
-        return;
-      }
-      throw tesseraError(
-        'PERSISTED_QUERY_NOT_ALLOWED',
-        'This gateway runs only published operations: send a `documentId` from your client manifest.',
-      );
-    },
-    async onOperation(op) {
-      const register = op.get(resolvedSlot)?.register;
-      // Only a document that parsed and validated is kept: a store of garbage helps nobody.
-      if (register) await store.set(register.hash, register.query);
-    },
-    onResponse(res) {
+    // Only where there is an allow-list to apply: `open` adds no hook (and no span) to a request.
+    ...(mode === 'open' ? {} : { onRequest: allowList }),
+    async onResponse(res) {
       const resolved = res.get(resolvedSlot);
-      if (!resolved?.byHash || res.method !== 'GET') return;
+      if (!resolved) return;
+      // Registered once the operation has parsed, validated and passed every policy (a refusal is
+      // not a 200), before the answer is written: the client's next hash-only request, on any
+      // replica, finds it.
+      if (resolved.register && res.operation !== null && res.status === 200)
+        await store.set(resolved.register.hash, resolved.register.query);
+      if (!resolved.byHash || res.method !== 'GET') return;
       const cacheable =
         res.status === 200 &&
         res.operationType === 'query' &&
