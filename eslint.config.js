@@ -104,9 +104,9 @@ const zones = [
   {
     target: 'gateway/**',
     from: 'supergraph',
-    except: ['./registry/client.ts', './write-file-atomic.ts'],
+    except: ['./registry/client.ts', './write-file-atomic.ts', './operations/manifest.ts'],
     message:
-      'gateway/ imports from supergraph/ only the registry client (registry/client.ts) and write-file-atomic.ts.',
+      'gateway/ imports from supergraph/ only the registry client (registry/client.ts), write-file-atomic.ts and the operation manifests (operations/manifest.ts, graphql-js only).',
   },
   // Benchmarks share helpers with tests through harness/ (real processes on loopback), not by reaching into test/.
   {

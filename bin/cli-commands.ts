@@ -345,6 +345,34 @@ export const commands: readonly Command[] = [
     },
   }),
   defineCommand({
+    path: ['operations', 'publish'],
+    summary: "Publish a client version's operation manifest (trusted documents).",
+    description:
+      "Reads Apollo's persisted-query manifest (`@apollo/generate-persisted-query-manifest`) or Relay's persisted queries JSON. The registry validates every operation against the variant's current supergraph and stores the manifest, or nothing when one does not validate. Gateways with `persistedOperations.manifests` serve its operations by `documentId` or hash.",
+    positional: { name: 'manifest', required: true, help: 'The manifest JSON file.' },
+    options: {
+      ...registryTarget,
+      client: {
+        type: 'string',
+        required: true,
+        parse: matching(/^[A-Za-z0-9_.-]{1,64}$/, 'a client name of letters, digits, _ . and - (at most 64)', 'name'),
+        help: 'The client (app) name, as it sends `apollographql-client-name`.',
+      },
+      version: {
+        type: 'string',
+        required: true,
+        parse: matching(/^[A-Za-z0-9_.+-]{1,64}$/, 'a version of letters, digits, _ . + and - (at most 64)', 'version'),
+        help: 'The client version; a published version never changes.',
+      },
+    },
+    exitCodes:
+      '0 published or unchanged; 1 malformed manifest, an operation that does not validate, or a conflicting id (nothing stored); 2 usage, network or auth error',
+    async run({ values, positional }, io) {
+      const { publishOperationsCommand } = await import('../supergraph/cli.ts');
+      return publishOperationsCommand({ ...values, manifest: positional! }, io);
+    },
+  }),
+  defineCommand({
     path: ['supergraph', 'fetch'],
     summary: "Download a variant's current supergraph, or a past version.",
     options: {

@@ -1,5 +1,7 @@
 import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
+import type { GraphQLSchema } from 'graphql';
 import { composeSupergraph, type CompositionProblem, type SubgraphSdl } from './compose.ts';
+import { validateOperations, type ManifestRecord } from './operations/manifest.ts';
 import type { UsageEntry } from './registry/store.ts';
 
 export type ChangeLevel = 'breaking' | 'dangerous' | 'safe';
@@ -25,7 +27,19 @@ export interface CheckReport {
   readonly compositionErrors: readonly CompositionProblem[];
   readonly changes: readonly CheckedChange[];
   readonly usage: { readonly days: number; readonly operations: number } | null;
+  /** Distinct published operations (trusted documents) validated against the proposed API schema. */
+  readonly operationsChecked: number;
+  /** Published operations that would no longer validate: each fails the check. */
+  readonly brokenOperations: readonly BrokenOperation[];
   readonly result: 'pass' | 'fail';
+}
+
+export interface BrokenOperation {
+  readonly id: string;
+  readonly name: string | null;
+  /** `client@version` of every manifest that holds it. */
+  readonly clients: readonly string[];
+  readonly errors: readonly string[];
 }
 
 /** Plain data only: a check runs in a composition worker, and this crosses to it by structured clone. */
@@ -36,6 +50,8 @@ export interface CheckInput {
   readonly current: readonly SubgraphSdl[];
   readonly proposed: readonly SubgraphSdl[];
   readonly usage: { readonly days: number; readonly entries: readonly UsageEntry[] } | null;
+  /** The variant's published manifests: each operation must still validate. */
+  readonly manifests?: readonly ManifestRecord[];
 }
 
 /** Changes whose coordinate names a field: usage data (field coordinates) can tell if anyone relies on them. */
@@ -65,7 +81,16 @@ export async function checkProposal(input: CheckInput): Promise<CheckReport> {
     subgraphs: input.proposed.map((p) => p.name),
   };
   const composed = composeSupergraph(next);
-  if (!composed.ok) return { ...base, compositionErrors: composed.errors, changes: [], usage: null, result: 'fail' };
+  if (!composed.ok)
+    return {
+      ...base,
+      compositionErrors: composed.errors,
+      changes: [],
+      usage: null,
+      operationsChecked: 0,
+      brokenOperations: [],
+      result: 'fail',
+    };
 
   let changes: CheckedChange[] = [];
   if (input.current.length) {
@@ -97,8 +122,38 @@ export async function checkProposal(input: CheckInput): Promise<CheckReport> {
       };
     });
   }
-  const failing = changes.some((c) => c.level === 'breaking' && !c.unused);
-  return { ...base, compositionErrors: [], changes, usage, result: failing ? 'fail' : 'pass' };
+  const { checked, broken } = checkOperations(composed.apiSchema(), input.manifests ?? []);
+  const failing = changes.some((c) => c.level === 'breaking' && !c.unused) || broken.length > 0;
+  return {
+    ...base,
+    compositionErrors: [],
+    changes,
+    usage,
+    operationsChecked: checked,
+    brokenOperations: broken,
+    result: failing ? 'fail' : 'pass',
+  };
+}
+
+/** Each distinct body once, whatever the number of client versions that ship it. */
+function checkOperations(
+  schema: GraphQLSchema,
+  manifests: readonly ManifestRecord[],
+): { checked: number; broken: BrokenOperation[] } {
+  const byBody = new Map<string, { id: string; name: string | null; body: string; clients: string[] }>();
+  for (const m of manifests)
+    for (const op of m.operations) {
+      let entry = byBody.get(op.body);
+      if (!entry) byBody.set(op.body, (entry = { id: op.id, name: op.name, body: op.body, clients: [] }));
+      entry.clients.push(`${m.client}@${m.version}`);
+    }
+  const entries = [...byBody.values()];
+  const problems = validateOperations(schema, entries);
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  return {
+    checked: entries.length,
+    broken: problems.map((p) => ({ id: p.id, name: p.name, clients: byId.get(p.id)?.clients ?? [], errors: p.errors })),
+  };
 }
 
 function classify(c: Change): CheckedChange {

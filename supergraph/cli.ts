@@ -4,6 +4,7 @@ import { Document, isMap, isSeq } from 'yaml';
 import { ConfigError, indent } from '../gateway/config/config-file.ts';
 import { UsageError, type CliIo } from './cli-args.ts';
 import { readSubgraphSdl } from './fetch-sdl.ts';
+import { parseManifest } from './operations/manifest.ts';
 import { formatStitchedSourceError, StitchedSourceError } from './stitched-source.ts';
 import { loadSupergraphConfig } from './supergraph-config.ts';
 import { RegistryClient, RegistryRequestError } from './registry/client.ts';
@@ -102,6 +103,53 @@ export function publishCommand(v: RegistryTarget & SubgraphInput, io: CliIo): Pr
       }
     }
     return failed ? 1 : 0;
+  });
+}
+
+/** `tessera operations publish`: 0 published or unchanged, 1 the manifest's fault (nothing stored), 2 error. */
+export function publishOperationsCommand(
+  v: RegistryTarget & { client: string; version: string; manifest: string },
+  io: CliIo,
+): Promise<number> {
+  return registryCommand(io, async () => {
+    const label = `${v.client}@${v.version}`;
+    const text = readFileSync(v.manifest, 'utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      io.stderr(`${label}: ${v.manifest} is not JSON (${(err as Error).message}); nothing was published\n`);
+      return 1;
+    }
+    const parsed = parseManifest(json);
+    if (!parsed.ok) {
+      io.stderr(`${label}: ${v.manifest} is not an operation manifest; nothing was published\n`);
+      for (const e of parsed.errors) io.stderr(`  ${e}\n`);
+      return 1;
+    }
+    try {
+      const r = await clientFor(v).publishOperations(v.client, v.version, parsed.operations);
+      io.stdout(
+        `${label}: ${r.status} (${r.operations} operation${r.operations === 1 ? '' : 's'}; ${v.graph}@${v.variant} manifests revision ${r.revision})\n`,
+      );
+      return 0;
+    } catch (err) {
+      if (
+        !(err instanceof RegistryRequestError) ||
+        (err.code !== 'OPERATIONS_INVALID' && err.code !== 'OPERATIONS_CONFLICT')
+      )
+        throw err;
+      io.stderr(`${label}: error[${err.code}]: ${err.message}\n`);
+      const details = err.details as { errors?: Array<{ id: string | null; name: string | null; errors: string[] }> };
+      for (const o of details.errors ?? []) {
+        const what =
+          o.id === null
+            ? ''
+            : `operation ${o.name ?? '(anonymous)'} [${o.id.length > 16 ? `${o.id.slice(0, 12)}…` : o.id}]: `;
+        for (const e of o.errors) io.stderr(`  ${what}${e}\n`);
+      }
+      return 1;
+    }
   });
 }
 

@@ -1,9 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { CheckInput, CheckReport } from './check.ts';
 import type { CompositionProblem, SubgraphSdl } from './compose.ts';
+import type { OperationProblem, PersistedOperation } from './operations/manifest.ts';
 
 export type CompositionTask =
-  { kind: 'compose'; subgraphs: readonly SubgraphSdl[] } | { kind: 'check'; input: CheckInput };
+  | { kind: 'compose'; subgraphs: readonly SubgraphSdl[] }
+  | { kind: 'check'; input: CheckInput }
+  | { kind: 'validateOperations'; subgraphs: readonly SubgraphSdl[]; operations: readonly PersistedOperation[] };
 export type ComposeOutcome =
   { ok: true; supergraphSdl: string; hints: CompositionProblem[] } | { ok: false; errors: CompositionProblem[] };
 export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string };
@@ -70,6 +73,14 @@ export class CompositionPool {
 
   check(input: CheckInput): Promise<CheckReport> {
     return this.run({ kind: 'check', input }) as Promise<CheckReport>;
+  }
+
+  /** Composes the subgraphs and validates each operation against the API schema (a manifest publish). */
+  validateOperations(
+    subgraphs: readonly SubgraphSdl[],
+    operations: readonly PersistedOperation[],
+  ): Promise<OperationProblem[]> {
+    return this.run({ kind: 'validateOperations', subgraphs, operations }) as Promise<OperationProblem[]>;
   }
 
   /** Tasks in line or running. */

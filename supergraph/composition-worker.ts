@@ -4,6 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { checkProposal } from './check.ts';
 import { composeSupergraph } from './compose.ts';
+import { validateOperations } from './operations/manifest.ts';
 import type { CompositionTask, WorkerReply } from './composition-pool.ts';
 
 const port = parentPort!;
@@ -18,6 +19,12 @@ port.postMessage('ready');
 
 async function run(task: CompositionTask): Promise<unknown> {
   if (task.kind === 'check') return checkProposal(task.input);
+  if (task.kind === 'validateOperations') {
+    const current = composeSupergraph(task.subgraphs);
+    // The variant's stored subgraphs composed when they were published.
+    if (!current.ok) throw new Error('the current subgraphs of the variant do not compose');
+    return validateOperations(current.apiSchema(), task.operations);
+  }
   const composed = composeSupergraph(task.subgraphs);
   // Only data crosses back: the API schema getter stays here.
   return composed.ok

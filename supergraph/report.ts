@@ -1,4 +1,4 @@
-import type { CheckReport, CheckedChange } from './check.ts';
+import type { BrokenOperation, CheckReport, CheckedChange } from './check.ts';
 
 export type ReportFormat = 'text' | 'json' | 'markdown';
 
@@ -56,6 +56,12 @@ function text(r: CheckReport, color: boolean): string {
         `            used by ${o.name ?? '(anonymous)'} [${o.hash.slice(0, 12)}]${o.client ? ` from ${o.client}` : ''}: ${o.count} request${o.count === 1 ? '' : 's'}`,
       );
   }
+  if (r.operationsChecked)
+    lines.push(`  published operations: ${r.operationsChecked} checked, ${r.brokenOperations.length} broken`);
+  for (const o of r.brokenOperations ?? []) {
+    lines.push(`  ${paint(31, 'BROKEN   ')} operation ${opLabel(o)} (${o.clients.join(', ')})`);
+    for (const e of o.errors) lines.push(`            ${e}`);
+  }
   lines.push(r.result === 'pass' ? paint(32, 'PASS') : paint(31, 'FAIL'));
   return `${lines.join('\n')}\n`;
 }
@@ -91,7 +97,24 @@ function markdown(r: CheckReport): string {
   } else if (!r.compositionErrors.length) {
     out.push('No schema changes.');
   }
+  if (r.brokenOperations?.length) {
+    out.push(
+      '',
+      `**Published operations that would break** (${r.brokenOperations.length} of ${r.operationsChecked})`,
+      '',
+      '| operation | clients | errors |',
+      '| --- | --- | --- |',
+    );
+    for (const o of r.brokenOperations)
+      out.push(`| \`${opLabel(o)}\` | ${o.clients.join(', ')} | ${cell(o.errors.join('; '))} |`);
+  }
   return `${out.join('\n')}\n`;
+}
+
+/** `ProductCard [9a1f3c…]`: the name when the operation has one, and the start of its id. */
+function opLabel(o: BrokenOperation): string {
+  const id = o.id.length > 16 ? `${o.id.slice(0, 12)}…` : o.id;
+  return o.name ? `${o.name} [${id}]` : `[${id}]`;
 }
 
 function cell(s: string): string {

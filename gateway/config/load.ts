@@ -26,6 +26,8 @@ export const gatewayConfigSpec: ConfigSpec<typeof configSchema> = {
       config.supergraph.file = resolve(baseDir, config.supergraph.file);
     const registry = config.supergraph.registry;
     if (registry && !isAbsolute(registry.cacheFile)) registry.cacheFile = resolve(baseDir, registry.cacheFile);
+    const manifests = config.persistedOperations.manifests;
+    if (manifests && !isAbsolute(manifests.cacheFile)) manifests.cacheFile = resolve(baseDir, manifests.cacheFile);
     const pemProblems = loadPemFiles(config, baseDir);
     return [...pemProblems, ...(pemProblems.length ? [] : checkTls(config)), ...checkPolicyFiles(config, baseDir)];
   },

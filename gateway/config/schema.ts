@@ -653,6 +653,93 @@ const configShape = z.strictObject({
     })
     .describe('Redis, for state shared by every replica (rate-limit budgets); without it, budgets live in memory.')
     .optional(),
+  persistedOperations: z
+    .strictObject({
+      mode: z
+        .enum(['open', 'logOnly', 'allowList'])
+        .describe(
+          '`open`: free-text operations run as usual; `logOnly`: they run, and each one not in a published manifest is logged (`operation not in any published manifest`, once per distinct text per 10 minutes); `allowList`: they are refused with 403 `PERSISTED_QUERY_NOT_ALLOWED` unless their text is in a manifest or the caller holds the bypass claim.',
+        )
+        .default('open'),
+      apq: z
+        .strictObject({
+          enabled: z
+            .boolean()
+            .describe(
+              'Automatic persisted queries (Apollo protocol): a hash-only request runs the query registered under it; a request with both registers it. Off: a hash-only request gets `PERSISTED_QUERY_NOT_SUPPORTED`.',
+            )
+            .default(true),
+          maxEntries: z
+            .int()
+            .positive()
+            .describe('Registered queries kept in memory (least recently used go first).')
+            .default(10_000),
+          maxQueryBytes: z
+            .int()
+            .positive()
+            .describe(
+              'Larger queries still run but are not registered, so no client can fill the store with a few huge ones.',
+            )
+            .default(64 * 1024),
+          ttlSec: z
+            .int()
+            .positive()
+            .describe(
+              'With `redis`: how long a registered query lives in Redis (shared by every replica) after its last registration.',
+            )
+            .default(86_400),
+        })
+        .describe('Automatic persisted queries; shared through `redis` across replicas when it is configured.')
+        .prefault({}),
+      manifests: z
+        .strictObject({
+          url: z
+            .url({ protocol: /^https?$/ })
+            .describe('Registry URL; default: `supergraph.registry.url`.')
+            .optional(),
+          graph: registryName.describe('Graph; default: `supergraph.registry.graph`.').optional(),
+          variant: registryName.describe('Variant; default: `supergraph.registry.variant`.').optional(),
+          token: z.string().min(1).describe('A `read` token; default: `supergraph.registry.token`.').optional(),
+          pollIntervalMs: z
+            .int()
+            .min(100)
+            .describe('Poll period (`If-None-Match`: unchanged manifests cost a 304).')
+            .default(10_000),
+          timeoutMs: z.int().positive().describe('Registry request timeout.').default(5_000),
+          cacheFile: z
+            .string()
+            .min(1)
+            .describe(
+              'Last manifests loaded, written on every change; start-up falls back to it when the registry is down.',
+            )
+            .default('.tessera/registry-operations.json'),
+        })
+        .describe(
+          'Trusted documents: load the operation manifests published to the registry (`tessera operations publish`) and serve `documentId` and hash requests from them.',
+        )
+        .optional(),
+      bypass: z
+        .strictObject({
+          claim: z.string().min(1).describe('A verified JWT claim (needs `policies.auth`).'),
+          equals: z
+            .union([z.string(), z.number(), z.boolean()])
+            .describe('The value the claim must have; unset: any value but `false`, `null` and an empty string.')
+            .optional(),
+        })
+        .describe(
+          'Callers whose verified token carries this claim (internal tools) may send free text under `allowList`.',
+        )
+        .optional(),
+      getMaxAgeSec: z
+        .int()
+        .min(0)
+        .describe(
+          'A successful query sent by GET with a hash or `documentId` gets `Cache-Control: public, max-age=<this>` (`private` when the request carries credentials) so a CDN can keep it; mutations, errors and misses never do. 0: `no-store`.',
+        )
+        .default(60),
+    })
+    .describe('Persisted operations: automatic persisted queries and trusted documents (docs/persisted-operations.md).')
+    .prefault({}),
   policies: policiesConfigSchema,
   progressiveOverride: progressiveOverrideSchema,
   log: z
@@ -690,6 +777,27 @@ export const configSchema = configShape.superRefine((c, ctx) => {
       path: ['progressiveOverride', 'labels'],
       message:
         'custom override labels are honoured only by `engine: tessera` (the Apollo engine cannot pass them to its query planner)',
+    });
+  const persisted = c.persistedOperations;
+  if (persisted.manifests && !c.supergraph.registry)
+    for (const key of ['url', 'graph', 'token'] as const)
+      if (persisted.manifests[key] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['persistedOperations', 'manifests', key],
+          message: 'required when the supergraph does not come from a registry (`supergraph.registry`)',
+        });
+  if (persisted.mode === 'allowList' && !persisted.manifests)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['persistedOperations', 'mode'],
+      message: '`allowList` needs `persistedOperations.manifests`: without them nothing would be allowed',
+    });
+  if (persisted.bypass && !c.policies.auth)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['persistedOperations', 'bypass'],
+      message: 'a bypass claim is read from verified tokens: configure `policies.auth`',
     });
   // Judged after `all` is merged in, as the client sees it: `all` may hold the key and a subgraph its own cert.
   for (const name of Object.keys(c.subgraphs)) {

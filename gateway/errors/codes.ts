@@ -105,9 +105,38 @@ export const errorCodes = {
   },
   PERSISTED_QUERY_NOT_SUPPORTED: {
     kind: 'request',
+    status: 200,
+    description:
+      "Automatic persisted queries are turned off (`persistedOperations.apq.enabled: false`) and the request carried only a hash. Status 200 with `Cache-Control: private, no-cache, must-revalidate`, as Apollo Server answers it: Apollo's clients read this body, stop sending hashes and resend the full query, while older ones treat a 4xx as a network error and never fall back.",
+    fix: 'Send the full query text (Apollo clients do so by themselves).',
+  },
+  PERSISTED_QUERY_NOT_FOUND: {
+    kind: 'request',
+    status: 200,
+    description:
+      "APQ: the hash in `extensions.persistedQuery.sha256Hash` is neither registered nor in a published manifest. Status 200 with `Cache-Control: private, no-cache, must-revalidate` (so no CDN keeps the miss), as Apollo's protocol and clients expect: the client resends the hash with the query text, which registers it.",
+    fix: 'Resend the request with `query` and the same `extensions.persistedQuery` (Apollo clients do so by themselves).',
+  },
+  PERSISTED_QUERY_HASH_MISMATCH: {
+    kind: 'request',
     status: 400,
-    description: 'Automatic persisted queries are not enabled on this gateway.',
-    fix: 'Send the full query text.',
+    description:
+      'APQ registration: `extensions.persistedQuery.sha256Hash` is not the SHA-256 of `query` (lowercase hex of its UTF-8 bytes). Nothing was registered or run.',
+    fix: 'Hash exactly the query text you send.',
+  },
+  PERSISTED_DOCUMENT_NOT_FOUND: {
+    kind: 'request',
+    status: 404,
+    description:
+      "`documentId` names no operation of a published manifest (trusted documents cannot be registered by clients, so this is final, as Apollo Router's 404 for an unknown persisted-query id).",
+    fix: "Publish the client's manifest (`tessera operations publish`), or send an id from it.",
+  },
+  PERSISTED_QUERY_NOT_ALLOWED: {
+    kind: 'request',
+    status: 403,
+    description:
+      "`persistedOperations.mode: allowList`: the operation is free text that is in no published manifest, and the caller holds no bypass claim. 403, not 400: the request is well-formed and another caller (one with the bypass claim) may send the same text; the refusal is about who may run what, as Apollo Router's safelist answers it. Nothing was parsed or sent to any subgraph.",
+    fix: "Send the operation's `documentId` (or its hash) from a published manifest, or publish the manifest that contains it.",
   },
   UNAUTHENTICATED: {
     kind: 'request',
@@ -301,11 +330,25 @@ export const errorCodes = {
       'Registry API: composing the publish or check needed more heap than `composition.maxHeapMb`; the composition worker was stopped and nothing changed.',
     fix: 'Split very large subgraph schemas, or raise `composition.maxHeapMb` in the registry config.',
   },
+  OPERATIONS_INVALID: {
+    kind: 'registry',
+    status: 400,
+    description:
+      "Registry API: a published operation manifest is malformed, or some of its operations do not validate against the variant's current supergraph (`errors` lists each with its id, name and messages); nothing was stored. `tessera operations publish` exits 1.",
+    fix: 'Regenerate the manifest from client code that matches the current schema.',
+  },
+  OPERATIONS_CONFLICT: {
+    kind: 'registry',
+    status: 409,
+    description:
+      'Registry API: the manifest reuses an operation id that a published manifest of this variant maps to another body, or republishes a client version with other operations. Published manifests never change, so a gateway never serves two documents under one id.',
+    fix: 'Publish under a new client version, with content-addressed ids (the SHA-256 of the body, as Apollo and Relay tooling generate).',
+  },
   BREAKING_CHANGE: {
     kind: 'cli',
     status: null,
     description:
-      "CLI only: `tessera subgraph check` found breaking changes against the variant's API schema (used ones, with usage data). Exit code 1.",
+      "CLI only: `tessera subgraph check` found breaking changes against the variant's API schema (used ones, with usage data), or a published operation (`tessera operations publish`) that would no longer validate (`BROKEN`, with its name and clients). Exit code 1.",
     fix: 'Keep the old field or argument (deprecate it first), or coordinate with the clients listed.',
   },
   STITCHED_SOURCE_INVALID: {

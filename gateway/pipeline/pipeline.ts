@@ -8,6 +8,7 @@ import {
 } from 'graphql';
 import { TesseraError } from '../errors/tessera-error.ts';
 import type { Engine, EngineRequest, PreparedOperation } from '../engine/engine.ts';
+import { responseMediaType } from '../http/respond.ts';
 import type { Logger } from '../observability/log.ts';
 import { traceSlot } from '../observability/tracing.ts';
 import {
@@ -24,6 +25,7 @@ import type {
   Identity,
   OperationDone,
   OperationPhase,
+  ParamsPhase,
   RequestScope,
   ResponsePhase,
   ResponseView,
@@ -119,8 +121,19 @@ export class Pipeline {
     return this.current?.ready ?? Promise.resolve();
   }
 
-  async execute(ctx: RequestContext, request: EngineRequest): Promise<GatewayResponse> {
-    ctx.params = paramsOf(request);
+  async execute(ctx: RequestContext, sent: EngineRequest): Promise<GatewayResponse> {
+    ctx.params = paramsOf(sent);
+    let request = sent;
+    if (this.runner.hasParamsHooks) {
+      // Before the engine, so a persisted document reaches every engine as a plain request.
+      const phase = new ParamsView(ctx);
+      try {
+        await refusing(ctx, () => this.runner.onParams(phase));
+      } catch (err) {
+        return this.refuseBeforeEngine(ctx, err);
+      }
+      if (phase.substituted !== null) request = withQuery(request, phase.substituted);
+    }
     let operation: OperationView | null = null;
     let done: OperationDone[] | null = null;
     let response;
@@ -202,6 +215,32 @@ export class Pipeline {
     };
   }
 
+  /** An onParams refusal: answered here, as the engine answers a request-level error, and counted by onResponse. */
+  private async refuseBeforeEngine(ctx: RequestContext, err: unknown): Promise<GatewayResponse> {
+    let status: number;
+    let result: ResponseView;
+    const internalErrors: Error[] = [];
+    if (err instanceof TesseraError && err.status !== null) {
+      status = err.status;
+      result = { errors: [err.toJSON()] };
+    } else {
+      internalErrors.push(err instanceof Error ? err : new Error(String(err)));
+      status = 500;
+      result = { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] };
+    }
+    await this.runner.onResponse(
+      new FinalResponse(ctx, { status, result, operationType: null, operation: null, internalErrors }),
+    );
+    const accept = ctx.headers.accept;
+    return {
+      status,
+      headers: [['content-type', responseMediaType(accept)], ...ctx.responseHeaders],
+      body: { kind: 'complete', string: JSON.stringify(result) },
+      // Refused before any operation was chosen.
+      operation: { name: null, type: null },
+    };
+  }
+
   /**
    * A request the HTTP front refused before the engine saw it (media type, body limit, JSON):
    * only onResponse runs, so it is counted and logged like any other.
@@ -242,7 +281,39 @@ function paramsOf(request: EngineRequest): GraphQLParams {
     operationName: search.get('operationName') ?? undefined,
     variables: json('variables'),
     extensions: json('extensions'),
+    documentId: search.get('documentId') ?? undefined,
   };
+}
+
+/** `extensions` without `persistedQuery`: what the engine must not see once the document is substituted. */
+function withoutPersistedQuery(extensions: unknown): unknown {
+  if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) return extensions;
+  const { persistedQuery: _, ...rest } = extensions as Record<string, unknown>;
+  return Object.keys(rest).length ? rest : undefined;
+}
+
+/** The request as the engine gets it: `query` set, the persisted document's id and hash gone. */
+function withQuery(request: EngineRequest, query: string): EngineRequest {
+  if (request.body !== undefined) {
+    const { documentId: _, extensions, ...body } = request.body as Record<string, unknown>;
+    const ext = withoutPersistedQuery(extensions);
+    return { ...request, body: { ...body, query, ...(ext === undefined ? {} : { extensions: ext }) } };
+  }
+  const search = new URLSearchParams(request.search);
+  search.set('query', query);
+  search.delete('documentId');
+  const raw = search.get('extensions');
+  if (raw !== null) {
+    let ext: unknown = raw;
+    try {
+      ext = withoutPersistedQuery(JSON.parse(raw));
+    } catch {
+      // Not JSON: the engine answers it as it would have.
+    }
+    if (ext === undefined) search.delete('extensions');
+    else if (ext !== raw) search.set('extensions', JSON.stringify(ext));
+  }
+  return { ...request, search: `?${search.toString()}` };
 }
 
 /** Every payload reads and writes the request's scope through the one context object. */
@@ -286,6 +357,18 @@ class ScopeView implements RequestScope {
   }
   set<T>(slot: Slot<T>, value: T): void {
     this.ctx.set(slot, value);
+  }
+}
+
+class ParamsView extends ScopeView implements ParamsPhase {
+  substituted: string | null = null;
+  get params(): GraphQLParams {
+    return this.ctx.params;
+  }
+  substitute(query: string): void {
+    this.substituted = query;
+    const { documentId: _, ...rest } = this.ctx.params;
+    this.ctx.params = { ...rest, query, extensions: withoutPersistedQuery(rest.extensions) };
   }
 }
 

@@ -19,6 +19,9 @@ import type { OperationAnalysis } from './operation-analysis.ts';
  * The phases of a /graphql request, in order (pipeline.ts runs them):
  *
  *   onSchema           once per supergraph generation, awaited before any operation runs on it
+ *   0. onParams        before the engine sees the request: the GraphQL parameters as sent; may
+ *                      `substitute` the query text (a persisted document for its id or hash), so
+ *                      every engine gets a plain request and needs no persisted-query support
  *   1. onRequest       HTTP framing accepted: method, headers, the GraphQL parameters (query,
  *                      operationName, variables, extensions) as sent; nothing parsed yet
  *   2. onOperation     parsed, validated, one operation chosen, variables coerced, the shared
@@ -39,6 +42,13 @@ export interface GatewayPlugin {
   readonly name: string;
   /** A supergraph generation was loaded (start-up and each accepted reload). Awaited, in order. */
   onSchema?(schema: SchemaPhase): void | Promise<void>;
+  /**
+   * Before the engine: the parameters as sent (POST body or GET query string), nothing checked yet.
+   * `substitute(query)` makes the engine see that query text instead, with `documentId` and
+   * `extensions.persistedQuery` removed, so engines know nothing of persisted documents. A throw
+   * refuses the request before the engine (its status and headers are the response's).
+   */
+  onParams?(req: ParamsPhase): void | Promise<void>;
   /** Before parsing. A throw refuses the request (the later plugins' onRequest do not run). */
   onRequest?(req: RequestPhase): void | Promise<void>;
   /** Before planning. A throw refuses the operation; a returned function runs on the result. */
@@ -111,6 +121,8 @@ export interface GraphQLParams {
   readonly operationName?: unknown;
   readonly variables?: unknown;
   readonly extensions?: unknown;
+  /** A persisted document's id (GraphQL-over-HTTP, Relay, Apollo's persisted queries). */
+  readonly documentId?: unknown;
 }
 
 /**
@@ -137,6 +149,16 @@ export interface RequestScope {
   set<T>(slot: Slot<T>, value: T): void;
   /** The same object for every phase of this request. */
   readonly context: object;
+}
+
+/** Per request, before the engine: the parameters as sent, and the one way to replace the document. */
+export interface ParamsPhase extends RequestScope {
+  readonly params: GraphQLParams;
+  /**
+   * Run `query` instead of what was sent (the text of the persisted document the request names).
+   * Later plugins' onParams and every later phase see the substituted parameters.
+   */
+  substitute(query: string): void;
 }
 
 /** Per request, before parsing: only headers and the raw parameters are known. */

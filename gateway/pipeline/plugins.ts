@@ -5,6 +5,7 @@ import { RegistryClient } from '../../supergraph/registry/client.ts';
 import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { errorLogging } from '../features/error-logging.ts';
+import { persistedOperations } from '../features/persisted-operations/index.ts';
 import { progressiveOverride } from '../features/progressive-override.ts';
 import { requestMetrics } from '../features/request-metrics.ts';
 import { tokenLimit } from '../features/token-limit.ts';
@@ -16,7 +17,9 @@ import type { GatewayPlugin } from './plugin.ts';
 /**
  * The one ordered list of plugins: the configured policies in the order of policies/registry.ts,
  * then Tessera's own features. Hooks of one phase run in this order:
- * - onRequest: the policies' (who is calling, API keys), then the token limit: after them, so a
+ * - onParams: persisted operations (a documentId or hash becomes its query text, before the engine);
+ * - onRequest: the policies' (who is calling, API keys), then the persisted-operations allow-list
+ *   (it reads the identity), then the token limit: after them, so a
  *   caller refused for who they are is told that, as when the parser applied the limit;
  * - onOperation: the policies', then the progressive-override labels when configured (they read verified claims);
  * - onResponse: error logging, usage reporting, request metrics: they only read, and they see the
@@ -51,6 +54,14 @@ export async function createPlugins(
       throw new ConfigError('config', [`policies.${mod.key}: ${(err as Error).message}`]);
     }
   }
+  // After the policies: its onRequest (the allow-list) reads the identity auth has set.
+  plugins.push(
+    persistedOperations(config.persistedOperations, {
+      log: deps.log,
+      redis: deps.redis,
+      registry: config.supergraph.registry ?? null,
+    }),
+  );
   plugins.push(tokenLimit(config.policies.operationLimits.maxTokens));
   // Without custom labels the engine draws the percentage itself (overrideOf): no hook per request.
   if (Object.keys(config.progressiveOverride.labels).length > 0)

@@ -5,6 +5,7 @@ import type {
   GatewayPlugin,
   OperationDone,
   OperationPhase,
+  ParamsPhase,
   RequestPhase,
   ResponsePhase,
   SchemaPhase,
@@ -23,6 +24,7 @@ export interface HookTiming {
 export class PipelineRunner {
   readonly plugins: readonly GatewayPlugin[];
   private readonly schemaHooks: GatewayPlugin[];
+  private readonly paramsHooks: GatewayPlugin[];
   private readonly requestHooks: GatewayPlugin[];
   private readonly operationHooks: GatewayPlugin[];
   private readonly responseHooks: GatewayPlugin[];
@@ -34,6 +36,7 @@ export class PipelineRunner {
     this.plugins = plugins;
     this.timing = timing;
     this.schemaHooks = plugins.filter((p) => p.onSchema);
+    this.paramsHooks = plugins.filter((p) => p.onParams);
     this.requestHooks = plugins.filter((p) => p.onRequest);
     this.operationHooks = plugins.filter((p) => p.onOperation);
     this.responseHooks = plugins.filter((p) => p.onResponse);
@@ -53,6 +56,22 @@ export class PipelineRunner {
         throw new Error(`plugin "${p.name}" failed in onSchema: ${(err as Error)?.message ?? String(err)}`, {
           cause: err,
         });
+      }
+    }
+  }
+
+  /** Whether any plugin reads the parameters before the engine (the pipeline skips the phase when none does). */
+  get hasParamsHooks(): boolean {
+    return this.paramsHooks.length > 0;
+  }
+
+  async onParams(req: ParamsPhase): Promise<void> {
+    for (const p of this.paramsHooks) {
+      const t0 = performance.now();
+      try {
+        await p.onParams!(req);
+      } finally {
+        this.time(p.name, 'params', t0);
       }
     }
   }

@@ -1,4 +1,5 @@
 import type { CheckReport } from '../check.ts';
+import type { ManifestRecord, PersistedOperation } from '../operations/manifest.ts';
 
 /** A registry request that failed: `exit 2` territory (network, auth, usage). */
 export class RegistryRequestError extends Error {
@@ -70,6 +71,30 @@ export class RegistryClient {
     return JSON.parse((await this.request('POST', '/rollback', { version: to })).text) as {
       status: string;
       version: number;
+    };
+  }
+
+  /** Publishes a client version's operation manifest (validated against the current supergraph by the registry). */
+  async publishOperations(
+    client: string,
+    version: string,
+    operations: readonly PersistedOperation[],
+  ): Promise<{ status: 'published' | 'unchanged'; operations: number; revision: number }> {
+    const path = `/operations/${encodeURIComponent(client)}/${encodeURIComponent(version)}`;
+    return JSON.parse((await this.request('POST', path, { operations })).text) as {
+      status: 'published' | 'unchanged';
+      operations: number;
+      revision: number;
+    };
+  }
+
+  /** Every published manifest of the variant; null when `etag` still matches (304). */
+  async operations(etag?: string | null): Promise<{ manifests: ManifestRecord[]; etag: string | null } | null> {
+    const res = await this.request('GET', '/operations', undefined, etag ? { 'if-none-match': etag } : {});
+    if (res.status === 304) return null;
+    return {
+      manifests: (JSON.parse(res.text) as { manifests: ManifestRecord[] }).manifests,
+      etag: res.headers.get('etag'),
     };
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../../gateway/observability/log.ts';
 import { errorCodes, type ErrorCode } from '../../gateway/errors/codes.ts';
 import { BodyNotUtf8Error, BodyTooLargeError, discardBody, readBody } from '../../gateway/http/read-body.ts';
 import { CompositionAbortedError } from '../composition-pool.ts';
+import { clientNamePattern, clientVersionPattern, parseManifest } from '../operations/manifest.ts';
 import type { RegistryConfig } from './config.ts';
 import { RegistryBusyError, type RegistryService } from './service.ts';
 import { registryName, type Permission } from './names.ts';
@@ -22,6 +23,8 @@ export function hashToken(token: string): string {
  *   POST check                      { subgraphs: [{ name, sdl, url? }], usageDays? }      check
  *   POST rollback                   { version }                                           publish
  *   POST usage                      { operations: [{ hash, name, client, coordinates, count }] }  read (gateways)
+ *   POST operations/<client>/<ver>  publish a manifest { operations: [...] } (Apollo or Relay format)  publish
+ *   GET  operations                 every manifest of the variant (ETag, If-None-Match → 304)       read (gateways)
  */
 export function createRegistryServer(
   config: RegistryConfig,
@@ -242,6 +245,65 @@ export function createRegistryServer(
         log.info({ graph, variant, to, version: out.version, actor: token.name }, 'rollback');
         return send(res, 200, { status: 'rolled-back', version: out.version });
       }
+      case 'publishOperations': {
+        const parsed = parseManifest(body);
+        if (!parsed.ok)
+          return fail(res, 'OPERATIONS_INVALID', 'The manifest is malformed; nothing was stored.', {
+            errors: parsed.errors.map((message) => ({ id: null, name: null, errors: [message] })),
+          });
+        let out;
+        try {
+          out = await service.publishManifest(
+            graph,
+            variant,
+            { client: route.client!, version: route.clientVersion!, operations: parsed.operations },
+            token.name,
+          );
+        } catch (err) {
+          if (compositionRefused(res, err)) return;
+          throw err;
+        }
+        if (out.status === 'no-supergraph')
+          return fail(
+            res,
+            'REGISTRY_NOT_FOUND',
+            `${graph}@${variant} has no supergraph to validate operations against.`,
+          );
+        if (out.status === 'conflict')
+          return fail(res, 'OPERATIONS_CONFLICT', `${route.client}@${route.clientVersion}: nothing was stored.`, {
+            errors: out.errors.map((message) => ({ id: null, name: null, errors: [message] })),
+          });
+        if (out.status === 'invalid')
+          return fail(
+            res,
+            'OPERATIONS_INVALID',
+            `${out.errors.length} operation${out.errors.length === 1 ? ' of ' : 's of '}${route.client}@${route.clientVersion} ${out.errors.length === 1 ? 'does' : 'do'} not validate against ${graph}@${variant}; nothing was stored.`,
+            { errors: out.errors },
+          );
+        log.info(
+          {
+            graph,
+            variant,
+            client: route.client,
+            version: route.clientVersion,
+            operations: out.operations,
+            status: out.status,
+            actor: token.name,
+          },
+          'operations published',
+        );
+        return send(res, 200, out);
+      }
+      case 'operations': {
+        const etag = `"ops:${graph}@${variant}:${store.manifestRevision(graph, variant)}"`;
+        const headers = { etag, 'cache-control': 'no-cache' };
+        if (req.headers['if-none-match'] === etag) {
+          res.writeHead(304, headers);
+          res.end();
+          return;
+        }
+        return send(res, 200, { graph, variant, manifests: store.manifests(graph, variant) }, headers);
+      }
       case 'usage': {
         const ops = body['operations'];
         if (!Array.isArray(ops)) return fail(res, 'BAD_REQUEST', 'Send { "operations": [...] }.');
@@ -265,6 +327,14 @@ export function createRegistryServer(
   }
 }
 
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
 /** Past this much body after a 413, the sender is not a confused client and its socket is closed. */
 const DISCARD_AFTER_413_BYTES = 64 * 1024 * 1024;
 
@@ -272,10 +342,21 @@ function routeOf(
   method: string,
   rest: string,
 ): {
-  name: 'supergraph' | 'versions' | 'version' | 'publish' | 'check' | 'rollback' | 'usage';
+  name:
+    | 'supergraph'
+    | 'versions'
+    | 'version'
+    | 'publish'
+    | 'check'
+    | 'rollback'
+    | 'usage'
+    | 'publishOperations'
+    | 'operations';
   permission: Permission;
   subgraph?: string;
   version?: number;
+  client?: string;
+  clientVersion?: string;
 } | null {
   if (method === 'GET' && rest === 'supergraph') return { name: 'supergraph', permission: 'read' };
   if (method === 'GET' && rest === 'versions') return { name: 'versions', permission: 'read' };
@@ -286,5 +367,18 @@ function routeOf(
   if (method === 'POST' && rest === 'check') return { name: 'check', permission: 'check' };
   if (method === 'POST' && rest === 'rollback') return { name: 'rollback', permission: 'publish' };
   if (method === 'POST' && rest === 'usage') return { name: 'usage', permission: 'read' };
+  if (method === 'GET' && rest === 'operations') return { name: 'operations', permission: 'read' };
+  const o = /^operations\/([^/]+)\/([^/]+)$/.exec(rest);
+  if (method === 'POST' && o) {
+    const client = safeDecode(o[1]!);
+    const clientVersion = safeDecode(o[2]!);
+    if (
+      client !== null &&
+      clientVersion !== null &&
+      clientNamePattern.test(client) &&
+      clientVersionPattern.test(clientVersion)
+    )
+      return { name: 'publishOperations', permission: 'publish', client, clientVersion };
+  }
   return null;
 }

@@ -1,7 +1,14 @@
 import type { CheckReport } from '../check.ts';
 import type { CompositionProblem, SubgraphSdl } from '../compose.ts';
 import type { CompositionPool } from '../composition-pool.ts';
+import { normalizeId, type OperationProblem, type PersistedOperation } from '../operations/manifest.ts';
 import type { RegistryStore, UsageEntry } from './store.ts';
+
+export type ManifestOutcome =
+  | { status: 'published' | 'unchanged'; operations: number; revision: number }
+  | { status: 'no-supergraph' }
+  | { status: 'conflict'; errors: string[] }
+  | { status: 'invalid'; errors: OperationProblem[] };
 
 export type PublishOutcome =
   | { status: 'published'; version: number }
@@ -14,7 +21,7 @@ export class RegistryBusyError extends Error {}
 /** What the registry does, independent of HTTP: publish, check, roll back, record usage. */
 export class RegistryService {
   private readonly store: RegistryStore;
-  private readonly composer: Pick<CompositionPool, 'compose' | 'check'>;
+  private readonly composer: Pick<CompositionPool, 'compose' | 'check' | 'validateOperations'>;
   private readonly retentionDays: number;
   private readonly maxPending: number;
   /** Per variant, the tail of its chain of writes: one publish or rollback at a time, in arrival order. */
@@ -23,7 +30,7 @@ export class RegistryService {
   private prunedDay = '';
   constructor(
     store: RegistryStore,
-    composer: Pick<CompositionPool, 'compose' | 'check'>,
+    composer: Pick<CompositionPool, 'compose' | 'check' | 'validateOperations'>,
     opts: { usageRetentionDays?: number; maxPending?: number } = {},
   ) {
     this.store = store;
@@ -88,6 +95,37 @@ export class RegistryService {
     });
   }
 
+  /**
+   * Stores a client version's operations after validating each against the variant's current
+   * supergraph. An id another manifest of the variant maps to another body is a conflict: gateways
+   * serve the union of all manifests, so one id must always mean one document.
+   */
+  publishManifest(
+    graph: string,
+    variant: string,
+    m: { client: string; version: string; operations: readonly PersistedOperation[] },
+    actor: string,
+  ): Promise<ManifestOutcome> {
+    return this.admit(async () => {
+      const cur = this.store.current(graph, variant);
+      if (!cur) return { status: 'no-supergraph' };
+      const known = new Map<string, string>();
+      for (const old of this.store.manifests(graph, variant))
+        for (const op of old.operations) known.set(normalizeId(op.id), op.body);
+      const conflicts = m.operations
+        .filter((op) => (known.get(normalizeId(op.id)) ?? op.body) !== op.body)
+        .slice(0, 20)
+        .map((op) => `id ${op.id} is published with another body`);
+      if (conflicts.length) return { status: 'conflict', errors: conflicts };
+      const problems = await this.composer.validateOperations(cur.subgraphs, m.operations);
+      if (problems.length) return { status: 'invalid', errors: problems };
+      const stored = this.store.putManifest(graph, variant, { ...m, actor });
+      if (stored === 'conflict')
+        return { status: 'conflict', errors: [`${m.client}@${m.version} is already published with other operations`] };
+      return { status: stored, operations: m.operations.length, revision: this.store.manifestRevision(graph, variant) };
+    });
+  }
+
   check(
     graph: string,
     variant: string,
@@ -105,6 +143,7 @@ export class RegistryService {
         current: cur?.subgraphs ?? [],
         proposed,
         usage: since === null ? null : { days: usageDays!, entries: this.store.usageSince(graph, variant, since) },
+        manifests: this.store.manifests(graph, variant),
       });
     });
   }

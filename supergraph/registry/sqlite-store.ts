@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { ManifestRecord, PersistedOperation } from '../operations/manifest.ts';
 import type { RegistryStore, UsageEntry, VersionRecord, VersionSummary } from './store.ts';
 
 /**
@@ -30,6 +31,10 @@ export class SqliteStore implements RegistryStore {
         graph TEXT NOT NULL, variant TEXT NOT NULL, day TEXT NOT NULL, coordinate TEXT NOT NULL,
         operation_hash TEXT NOT NULL, operation_name TEXT, client TEXT NOT NULL DEFAULT '', count INTEGER NOT NULL,
         PRIMARY KEY (graph, variant, day, coordinate, operation_hash, client));
+      CREATE TABLE IF NOT EXISTS manifests (
+        graph TEXT NOT NULL, variant TEXT NOT NULL, client TEXT NOT NULL, client_version TEXT NOT NULL,
+        created_at TEXT NOT NULL, actor TEXT NOT NULL, operations_json TEXT NOT NULL,
+        PRIMARY KEY (graph, variant, client, client_version));
     `);
   }
 
@@ -105,6 +110,57 @@ export class SqliteStore implements RegistryStore {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw err;
     }
+  }
+
+  putManifest(
+    graph: string,
+    variant: string,
+    m: { client: string; version: string; actor: string; operations: readonly PersistedOperation[] },
+  ): 'published' | 'unchanged' | 'conflict' {
+    const json = JSON.stringify(m.operations);
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = this.db
+        .prepare(
+          'SELECT operations_json FROM manifests WHERE graph = ? AND variant = ? AND client = ? AND client_version = ?',
+        )
+        .get(graph, variant, m.client, m.version) as { operations_json: string } | undefined;
+      if (row) {
+        this.db.exec('ROLLBACK');
+        return row.operations_json === json ? 'unchanged' : 'conflict';
+      }
+      this.db
+        .prepare(
+          'INSERT INTO manifests (graph, variant, client, client_version, created_at, actor, operations_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(graph, variant, m.client, m.version, new Date().toISOString(), m.actor, json);
+      this.db.exec('COMMIT');
+      return 'published';
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  manifests(graph: string, variant: string): ManifestRecord[] {
+    const rows = this.db
+      .prepare(
+        'SELECT client, client_version, created_at, operations_json FROM manifests WHERE graph = ? AND variant = ? ORDER BY rowid',
+      )
+      .all(graph, variant) as Array<Record<string, string>>;
+    return rows.map((r) => ({
+      client: String(r['client']),
+      version: String(r['client_version']),
+      createdAt: String(r['created_at']),
+      operations: JSON.parse(String(r['operations_json'])) as PersistedOperation[],
+    }));
+  }
+
+  manifestRevision(graph: string, variant: string): number {
+    const row = this.db
+      .prepare('SELECT COUNT(*) AS n FROM manifests WHERE graph = ? AND variant = ?')
+      .get(graph, variant) as { n: number };
+    return Number(row.n);
   }
 
   recordUsage(graph: string, variant: string, day: string, entries: readonly UsageEntry[]): void {

@@ -1,3 +1,5 @@
+import type { ManifestRecord, PersistedOperation } from '../operations/manifest.ts';
+
 /** One subgraph as published: its routing URL and SDL. */
 export interface SubgraphEntry {
   readonly name: string;
@@ -43,6 +45,19 @@ export interface RegistryStore {
     expectedVersion: number,
     next: Omit<VersionRecord, 'version' | 'createdAt'>,
   ): { ok: true; version: number } | { ok: false; current: number };
+  /**
+   * Stores a client version's manifest, once: a client version never changes (`conflict` when it
+   * exists with other operations; `unchanged` when with the same).
+   */
+  putManifest(
+    graph: string,
+    variant: string,
+    m: { client: string; version: string; actor: string; operations: readonly PersistedOperation[] },
+  ): 'published' | 'unchanged' | 'conflict';
+  /** Every manifest of the variant, oldest first. */
+  manifests(graph: string, variant: string): ManifestRecord[];
+  /** Grows with every stored manifest (the gateways' ETag). */
+  manifestRevision(graph: string, variant: string): number;
   recordUsage(graph: string, variant: string, day: string, entries: readonly UsageEntry[]): void;
   usageSince(graph: string, variant: string, sinceDay: string): UsageEntry[];
   /** Deletes usage recorded before `day`. */

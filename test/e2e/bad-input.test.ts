@@ -281,14 +281,15 @@ const rows: Row[] = [
         persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' },
       },
     }),
-    status: 400,
-    body: err('PERSISTED_QUERY_NOT_SUPPORTED', 'PersistedQueryNotSupported'),
+    // Apollo's APQ protocol: a miss is 200, so every Apollo client resends the query text (docs/persisted-operations.md).
+    status: 200,
+    body: err('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound'),
   },
   {
     name: 'persistedQuery that is a string',
     send: json({ query: '{ __typename }', extensions: { persistedQuery: 'x' } }),
     status: 400,
-    body: err('PERSISTED_QUERY_NOT_SUPPORTED', 'PersistedQueryNotSupported'),
+    body: err('BAD_REQUEST', '`extensions.persistedQuery` must be an object.'),
   },
   {
     name: 'extensions 100k levels deep (unread)',

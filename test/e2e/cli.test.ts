@@ -75,6 +75,7 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
       'compose',
       'dev',
       'gateway',
+      'operations publish',
       'registry',
       'registry hash-token',
       'registry token create',
@@ -87,7 +88,7 @@ describe('tessera CLI: help, usage errors, exit codes (every command, from the c
       'variant history',
       'variant rollback',
     ]);
-    assert.deepEqual(groups.map((g) => g.join(' ')).sort(), ['registry token', 'supergraph', 'variant']);
+    assert.deepEqual(groups.map((g) => g.join(' ')).sort(), ['operations', 'registry token', 'supergraph', 'variant']);
   });
 
   it('`--help` and `-h` print the usage naming every option on stdout, exit 0', async () => {
