@@ -83,6 +83,13 @@ export const errorCodes = {
     description: 'The query does not validate against the supergraph API schema (unknown field, wrong argument…).',
     fix: 'Check field and argument names against the schema.',
   },
+  QUERY_PLANNING_FAILED: {
+    kind: 'request',
+    status: 400,
+    description:
+      "The operation validates against the API schema, but the query planner finds no way to resolve it in this supergraph: a selected field is reachable only behind a `resolvable: false` key or a non-resolvable `@interfaceObject`. Engine `tessera` only (the Apollo engine answers such a field with null and no error). The planner's reason goes to the log (`query planner could not plan the operation`), not to the client; the failure is kept for the generation, so repeating the operation costs no planning.",
+    fix: 'Select the field through a root field of a subgraph that can resolve it, or make the key resolvable in the subgraph that declares the field.',
+  },
   BAD_USER_INPUT: {
     kind: 'request',
     status: 400,

@@ -3,15 +3,18 @@ import { describe, it } from 'node:test';
 import type { QueryPlan } from '@graphql-hive/router-query-planner';
 import { Supergraph } from '@apollo/federation-internals';
 import {
+  buildSchema,
   Kind,
   lexicographicSortSchema,
   parse,
+  print,
   printSchema,
   type GraphQLFormattedError,
   type OperationDefinitionNode,
 } from 'graphql';
 import { createGenerationRuntime } from '../../gateway/engine/tessera/runtime.ts';
 import { compilePlan } from '../../gateway/engine/tessera/plan/compile.ts';
+import { explodeAbstractSelections } from '../../gateway/engine/tessera/plan/explode.ts';
 import { PlanRun } from '../../gateway/engine/tessera/plan/execute.ts';
 import { compileShape } from '../../gateway/engine/tessera/plan/shape.ts';
 import { SupergraphInfo } from '../../gateway/engine/tessera/plan/supergraph.ts';
@@ -750,3 +753,48 @@ describe('tessera executor: errors and partial data', () => {
 function plan(p: QueryPlan): QueryPlan {
   return structuredClone(p);
 }
+
+describe('tessera runtime: abstract selections asked per possible type when the planner finds no path', () => {
+  const schema = buildSchema(`
+    type Query { media: [Media!]! search: [Result!]! book: Book }
+    interface Media { id: ID! title: String! related: Media }
+    type Book implements Media { id: ID! title: String! related: Media pages: Int! }
+    type Movie implements Media { id: ID! title: String! related: Media minutes: Int! }
+    type Person { name: String! }
+    union Result = Book | Person
+  `);
+  const explode = (query: string, max = 64 * 1024) => {
+    const out = explodeAbstractSelections(schema, query, max);
+    return out === null ? null : print(parse(out));
+  };
+
+  it('fields on an interface move under one inline fragment per implementation, nested levels too', () => {
+    assert.equal(
+      explode(
+        'query Q($s: Boolean!) { media { __typename title @skip(if: $s) related { id } ... on Book { pages } } }',
+      ),
+      print(
+        parse(`query Q($s: Boolean!) { media {
+          __typename
+          ... on Book { pages }
+          ... on Book { title @skip(if: $s) related { ... on Book { id } ... on Movie { id } } }
+          ... on Movie { title @skip(if: $s) related { ... on Book { id } ... on Movie { id } } }
+        } }`),
+      ),
+    );
+  });
+
+  it('fragment definitions on an interface are rewritten where they are defined; object-only operations are left alone', () => {
+    assert.equal(
+      explode('{ book { ...M } } fragment M on Media { title }'),
+      print(parse('{ book { ...M } } fragment M on Media { ... on Book { title } ... on Movie { title } }')),
+    );
+    assert.equal(explode('{ book { title pages } }'), null);
+    assert.equal(explode('{ search { __typename ... on Person { name } } }'), null);
+  });
+
+  it('gives up (null) when the result would exceed the bound', () => {
+    assert.equal(explode('{ media { related { related { related { title } } } } }', 120), null);
+    assert.notEqual(explode('{ media { related { related { related { title } } } } }'), null);
+  });
+});

@@ -17,7 +17,9 @@ import type { Logger } from '../../observability/log.ts';
 import type { EngineSpan, EngineTrace } from '../engine.ts';
 import type { RequestContext } from '../../pipeline/request-context.ts';
 import type { SubgraphClient } from '../../subgraph-client/client.ts';
+import { TesseraError } from '../../errors/tessera-error.ts';
 import { compilePlan, type CompiledPlan } from './plan/compile.ts';
+import { explodeAbstractSelections } from './plan/explode.ts';
 import { PlanRun } from './plan/execute.ts';
 import { compileShape, conditionVariables, type CompiledShape } from './plan/shape.ts';
 import { apiSchemaFromConsumerSchema, SupergraphInfo } from './plan/supergraph.ts';
@@ -190,21 +192,54 @@ class TesseraRuntime implements GenerationRuntime {
     span?.setAttribute('tessera.plan.cache', plan ? 'hit' : 'miss');
     if (!plan) {
       const percentage = op.override?.percentage ?? 0;
+      const query = entry.plannerQuery!;
       plan = this.planner
-        .planAsync(entry.plannerQuery!, op.operationName, active, percentage)
-        .then((p) => compilePlan(p, this.info));
+        .planAsync(query, op.operationName, active, percentage)
+        .catch((err: unknown) => {
+          // A second chance with abstract selections asked per possible type (plan/explode.ts).
+          const exploded = explodeAbstractSelections(this.apiSchema, query, Math.max(64 * 1024, 4 * query.length));
+          if (exploded === null) throw err;
+          return this.planner.planAsync(exploded, op.operationName, active, percentage).catch(() => {
+            throw err;
+          });
+        })
+        .then(
+          (p) => compilePlan(p, this.info),
+          (err: unknown) => {
+            throw new PlanningFailed(err);
+          },
+        );
       if (entry.plans.size >= MAX_PLANS) entry.plans.clear();
       entry.plans.set(key, plan);
       // A plan that fails is kept failed: planning is deterministic for one supergraph, and a client
       // repeating an operation the planner cannot plan must not cost a planning run each time.
       plan.catch((err: unknown) =>
         this.deps.log.warn(
-          { err, operationName: op.operationName, query: entry.plannerQuery!.slice(0, 2000) },
+          {
+            err: err instanceof PlanningFailed ? err.cause : err,
+            operationName: op.operationName,
+            query: query.slice(0, 2000),
+          },
           'query planner could not plan the operation',
         ),
       );
     }
     return plan;
+  }
+}
+
+/**
+ * The planner found no way to resolve the operation in this supergraph (a field only reachable
+ * behind a `resolvable: false` key or a non-resolvable @interfaceObject). The planner's own message
+ * names subgraphs and types: it goes to the log, the client gets the catalog's.
+ */
+class PlanningFailed extends TesseraError {
+  constructor(cause: unknown) {
+    super(
+      'QUERY_PLANNING_FAILED',
+      'The operation cannot be planned: a selected field cannot be reached from the subgraphs of this graph.',
+    );
+    this.cause = cause;
   }
 }
 
