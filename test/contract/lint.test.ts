@@ -158,7 +158,7 @@ describe('layering rules (eslint.config.js)', () => {
           line: 1,
           message:
             'Unexpected path "../supergraph/compose.ts" imported in restricted zone. ' +
-            'gateway/ imports from supergraph/ only the registry client (registry/client.ts) and write-file-atomic.ts.',
+            'gateway/ imports from supergraph/ only the registry client (registry/client.ts), write-file-atomic.ts and the operation manifests (operations/manifest.ts, graphql-js only).',
         },
       ],
     );

@@ -153,6 +153,18 @@ describe('subgraph settings: declared once in the schema, given in layers', () =
     assert.deepEqual(resolveSubgraphSettings(config({}), 'reviews', 'http://r/graphql'), {
       name: 'reviews',
       url: 'http://r/graphql',
+      instances: ['http://r/graphql'],
+      balance: 'least-outstanding',
+      outlierDetection: {
+        enabled: true,
+        consecutiveFailures: 5,
+        errorRatePercent: 50,
+        minRequests: 20,
+        windowMs: 10_000,
+        baseEjectionMs: 30_000,
+        maxEjectionMs: 300_000,
+        maxEjectedPercent: 50,
+      },
       timeoutMs: 10_000,
       attemptTimeoutMs: 5_000,
       connectTimeoutMs: 2_000,
