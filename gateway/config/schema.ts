@@ -410,9 +410,9 @@ const configShape = z.strictObject({
   engine: z
     .enum(['apollo', 'tessera'])
     .describe(
-      "The GraphQL engine that plans and executes operations: `apollo` (@apollo/gateway inside @apollo/server) or `tessera` (Hive Router's query planner and Tessera's own executor). Env: `TESSERA_ENGINE`.",
+      "The GraphQL engine that plans and executes operations: `tessera` (Hive Router's query planner and Tessera's own executor; passes every case of docs/conformance.md) or `apollo` (@apollo/gateway inside @apollo/server; fails the cases docs/conformance.md lists, and serves `percent(N)` override labels from the original subgraph). Env: `TESSERA_ENGINE`.",
     )
-    .default('apollo'),
+    .default('tessera'),
   server: z
     .strictObject({
       host: listenHost.describe('Listen address.').default('0.0.0.0'),
