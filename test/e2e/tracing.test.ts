@@ -71,8 +71,13 @@ describe('tracing: OpenTelemetry spans over OTLP/HTTP, one trace through the gat
     assert.equal(res.body.data.topProducts.length, 10);
 
     const spans = await receiver.trace(client.traceId, (s) => s.some((x) => x.kind === SERVER));
-    // The tree the docs show is the tree the receiver collected.
-    assert.equal(printTree(spans), documentedTree());
+    // The tree the docs show is the tree the receiver collected. The docs show the default engine's;
+    // the Apollo engine plans the same four fetches in another order, so their subgraph operation
+    // names (`Standard__<subgraph>__<n>`) differ only in n there.
+    if (process.env['TESSERA_ENGINE'] === 'apollo') {
+      const positionless = (tree: string) => tree.replace(/(graphql\.operation\.name=Standard__\w+?__)\d+/g, '$1n');
+      assert.equal(positionless(printTree(spans)), positionless(documentedTree()));
+    } else assert.equal(printTree(spans), documentedTree());
 
     const server = one(spans, 'POST /graphql');
     assert.equal(server.kind, SERVER);

@@ -13,7 +13,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { createGenerationRuntime } from '../../gateway/engine/tessera/runtime.ts';
-import { compilePlan } from '../../gateway/engine/tessera/plan/compile.ts';
+import { compilePlan, type ExecNode } from '../../gateway/engine/tessera/plan/compile.ts';
 import { explodeAbstractSelections } from '../../gateway/engine/tessera/plan/explode.ts';
 import { PlanRun } from '../../gateway/engine/tessera/plan/execute.ts';
 import { compileShape } from '../../gateway/engine/tessera/plan/shape.ts';
@@ -796,5 +796,59 @@ describe('tessera runtime: abstract selections asked per possible type when the 
   it('gives up (null) when the result would exceed the bound', () => {
     assert.equal(explode('{ media { related { related { related { title } } } } }', 120), null);
     assert.notEqual(explode('{ media { related { related { related { title } } } } }'), null);
+  });
+});
+
+describe('tessera plan compilation: subgraph operation names', () => {
+  const plan = {
+    kind: 'QueryPlan',
+    node: {
+      kind: 'Sequence',
+      nodes: [
+        productsRoot('{ topProducts { __typename upc } }'),
+        flatten(
+          ['topProducts', '@'],
+          entityFetch(
+            'reviews',
+            'Product',
+            ['upc'],
+            'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews { body } } } }',
+          ),
+        ),
+      ],
+    },
+  } as unknown as QueryPlan;
+  const fetches = (name: string | null) => {
+    const out: Array<{ name: string | undefined; query: string }> = [];
+    const walk = (n: ExecNode | null): void => {
+      if (!n) return;
+      if (n.kind === 'sequence' || n.kind === 'parallel') n.nodes.forEach(walk);
+      else if (n.kind === 'root' || n.kind === 'entities')
+        out.push({ name: n.fetch.operationName, query: n.fetch.query });
+    };
+    walk(compilePlan(plan, info, name).root);
+    return out;
+  };
+
+  it('each fetch is named <operation>__<subgraph>__<position in the plan>, in the text sent too', () => {
+    assert.deepEqual(fetches('Top'), [
+      { name: 'Top__products__0', query: print(parse('query Top__products__0 { topProducts { __typename upc } }')) },
+      {
+        name: 'Top__reviews__1',
+        query: print(
+          parse(
+            'query Top__reviews__1($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews { body } } } }',
+          ),
+        ),
+      },
+    ]);
+  });
+
+  it('an anonymous client operation leaves the fetches anonymous, their text as planned', () => {
+    assert.deepEqual(
+      fetches(null).map((f) => f.name),
+      [undefined, undefined],
+    );
+    assert.equal(fetches(null)[0]!.query, '{ topProducts { __typename upc } }');
   });
 });

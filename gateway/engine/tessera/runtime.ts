@@ -204,7 +204,7 @@ class TesseraRuntime implements GenerationRuntime {
           });
         })
         .then(
-          (p) => compilePlan(p, this.info),
+          (p) => compilePlan(p, this.info, op.operation.name?.value ?? null),
           (err: unknown) => {
             throw new PlanningFailed(err);
           },

@@ -1,4 +1,4 @@
-import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { Kind, parse, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type {
   FetchNodePathSegment,
   FetchRewrite,
@@ -82,25 +82,39 @@ export interface CompiledPlan {
   readonly root: ExecNode | null;
 }
 
-export function compilePlan(plan: QueryPlan, info: SupergraphInfo): CompiledPlan {
-  return { root: plan.node ? compileNode(plan.node, info) : null };
+/**
+ * `operationName`: the client operation's name. The planner's fetches are anonymous; each one is
+ * named `<operationName>__<subgraph>__<n>` (n: its position in the plan), as `@apollo/gateway`
+ * names them, so a subgraph's logs, traces and metrics say which client operation a request
+ * served. Without a client name the fetches stay anonymous.
+ */
+export function compilePlan(plan: QueryPlan, info: SupergraphInfo, operationName: string | null = null): CompiledPlan {
+  const cx: Cx = { info, operationName, fetches: 0 };
+  return { root: plan.node ? compileNode(plan.node, cx) : null };
 }
 
-function compileNode(node: PlanNode, info: SupergraphInfo): ExecNode {
+interface Cx {
+  readonly info: SupergraphInfo;
+  readonly operationName: string | null;
+  /** Fetches compiled so far: the next one's `n`. */
+  fetches: number;
+}
+
+function compileNode(node: PlanNode, cx: Cx): ExecNode {
   switch (node.kind) {
     case 'Sequence':
-      return { kind: 'sequence', nodes: node.nodes.map((n) => compileNode(n, info)) };
+      return { kind: 'sequence', nodes: node.nodes.map((n) => compileNode(n, cx)) };
     case 'Parallel':
-      return { kind: 'parallel', nodes: node.nodes.map((n) => compileNode(n, info)) };
+      return { kind: 'parallel', nodes: node.nodes.map((n) => compileNode(n, cx)) };
     case 'Condition':
       return {
         kind: 'condition',
         variable: node.condition,
-        then: node.ifClause ? compileNode(node.ifClause, info) : null,
-        otherwise: node.elseClause ? compileNode(node.elseClause, info) : null,
+        then: node.ifClause ? compileNode(node.ifClause, cx) : null,
+        otherwise: node.elseClause ? compileNode(node.elseClause, cx) : null,
       };
     case 'Fetch': {
-      const fetch = compileFetch(node, info, false);
+      const fetch = compileFetch(node, cx, false);
       if (node.requires?.length)
         // A Fetch with `requires` outside a Flatten reads its entities at the root.
         return { kind: 'entities', fetch, inputs: [entityInput('_entities', 'representations', [[]], node)] };
@@ -110,7 +124,7 @@ function compileNode(node: PlanNode, info: SupergraphInfo): ExecNode {
       const inner = node.node;
       if (inner.kind !== 'Fetch' || !inner.requires?.length)
         throw new Error(`unsupported plan: Flatten over ${inner.kind} without requires`);
-      const fetch = compileFetch(inner, info, true);
+      const fetch = compileFetch(inner, cx, true);
       return {
         kind: 'entities',
         fetch,
@@ -118,7 +132,7 @@ function compileNode(node: PlanNode, info: SupergraphInfo): ExecNode {
       };
     }
     case 'BatchFetch': {
-      let fetch = compileFetch(node, info, true);
+      let fetch = compileFetch(node, cx, true);
       // failurePath names `_entities` by field name; in a batch it is answered under the first alias.
       const first = node.entityBatch.aliases[0]?.alias;
       if (first && fetch.failurePath?.[0] === '_entities')
@@ -146,24 +160,36 @@ function compileFetch(
     operationKind?: string;
     variableUsages?: string[];
   },
-  info: SupergraphInfo,
+  cx: Cx,
   isEntityFetch: boolean,
 ): CompiledFetch {
-  const document = parse(node.operation, { noLocation: true });
-  const op = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  let document = parse(node.operation, { noLocation: true });
+  let query = node.operation;
+  let operationName = node.operationName ?? undefined;
+  const n = cx.fetches++;
+  let op = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (op && !op.name && cx.operationName !== null) {
+    operationName = `${cx.operationName}__${node.serviceName.replace(/[^_0-9A-Za-z]/g, '_')}__${n}`;
+    op = { ...op, name: { kind: Kind.NAME, value: operationName } };
+    document = {
+      ...document,
+      definitions: document.definitions.map((d) => (d.kind === Kind.OPERATION_DEFINITION ? op! : d)),
+    };
+    query = print(document);
+  }
   const rootKeys: string[] = [];
   if (op)
     for (const s of op.selectionSet.selections)
       if (s.kind === Kind.FIELD && s.name.value !== '__typename') rootKeys.push(s.alias?.value ?? s.name.value);
   return {
     serviceName: node.serviceName,
-    url: info.subgraphs.get(node.serviceName) ?? '',
-    query: node.operation,
+    url: cx.info.subgraphs.get(node.serviceName) ?? '',
+    query,
     document,
-    operationName: node.operationName ?? undefined,
+    operationName,
     operationType: node.operationKind === 'mutation' ? 'mutation' : 'query',
     variableUsages: node.variableUsages ?? [],
-    failurePath: failurePath(node.operation, document, isEntityFetch),
+    failurePath: failurePath(query, document, isEntityFetch),
     rootKeys,
   };
 }
