@@ -410,7 +410,7 @@ const configShape = z.strictObject({
   engine: z
     .enum(['apollo', 'tessera'])
     .describe(
-      "The GraphQL engine that plans and executes operations: `tessera` (Hive Router's query planner and Tessera's own executor; passes every case of docs/conformance.md) or `apollo` (@apollo/gateway inside @apollo/server; fails the cases docs/conformance.md lists, and serves `percent(N)` override labels from the original subgraph). Env: `TESSERA_ENGINE`.",
+      "The GraphQL engine that plans and executes operations: `tessera` (Hive Router's query planner and Tessera's own executor; passes every case of docs/conformance.md) or `apollo` (@apollo/gateway inside @apollo/server; fails the cases docs/conformance.md lists). Env: `TESSERA_ENGINE`.",
     )
     .default('tessera'),
   server: z
@@ -769,15 +769,6 @@ export const configSchema = configShape.superRefine((c, ctx) => {
       message: '`redis` needs the top-level `redis` section (or use `auto` or `memory`)',
     });
   }
-  // @apollo/gateway plans without override conditions (its executor calls buildQueryPlan with none
-  // and caches plans by query alone): a configured label would be silently ignored there.
-  if (c.engine === 'apollo' && Object.keys(c.progressiveOverride.labels).length > 0)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['progressiveOverride', 'labels'],
-      message:
-        'custom override labels are honoured only by `engine: tessera` (the Apollo engine cannot pass them to its query planner)',
-    });
   const persisted = c.persistedOperations;
   if (persisted.manifests && !c.supergraph.registry)
     for (const key of ['url', 'graph', 'token'] as const)

@@ -22,8 +22,8 @@ const noLabels: ReadonlySet<string> = Object.freeze(new Set<string>());
  * The request's decision, as the engine passes it to its planner (the tessera runtime's
  * `override` input). The plugin sets it when custom labels are configured; otherwise the first
  * read draws and keeps it, so a gateway without labels runs no hook (and no span) per request,
- * and every reader within one request still gets the same draw. Engines that cannot plan with
- * labels must not read this (see docs/traffic.md).
+ * and every reader within one request still gets the same draw. Both engines read it (the
+ * Apollo engine in engine/apollo/progressive-override.ts; see docs/traffic.md).
  */
 export function overrideOf(scope: Pick<RequestScope, 'get' | 'set'>): OverrideDecision {
   let decision = scope.get(overrideSlot);

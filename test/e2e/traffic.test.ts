@@ -339,9 +339,8 @@ describe('mirror', () => {
   });
 });
 
-// Pins the engine of each gateway itself (TESSERA_ENGINE would override the config's `engine`), so
-// it runs once, in the tessera run of `npm test` (or when no engine is chosen).
-describe('progressive override', { skip: process.env['TESSERA_ENGINE'] === 'apollo' }, () => {
+// Under each engine (the gateways take the run's TESSERA_ENGINE): both plan with the request's labels.
+describe('progressive override', () => {
   let stack: Stack;
   let next: RunningSubgraphProc;
   /** A second reviews process, composed as subgraph `reviewsnext` that takes two fields over by label. */
@@ -374,8 +373,8 @@ type Product @key(fields: "upc") {
   const requestIds = async (p: RunningSubgraphProc) =>
     (await p.stats()).received.filter((r) => r.query.includes('reviewCount')).map((r) => r.headers['x-request-id']!);
 
-  it('percent(50) sends about half of the requests to the new subgraph, every fetch of a request on one side (tessera engine)', async () => {
-    const gw = await stack.startGateway({}, { TESSERA_ENGINE: 'tessera' });
+  it('percent(50) sends about half of the requests to the new subgraph, every fetch of a request on one side', async () => {
+    const gw = await stack.startGateway();
     await Promise.all([stack.subgraphs.reviews.resetStats(), next.resetStats()]);
     const expected = (await gql(gw.url, { query })).body;
     assert.deepEqual(expected, {
@@ -410,11 +409,10 @@ type Product @key(fields: "upc") {
     await gw.proc.kill();
   });
 
-  it('a custom label switched on by a header moves its field for that request only (tessera engine)', async () => {
-    const gw = await stack.startGateway(
-      { progressiveOverride: { labels: { beta: [{ header: 'x-beta', equals: 'on' }] } } },
-      { TESSERA_ENGINE: 'tessera' },
-    );
+  it('a custom label switched on by a header moves its field for that request only', async () => {
+    const gw = await stack.startGateway({
+      progressiveOverride: { labels: { beta: [{ header: 'x-beta', equals: 'on' }] } },
+    });
     const q = '{ product(upc: "1") { averageRating } }';
     await Promise.all([stack.subgraphs.reviews.resetStats(), next.resetStats()]);
     const plain = (await gql(gw.url, { query: q })).body;
@@ -426,20 +424,5 @@ type Product @key(fields: "upc") {
     assert.equal(await rating(stack.subgraphs.reviews), 11);
     assert.equal(await metric(gw.metricsUrl, 'tessera_override_label_requests_total', { label: 'beta' }), 10);
     await gw.proc.kill();
-  });
-
-  it('the Apollo engine cannot plan with labels: percent(50) stays on the original subgraph, custom labels are refused', async () => {
-    const gw = await stack.startGateway({}, { TESSERA_ENGINE: 'apollo' });
-    await Promise.all([stack.subgraphs.reviews.resetStats(), next.resetStats()]);
-    for (let i = 0; i < 20; i++) assert.equal((await gql(gw.url, { query })).body.errors, undefined);
-    assert.equal((await next.stats()).requests, 0);
-    await gw.proc.kill();
-    await assert.rejects(
-      stack.startGateway(
-        { progressiveOverride: { labels: { beta: [{ header: 'x-beta' }] } } },
-        { TESSERA_ENGINE: 'apollo' },
-      ),
-      /honoured only by `engine: tessera`/,
-    );
   });
 });

@@ -16,6 +16,7 @@ import { bridgePlugin } from './bridge-plugin.ts';
 import type { ApolloContext, Exchange } from './context.ts';
 import { apolloDataSource } from './data-source.ts';
 import { formatError, toApolloError } from './errors.ts';
+import { ApolloProgressiveOverride } from './progressive-override.ts';
 import { supergraphForPlanner } from './security-features.ts';
 
 /**
@@ -127,8 +128,10 @@ export const createApolloEngine: EngineFactory = (options: EngineOptions): Engin
  * generation current when it starts. Everything that touches subgraph clients (planning, the
  * captured data sources, every fetch) happens inside the executor, and try/finally ends the
  * count on every path, so a superseded generation's clients close only after its last fetch.
+ * Progressive-override labels reach the planner from here too (progressive-override.ts).
  */
 function countingRequests(gateway: ApolloGateway, enter: () => () => void): GatewayInterface {
+  const override = new ApolloProgressiveOverride();
   return {
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
@@ -139,14 +142,14 @@ function countingRequests(gateway: ApolloGateway, enter: () => () => void): Gate
           const done = enter();
           // A traced request: planning starts here (the gateway's own checks, the plan store, the
           // planner); experimental_didResolveQueryPlan ends it and opens the execute span.
-          const { phases, exchange } = requestContext.context as Partial<ApolloContext>;
+          const { phases, exchange, tessera } = requestContext.context as Partial<ApolloContext>;
           const step: NonNullable<Exchange['step']> | null =
             phases?.trace && exchange
               ? (exchange.step = { plan: phases.trace.span('graphql.plan'), execute: null })
               : null;
           let error: unknown;
           try {
-            return await executor(requestContext);
+            return await override.around(gateway, requestContext, tessera, () => executor(requestContext));
           } catch (err) {
             error = err;
             throw err;
