@@ -175,7 +175,7 @@ function compileFetch(
       ...document,
       definitions: document.definitions.map((d) => (d.kind === Kind.OPERATION_DEFINITION ? op! : d)),
     };
-    query = print(document);
+    query = named(node.operation, operationName) ?? print(document);
   }
   const rootKeys: string[] = [];
   if (op)
@@ -192,6 +192,16 @@ function compileFetch(
     failurePath: failurePath(query, document, isEntityFetch),
     rootKeys,
   };
+}
+
+/**
+ * The planner's compact text with `name` given to its (anonymous, first) operation, or null when
+ * the text does not start with it. Textual, so what is sent stays the planner's compact text.
+ */
+function named(text: string, name: string): string | null {
+  const m = /^\s*(query|mutation)?\s*(?=[({])/.exec(text);
+  if (!m) return null;
+  return `${m[1] ?? 'query'} ${name}${text.slice(m[0].length)}`;
 }
 
 function entityInput(
