@@ -2,8 +2,16 @@ import type { SubgraphSettings } from '../config/resolve-subgraphs.ts';
 import type { Logger } from '../observability/log.ts';
 import { LogThrottle } from '../observability/log-throttle.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { ClassifiedFailure } from './classify-failure.ts';
-import { compose, type ClientScope, type FetchLayer, type SubgraphFetch, type SubgraphRequest } from './fetch.ts';
+import { internalFailure, type ClassifiedFailure } from './classify-failure.ts';
+import {
+  compose,
+  type ClientScope,
+  type FetchLayer,
+  type SubgraphFailed,
+  type SubgraphFetch,
+  type SubgraphRequest,
+  type SubgraphResult,
+} from './fetch.ts';
 import { answerCheck } from './layers/answer-check.ts';
 import { breaker } from './layers/breaker.ts';
 import { dedupe } from './layers/dedupe.ts';
@@ -128,6 +136,31 @@ export class SubgraphClient {
         scope,
       );
     }
+  }
+
+  /**
+   * One fetch as an engine needs it: never throws, and a failure is already logged. A throw from
+   * inside the gateway (a plugin's wrap, a bug) and an answer the answer check did not pass on are
+   * still this subgraph's failure; the engine turns the failure into its own error shape.
+   */
+  async exchange(
+    request: SubgraphRequest,
+  ): Promise<{ readonly ok: true; readonly result: SubgraphResult } | Omit<SubgraphFailed, 'retry'>> {
+    let answer;
+    try {
+      answer = await this.fetch(request);
+    } catch (err) {
+      answer = { ok: false, failure: internalFailure(this.settings.name, 'subgraph fetch', err) } as const;
+    }
+    if (answer.ok && answer.result) return { ok: true, result: answer.result };
+    const failed = answer.ok
+      ? {
+          ok: false as const,
+          failure: internalFailure(this.settings.name, 'subgraph fetch', new Error('answer was not checked')),
+        }
+      : answer;
+    this.reportFailure(failed.failure, request);
+    return failed;
   }
 
   /** Logs a failed fetch: once a second per code at warn (a dead subgraph fails every request). */

@@ -21,7 +21,7 @@ import { SupergraphInfo } from '../../gateway/engine/tessera/plan/supergraph.ts'
 import { createLogger } from '../../gateway/observability/log.ts';
 import { RequestContext } from '../../gateway/pipeline/request-context.ts';
 import { classifyFailure, type ClassifiedFailure } from '../../gateway/subgraph-client/classify-failure.ts';
-import type { SubgraphClient } from '../../gateway/subgraph-client/client.ts';
+import { SubgraphClient } from '../../gateway/subgraph-client/client.ts';
 import type { SubgraphAnswer, SubgraphRequest } from '../../gateway/subgraph-client/fetch.ts';
 import { allSubgraphs, composeOrThrow, exampleSdl } from '../../harness/stack.ts';
 
@@ -65,6 +65,8 @@ function cannedSubgraphs(answers: Record<string, Canned[]>) {
         return { ok: true, status: 200, text: '', result: structuredClone(next) };
       },
       reportFailure: (failure: ClassifiedFailure) => void failures.push(`${name}: ${failure.code}`),
+      // The real method over this fake's fetch and reportFailure.
+      exchange: SubgraphClient.prototype.exchange,
     }) as unknown as SubgraphClient;
   return { client, sent, failures };
 }

@@ -1,9 +1,8 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { internalFailure } from '../../subgraph-client/classify-failure.ts';
 import type { SubgraphClient } from '../../subgraph-client/client.ts';
 import { failurePath } from '../../subgraph-client/error-path.ts';
-import { subgraphRequest, type OperationType, type SubgraphAnswer } from '../../subgraph-client/fetch.ts';
+import { subgraphRequest, type OperationType } from '../../subgraph-client/fetch.ts';
 import type { ApolloContext } from './context.ts';
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<ApolloContext>;
@@ -39,21 +38,8 @@ async function process(client: SubgraphClient, options: ProcessOptions): Promise
     incomingHeaders: ctx?.headers,
     context: ctx,
   });
-  let answer: SubgraphAnswer;
-  try {
-    answer = await client.fetch(req);
-  } catch (err) {
-    // Only code inside the gateway throws (a plugin's wrap, a bug): still this subgraph's failure.
-    answer = { ok: false, failure: internalFailure(client.settings.name, 'subgraph fetch', err) };
-  }
-  if (answer.ok) {
-    if (answer.result) return answer.result as GatewayGraphQLResponse;
-    answer = {
-      ok: false,
-      failure: internalFailure(client.settings.name, 'subgraph fetch', new Error('answer was not checked')),
-    };
-  }
-  client.reportFailure(answer.failure, req);
+  const answer = await client.exchange(req);
+  if (answer.ok) return answer.result as GatewayGraphQLResponse;
   const { failure } = answer;
   const isEntityFetch = Array.isArray(request.variables?.['representations']);
   const error = {

@@ -1,8 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 import type { RequestContext } from '../../../pipeline/request-context.ts';
-import { internalFailure, type ClassifiedFailure } from '../../../subgraph-client/classify-failure.ts';
 import type { SubgraphClient } from '../../../subgraph-client/client.ts';
-import { subgraphRequest, type SubgraphAnswer, type SubgraphResult } from '../../../subgraph-client/fetch.ts';
+import { subgraphRequest, type SubgraphResult } from '../../../subgraph-client/fetch.ts';
 import type { CompiledFetch, EntityInput, ExecNode, PathSegment, RequireNode, Rewrite } from './compile.ts';
 import type { SupergraphInfo } from './supergraph.ts';
 
@@ -175,25 +174,15 @@ export class PlanRun {
       incomingHeaders: ctx.headers,
       context: ctx,
     });
-    let answer: SubgraphAnswer;
-    try {
-      answer = await client.fetch(req);
-    } catch (err) {
-      // Only code inside the gateway throws (a plugin's wrap, a bug): still this subgraph's failure.
-      answer = { ok: false, failure: internalFailure(client.settings.name, 'subgraph fetch', err) };
-    }
-    if (answer.ok && answer.result) return { ok: true, result: answer.result };
-    const failure: ClassifiedFailure = answer.ok
-      ? internalFailure(client.settings.name, 'subgraph fetch', new Error('answer was not checked'))
-      : answer.failure;
-    client.reportFailure(failure, req);
+    const answer = await client.exchange(req);
+    if (answer.ok) return answer;
+    const { failure } = answer;
     const error: GraphQLFormattedError = {
       message: failure.message,
       ...(fetch.failurePath ? { path: fetch.failurePath } : {}),
       extensions: { code: failure.code, ...(failure.status ? { status: failure.status } : {}) },
     };
-    const extra = answer.ok ? undefined : answer.errors;
-    return { ok: false, errors: extra?.length ? [error, ...extra] : [error] };
+    return { ok: false, errors: answer.errors?.length ? [error, ...answer.errors] : [error] };
   }
 }
 
