@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { CheckInput, CheckReport } from './check.ts';
 import type { CompositionProblem, SubgraphSdl } from './compose.ts';
 import type { OperationProblem, PersistedOperation } from './operations/manifest.ts';
@@ -11,7 +11,7 @@ export type ComposeOutcome =
   { ok: true; supergraphSdl: string; hints: CompositionProblem[] } | { ok: false; errors: CompositionProblem[] };
 export type WorkerReply = { ok: true; result: unknown } | { ok: false; error: string };
 
-/** A composition stopped by a limit: its worker was terminated, and nothing it would have changed did. */
+/** A composition stopped by a limit: its worker was killed, and nothing it would have changed did. */
 export class CompositionAbortedError extends Error {
   readonly reason: 'timeout' | 'memory';
   constructor(reason: 'timeout' | 'memory', message: string) {
@@ -25,7 +25,7 @@ export interface CompositionPoolOptions {
   readonly workers: number;
   /** Per task, from the moment a worker starts it (waiting in line is not counted). */
   readonly timeoutMs: number;
-  /** The old-generation heap of each worker (`resourceLimits.maxOldGenerationSizeMb`). */
+  /** The old-generation heap of each worker process (`--max-old-space-size`). */
   readonly maxHeapMb: number;
 }
 
@@ -36,25 +36,31 @@ interface Job {
 }
 
 interface Slot {
-  readonly worker: Worker;
+  readonly worker: ChildProcess;
   ready: boolean;
   job: Job | null;
   timer: NodeJS.Timeout | null;
-  /** The worker's own failure (out of memory, a crash), reported before its `exit`. */
-  failure: Error | null;
+  /** The end of the worker's stderr: V8 writes why it aborted there (`heap out of memory`). */
+  stderr: string;
 }
 
 /**
  * Federation composition is synchronous and, for a large schema, takes seconds and gigabytes: run
- * on the event loop, it stalls every other request of the process. Here it runs in worker threads.
+ * on the event loop, it stalls every other request of the process. Here it runs in worker
+ * processes (`composition-worker.ts`, forked with an IPC channel).
  *
- * A small pool of long-lived workers rather than one worker per composition: a worker spends
- * ~150–250 ms loading @apollo/composition before it can start, which a burst of publishes would pay
- * again and again, while the pool pays it once and caps how many compositions (each up to
- * `maxHeapMb` of heap) run at once. A worker that times out or runs out of memory is terminated,
- * which is the only way to stop a synchronous composition, and replaced when next needed. An idle
- * worker is let go after a minute, so the heap a large composition grew is returned between
- * publishes, which are rare.
+ * Processes, not worker threads: a worker thread's `resourceLimits` heap cap is best effort, and a
+ * large SDL regularly brought the whole registry down with V8's fatal "Reached heap limit" abort
+ * instead of `ERR_WORKER_OUT_OF_MEMORY` (nodejs/node#47224). A process's heap limit
+ * (`--max-old-space-size`) aborts only that process, which the pool sees as an exit and answers
+ * with `COMPOSITION_OUT_OF_MEMORY`.
+ *
+ * A small pool of long-lived workers rather than one per composition: a worker spends a few hundred
+ * ms starting and loading @apollo/composition, which a burst of publishes would pay again and
+ * again, while the pool pays it once and caps how many compositions (each up to `maxHeapMb` of
+ * heap) run at once. A worker that times out or runs out of memory is killed, which is the only way
+ * to stop a synchronous composition, and replaced when next needed. An idle worker is let go after
+ * a minute, so the memory a large composition grew is returned between publishes, which are rare.
  */
 export class CompositionPool {
   private readonly opts: CompositionPoolOptions;
@@ -125,22 +131,28 @@ export class CompositionPool {
         new CompositionAbortedError('timeout', `composition did not finish within ${this.opts.timeoutMs} ms`),
       );
     }, this.opts.timeoutMs);
-    slot.worker.postMessage(job.task);
+    slot.worker.send(job.task);
   }
 
   private spawn(): void {
     // The built package ships .js (tsc rewrites imports, not this URL): the worker has this file's extension.
-    const worker = new Worker(
-      new URL(`./composition-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url),
-      {
-        resourceLimits: { maxOldGenerationSizeMb: this.opts.maxHeapMb },
-        // Worker stdout would interleave with the registry's JSON log lines.
-        stdout: true,
-      },
+    const entry = new URL(
+      `./composition-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`,
+      import.meta.url,
     );
-    worker.stdout.resume();
-    const slot: Slot = { worker, ready: false, job: null, timer: null, failure: null };
+    const worker = fork(entry, [], {
+      execArgv: [`--max-old-space-size=${this.opts.maxHeapMb}`],
+      // Structured clone, as worker messages were: results are plain data, but large.
+      serialization: 'advanced',
+      // Worker output would interleave with the registry's JSON log lines; stderr is kept for why it died.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const slot: Slot = { worker, ready: false, job: null, timer: null, stderr: '' };
     this.slots.add(slot);
+    worker.stderr!.setEncoding('utf8');
+    worker.stderr!.on('data', (chunk: string) => {
+      slot.stderr = (slot.stderr + chunk).slice(-4096);
+    });
     worker.on('message', (msg: 'ready' | WorkerReply) => {
       if (msg === 'ready') {
         slot.ready = true;
@@ -156,18 +168,18 @@ export class CompositionPool {
       this.dispatch();
       if (!slot.job) this.idleTimers.set(slot, setTimeout(() => void this.retire(slot, null), IDLE_WORKER_MS).unref());
     });
-    worker.on('error', (err: Error & { code?: string }) => {
-      slot.failure =
-        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? new CompositionAbortedError(
-              'memory',
-              `composition ran out of memory (a worker's heap is limited to ${this.opts.maxHeapMb} MB)`,
-            )
-          : new Error(`composition worker failed: ${err.stack ?? err.message}`);
-    });
-    worker.on('exit', (code) => {
+    // A failed spawn is followed by `exit` too; that is where the slot is cleaned up.
+    worker.on('error', () => {});
+    worker.on('exit', (code, signal) => {
       if (!this.slots.has(slot)) return;
-      const failure = slot.failure ?? new Error(`composition worker exited with code ${code}`);
+      const failure = /heap out of memory|Reached heap limit/.test(slot.stderr)
+        ? new CompositionAbortedError(
+            'memory',
+            `composition ran out of memory (a worker's heap is limited to ${this.opts.maxHeapMb} MB)`,
+          )
+        : new Error(
+            `composition worker exited with ${signal ?? `code ${code}`}${slot.stderr ? `: ${slot.stderr.slice(-1000)}` : ''}`,
+          );
       this.forget(slot);
       if (slot.job) slot.job.reject(failure);
       else if (!slot.ready) {
@@ -184,7 +196,12 @@ export class CompositionPool {
     this.forget(slot);
     if (slot.job && reason) slot.job.reject(reason);
     slot.job = null;
-    await slot.worker.terminate();
+    const worker = slot.worker;
+    if (worker.exitCode === null && worker.signalCode === null) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.kill('SIGKILL');
+      await exited;
+    }
     if (!this.closed) this.dispatch();
   }
 

@@ -1,21 +1,22 @@
-// Entry point of a composition worker thread (see composition-pool.ts). It loads composition once,
-// says `ready`, then answers one task per message; the pool never sends a second task before the
-// first is answered, so replies need no ids.
-import { parentPort } from 'node:worker_threads';
+// Entry point of a composition worker process (see composition-pool.ts), forked with an IPC
+// channel. It loads composition once, says `ready`, then answers one task per message; the pool
+// never sends a second task before the first is answered, so replies need no ids.
 import { checkProposal } from './check.ts';
 import { composeSupergraph } from './compose.ts';
 import { validateOperations } from './operations/manifest.ts';
 import type { CompositionTask, WorkerReply } from './composition-pool.ts';
 
-const port = parentPort!;
+const send = (message: WorkerReply | 'ready') => process.send!(message);
 
-port.on('message', (task: CompositionTask) => {
+process.on('message', (task: CompositionTask) => {
   run(task).then(
-    (result) => port.postMessage({ ok: true, result } satisfies WorkerReply),
-    (err: Error) => port.postMessage({ ok: false, error: err?.stack ?? String(err) } satisfies WorkerReply),
+    (result) => send({ ok: true, result }),
+    (err: Error) => send({ ok: false, error: err?.stack ?? String(err) }),
   );
 });
-port.postMessage('ready');
+// The registry is gone (or closed the channel): nothing will ask again.
+process.on('disconnect', () => process.exit(0));
+send('ready');
 
 async function run(task: CompositionTask): Promise<unknown> {
   if (task.kind === 'check') return checkProposal(task.input);

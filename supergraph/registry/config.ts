@@ -98,13 +98,13 @@ export const registryConfigSchema = z
           .int()
           .min(1)
           .max(32)
-          .describe('Compositions running at once, each in its own worker thread; more wait in line.')
+          .describe('Compositions running at once, each in its own worker process; more wait in line.')
           .default(2),
         maxHeapMb: z
           .int()
           .min(64)
           .describe(
-            'Heap limit of each worker (`resourceLimits`); beyond it 503 `COMPOSITION_OUT_OF_MEMORY`, nothing changed. A 2 MiB SDL composes in about 512 MB.',
+            'Heap limit of each worker process (`--max-old-space-size`); beyond it 503 `COMPOSITION_OUT_OF_MEMORY`, nothing changed. A 2 MiB SDL composes in about 512 MB.',
           )
           .default(1_024),
         maxPending: z
@@ -115,7 +115,7 @@ export const registryConfigSchema = z
           )
           .default(64),
       })
-      .describe('Composition runs in worker threads, off the event loop that serves reads and `/health`.')
+      .describe('Composition runs in worker processes, off the event loop that serves reads and `/health`.')
       .prefault({}),
     usage: z
       .strictObject({
