@@ -168,9 +168,7 @@ export class CompositionPool {
       this.dispatch();
       if (!slot.job) this.idleTimers.set(slot, setTimeout(() => void this.retire(slot, null), IDLE_WORKER_MS).unref());
     });
-    // A failed spawn is followed by `exit` too; that is where the slot is cleaned up.
-    worker.on('error', () => {});
-    worker.on('exit', (code, signal) => {
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
       if (!this.slots.has(slot)) return;
       const failure = /heap out of memory|Reached heap limit/.test(slot.stderr)
         ? new CompositionAbortedError(
@@ -187,6 +185,14 @@ export class CompositionPool {
         for (const job of this.queue.splice(0)) job.reject(failure);
       }
       this.dispatch();
+    };
+    worker.on('exit', ended);
+    // A process that could not be started may never emit `exit`; a running one's errors (a failed
+    // send) are followed by its exit or answered by the task's timeout.
+    worker.on('error', (err) => {
+      if (worker.pid !== undefined) return;
+      slot.stderr += err.message;
+      ended(null, null);
     });
   }
 
