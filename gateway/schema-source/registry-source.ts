@@ -43,13 +43,7 @@ export class RegistrySupergraphSource implements SupergraphSource {
   ) {
     this.settings = settings;
     this.opts = opts;
-    this.client = new RegistryClient({
-      url: settings.url,
-      graph: settings.graph,
-      variant: settings.variant,
-      token: settings.token,
-      timeoutMs: settings.timeoutMs,
-    });
+    this.client = new RegistryClient(settings);
   }
 
   async initialize({

@@ -66,13 +66,7 @@ export class RegistryManifestSource {
   constructor(settings: ManifestSourceSettings, log: Logger) {
     this.settings = settings;
     this.log = log;
-    this.client = new RegistryClient({
-      url: settings.url,
-      graph: settings.graph,
-      variant: settings.variant,
-      token: settings.token,
-      timeoutMs: settings.timeoutMs,
-    });
+    this.client = new RegistryClient(settings);
   }
 
   async start(): Promise<void> {
